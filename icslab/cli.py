@@ -1,0 +1,148 @@
+"""The `icslab` command: everything `make` does, and what instructors run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from icslab.errors import InputError
+from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
+app.add_typer(passwords, name="passwords")
+console = Console()
+errors = Console(stderr=True)
+
+DEFAULT_CONFIG = Path("hub_config/workshop.toml")
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="The workshop settings file.", dir_okay=False)
+]
+RosterOption = Annotated[
+    Path | None,
+    typer.Option("--roster", help="Roster CSV (username,team,role); overrides the settings."),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help=f"Where the lab keeps its state [default: ${DATA_DIR_ENV} or ./.icslab]",
+        file_okay=False,
+    ),
+]
+
+
+def fail(error: InputError) -> None:
+    errors.print("[bold red]Cannot continue:[/] fix the following and run the command again.")
+    for problem in error.problems:
+        errors.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def up(
+    spawner: Annotated[
+        str | None,
+        typer.Option(help="auto | local | docker [default: from the settings]"),
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1", min=1, max=65535)] = None,
+    data_dir: DataDirOption = None,
+    roster: RosterOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Run the lab's hub in the foreground (Ctrl-C or SIGTERM stops everything)."""
+    from icslab.hub.launch import exec_hub, prepare
+
+    if spawner not in (None, "auto", "local", "docker"):
+        fail(InputError(f"--spawner {spawner!r}: use auto, local or docker"))
+    try:
+        started = prepare(
+            config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
+        )
+    except InputError as error:
+        fail(error)
+    lab, accounts = started.lab, started.accounts
+    console.print(f"[bold]{lab.settings.workshop.title}[/]")
+    console.print(f"  URL          {lab.url}")
+    console.print(f"  spawner      {lab.spawner} (participants' servers run as local processes)")
+    console.print(f"  data dir     {lab.data_dir}")
+    console.print(f"  credentials  {lab.paths.credentials}  (hand out; mode 0600)")
+    console.print(
+        f"  accounts     {len(lab.members)} in roster: {len(accounts.added)} new, "
+        f"{len(accounts.removed)} removed, {len(accounts.kept)} kept their password"
+    )
+    for change in started.group_changes:
+        console.print(f"  groups       {change}")
+    if lab.spawner == "local":
+        console.print(
+            "  [yellow]local mode does not isolate participants from each other: "
+            "for trying the lab and for tests; use docker mode for a real week.[/]"
+        )
+    sys.stdout.flush()
+    exec_hub(lab)
+
+
+@app.command()
+def check(
+    config: ConfigOption = DEFAULT_CONFIG,
+    roster: RosterOption = None,
+) -> None:
+    """Validate the settings and the roster without starting or changing anything."""
+    try:
+        settings, roster_file, members = load_inputs(config, roster)
+    except InputError as error:
+        fail(error)
+    teams = {m.team for m in members if m.team}
+    console.print(
+        f"{config}: ok ({settings.workshop.title!r}); {roster_file}: {len(members)} users "
+        f"in {len(teams)} teams"
+    )
+
+
+@passwords.command("reset")
+def reset(
+    username: Annotated[str, typer.Argument(help="The user whose password to reset.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Give a user a new random password (printed and written to credentials.csv)."""
+    from icslab.hub.accounts import reset_password
+
+    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    try:
+        password = reset_password(paths, username)
+    except InputError as error:
+        fail(error)
+    console.print(f"{username}: {password}  (also in {paths.credentials})", highlight=False)
+
+
+def _run(command: list[str]) -> None:
+    raise typer.Exit(subprocess.call(command))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(
+    ctx: typer.Context,
+    unit: Annotated[bool, typer.Option("--unit", help="Only the fast unit tests.")] = False,
+) -> None:
+    """Run the test suite (extra arguments go to pytest)."""
+    target = ["tests/unit"] if unit else []
+    _run([sys.executable, "-m", "pytest", *target, *ctx.args])
+
+
+@app.command()
+def lint() -> None:
+    """Ruff on Python and notebooks, through pre-commit."""
+    _run([sys.executable, "-m", "pre_commit", "run", "--all-files"])
+
+
+@app.command()
+def bench(
+    users: Annotated[int, typer.Option(help="Participants logging in at once.")] = 10,
+) -> None:
+    """Print login-to-kernel-ready times for 1 and for N participants at once."""
+    _run([sys.executable, "bench/spawn.py", "--users", str(users)])

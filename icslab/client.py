@@ -1,0 +1,241 @@
+"""A lab user's browser, scripted: log in through the hub's form, start a server,
+open it (OAuth consent included) and run code in a kernel over the Jupyter
+websocket protocol. Used by the integration tests and the spawn benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlparse
+
+import httpx
+import websocket
+
+
+class LabError(Exception):
+    """The lab refused or failed what a user asked for."""
+
+
+class LoginFailed(LabError):
+    pass
+
+
+class AccessDenied(LabError):
+    pass
+
+
+class _Forms(HTMLParser):
+    """Collects each form's action and inputs, and the login form's error text."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.alerts: list[str] = []
+        self._in_alert = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attributes.get("action") or "", "fields": []})
+        elif tag == "input" and self.forms and attributes.get("name"):
+            if attributes.get("type") in ("checkbox", "radio") and "checked" not in attributes:
+                return
+            self.forms[-1]["fields"].append((attributes["name"], attributes.get("value") or ""))
+        elif "login_error" in (attributes.get("class") or ""):
+            self._in_alert = True
+
+    def handle_endtag(self, tag):
+        if tag in ("div", "p"):
+            self._in_alert = False
+
+    def handle_data(self, data):
+        if self._in_alert and data.strip():
+            self.alerts.append(data.strip())
+
+
+def _parse(html: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(html)
+    return parser
+
+
+def wait_for(condition, *, timeout: float, what: str, first_delay: float = 0.05):
+    """Poll `condition` with backoff until it returns a truthy value or time runs out."""
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 1.0)
+
+
+class LabClient:
+    def __init__(self, base_url: str, timeout: float = 60):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.http = httpx.Client(base_url=self.base_url, follow_redirects=True, timeout=timeout)
+        self.username: str | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> LabClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _cookie(self, name: str, path: str) -> str | None:
+        for cookie in self.http.cookies.jar:
+            if cookie.name == name and cookie.path.rstrip("/") == path.rstrip("/"):
+                return cookie.value
+        return None
+
+    def _hub_headers(self) -> dict[str, str]:
+        return {"X-XSRFToken": self._cookie("_xsrf", "/hub/") or ""}
+
+    # -- hub ----------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> None:
+        page = self.http.get("hub/login")
+        page.raise_for_status()
+        xsrf = dict(_parse(page.text).forms[0]["fields"]).get("_xsrf", "")
+        response = self.http.post(
+            "hub/login",
+            data={"username": username, "password": password, "_xsrf": xsrf},
+            follow_redirects=False,
+        )
+        if response.status_code not in (302, 303):
+            alerts = _parse(response.text).alerts
+            raise LoginFailed(" ".join(alerts) or f"login answered HTTP {response.status_code}")
+        self.username = username
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Call the hub REST API with this user's login cookie."""
+        return self.http.request(method, f"hub/api/{path}", headers=self._hub_headers(), **kwargs)
+
+    def server_status(self, owner: str | None = None) -> dict:
+        response = self.api("GET", f"users/{owner or self.username}")
+        if response.status_code in (403, 404):
+            raise AccessDenied(f"cannot see {owner}'s server (HTTP {response.status_code})")
+        response.raise_for_status()
+        return response.json().get("servers", {}).get("", {})
+
+    def start_server(self, owner: str | None = None, timeout: float = 120) -> None:
+        """Ask the hub to start a server and wait until it is ready."""
+        owner = owner or self.username
+        response = self.api("POST", f"users/{owner}/server")
+        if response.status_code in (403, 404):
+            raise AccessDenied(f"{self.username} may not start {owner}'s server")
+        if response.status_code not in (201, 202, 400):  # 400: already running
+            response.raise_for_status()
+        wait_for(
+            lambda: self.server_status(owner).get("ready"),
+            timeout=timeout,
+            what=f"{owner}'s server",
+        )
+
+    def stop_server(self, owner: str | None = None, timeout: float = 60) -> None:
+        owner = owner or self.username
+        response = self.api("DELETE", f"users/{owner}/server")
+        if response.status_code in (403, 404):
+            raise AccessDenied(f"{self.username} may not stop {owner}'s server")
+        wait_for(lambda: not self.server_status(owner), timeout=timeout, what=f"{owner} to stop")
+
+    # -- a user's server -----------------------------------------------------
+
+    def open_server(self, owner: str | None = None, page: str = "lab") -> httpx.Response:
+        """Open a server's page as a browser would, accepting the OAuth consent page."""
+        owner = owner or self.username
+        response = self.http.get(f"user/{owner}/{page}")
+        if urlparse(str(response.url)).path.endswith("/oauth2/authorize") and response.is_success:
+            form = _parse(response.text).forms[0]
+            fields: dict[str, list[str]] = {}
+            for name, value in form["fields"]:
+                fields.setdefault(name, []).append(value)
+            response = self.http.post(urljoin(str(response.url), form["action"]), data=fields)
+        if response.status_code in (403, 404) or not urlparse(str(response.url)).path.startswith(
+            f"/user/{owner}/"
+        ):
+            raise AccessDenied(
+                f"{self.username} cannot open {owner}'s server (HTTP {response.status_code})"
+            )
+        response.raise_for_status()
+        return response
+
+    def server_api(self, owner: str, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = {"X-XSRFToken": self._cookie("_xsrf", f"/user/{owner}/") or ""}
+        return self.http.request(method, f"user/{owner}/api/{path}", headers=headers, **kwargs)
+
+    def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
+        """Start a kernel on a server, run `code`, return its result (or output) as text."""
+        owner = owner or self.username
+        if self._cookie("_xsrf", f"/user/{owner}/") is None:
+            self.open_server(owner)  # a browser would have opened the page first
+        created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
+        if created.status_code in (401, 403):
+            raise AccessDenied(f"{self.username} may not start kernels on {owner}'s server")
+        created.raise_for_status()
+        kernel_id = created.json()["id"]
+        try:
+            return self._execute(owner, kernel_id, code, timeout)
+        finally:
+            self.server_api(owner, "DELETE", f"kernels/{kernel_id}")
+
+    def _execute(self, owner: str, kernel_id: str, code: str, timeout: float) -> str:
+        url = self.base_url.replace("http", "ws", 1) + f"user/{owner}/api/kernels/{kernel_id}/channels"
+        cookies = "; ".join(
+            f"{cookie.name}={cookie.value}"
+            for cookie in self.http.cookies.jar
+            if f"/user/{owner}/".startswith(cookie.path.rstrip("/") + "/")
+        )
+        socket = websocket.create_connection(url, header=[f"Cookie: {cookies}"], timeout=timeout)
+        try:
+            msg_id = uuid.uuid4().hex
+            socket.send(json.dumps(_execute_request(msg_id, code)))
+            return _collect_result(socket, msg_id, timeout)
+        finally:
+            socket.close()
+
+
+def _execute_request(msg_id: str, code: str) -> dict:
+    header = {
+        "msg_id": msg_id,
+        "username": "icslab",
+        "session": uuid.uuid4().hex,
+        "msg_type": "execute_request",
+        "version": "5.3",
+    }
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    return {
+        "header": header,
+        "parent_header": {},
+        "metadata": {},
+        "content": content,
+        "channel": "shell",
+    }
+
+
+def _collect_result(socket, msg_id: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    output: list[str] = []
+    while time.monotonic() < deadline:
+        message = json.loads(socket.recv())
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "execute_result":
+            output.append(content["data"].get("text/plain", ""))
+        elif kind == "stream":
+            output.append(content["text"])
+        elif kind == "error":
+            raise LabError(f"{content['ename']}: {content['evalue']}")
+        elif kind == "status" and content["execution_state"] == "idle":
+            return "".join(output)
+    raise TimeoutError(f"no result within {timeout:.0f}s")

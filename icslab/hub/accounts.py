@@ -1,0 +1,98 @@
+"""Roster accounts: initial passwords, the credentials sheet, resets.
+
+`credentials.csv` (username,password; mode 0600) lists each roster user's
+initial or last reset password for the instructor to hand out. The hub only
+ever sees bcrypt hashes (PasswordStore). Existing users keep their passwords.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from icslab.errors import InputError
+from icslab.hub.passwords import PasswordStore, generate_password, hash_password
+from icslab.lab import LabPaths
+
+
+# Written for a user whose initial password this sheet never held.
+NOT_ON_SHEET = "(unknown: run icslab passwords reset)"
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    added: list[str]
+    removed: list[str]
+    kept: list[str]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret file atomically with mode 0600: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["username"]: row["password"] for row in csv.DictReader(handle)}
+
+
+def write_credentials(path: Path, credentials: dict[str, str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["username", "password"])
+    writer.writerows(credentials.items())
+    write_private(path, buffer.getvalue())
+
+
+def sync_accounts(paths: LabPaths, usernames: list[str]) -> AccountChanges:
+    """Give new roster users a password, drop removed ones, keep everyone else's."""
+    store = PasswordStore(paths.passwords)
+    stored = store.usernames()
+    sheet = read_credentials(paths.credentials)
+    added = [name for name in usernames if name not in stored]
+    removed = sorted(stored - set(usernames))
+    fresh = {name: generate_password() for name in added}
+    # bcrypt releases the GIL: hash a large roster on every core.
+    with ThreadPoolExecutor() as pool:
+        hashes = dict(zip(fresh, pool.map(hash_password, fresh.values()), strict=True))
+    # The sheet first: if we stop half-way, the next run regenerates what it lacks.
+    new_sheet = {name: fresh.get(name) or sheet.get(name, NOT_ON_SHEET) for name in usernames}
+    write_credentials(paths.credentials, new_sheet)
+    store.set_hashes(hashes)
+    store.remove(set(removed))
+    kept = [name for name in usernames if name not in fresh]
+    return AccountChanges(added=added, removed=removed, kept=kept)
+
+
+def reset_password(paths: LabPaths, username: str) -> str:
+    """Give one existing user a new random password; return it and note it on the sheet."""
+    store = PasswordStore(paths.passwords)
+    if username not in store.usernames():
+        raise InputError(
+            f"{username!r} has no account in {paths.data_dir}: check the name, or add them to "
+            "the roster and restart the lab with `icslab up`"
+        )
+    password = generate_password()
+    sheet = read_credentials(paths.credentials)
+    sheet[username] = password
+    store.set_password(username, password)
+    write_credentials(paths.credentials, sheet)
+    return password

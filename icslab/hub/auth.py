@@ -1,0 +1,119 @@
+"""Roster logins: FirstUseAuthenticator's password store and change-password page,
+without its first-use sign-up, plus a lockout after repeated wrong passwords.
+
+Why this and not NativeAuthenticator: NativeAuthenticator 1.3.0 fails every
+login on JupyterHub 6 (it calls the removed statsd client). FirstUse works on
+6.1.1 and keeps bcrypt hashes; what it lacks for a lab (roster-only accounts,
+lockout, a lock shared with the `icslab passwords` command) is added here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from firstuseauthenticator import FirstUseAuthenticator
+from firstuseauthenticator.firstuseauthenticator import ResetPasswordHandler
+from jupyterhub.auth import Authenticator
+from tornado import web
+from traitlets import Integer, default
+
+from icslab.hub.passwords import PasswordStore
+
+
+class RosterAuthenticator(FirstUseAuthenticator):
+    """Only roster users with a stored password can log in; wrong passwords lock."""
+
+    max_failed_logins = Integer(
+        5, config=True, help="Consecutive wrong passwords after which an account is locked."
+    )
+    lockout_seconds = Integer(
+        300, config=True, help="Seconds a locked account refuses every login attempt."
+    )
+
+    @default("create_users")
+    def _no_sign_up(self):
+        return False
+
+    @default("check_passwords_on_startup")
+    def _roster_names_are_normalized(self):
+        # The roster only admits lowercase names; skip FirstUse's unlocked db rewrite.
+        return False
+
+    @default("allow_all")
+    def _roster_only(self):
+        return False
+
+    @default("allow_existing_users")
+    def _not_from_database(self):
+        # The roster is the truth: a user removed from it must not stay allowed.
+        return False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._store = PasswordStore(self.dbm_path)
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def seconds_locked(self, username: str) -> int:
+        remaining = self._locked_until.get(username, 0) - time.monotonic()
+        return max(0, round(remaining + 0.5)) if remaining > 0 else 0
+
+    def _record_failure(self, username: str) -> None:
+        self._failures[username] = self._failures.get(username, 0) + 1
+        if self._failures[username] >= self.max_failed_logins:
+            self._failures.pop(username)
+            self._locked_until[username] = time.monotonic() + self.lockout_seconds
+            self.log.warning(
+                "Locked %s for %ss after %s wrong passwords",
+                username,
+                self.lockout_seconds,
+                self.max_failed_logins,
+            )
+
+    async def authenticate(self, handler, data):
+        username = self.normalize_username(data.get("username", ""))
+        password = data.get("password", "")
+        if username not in self.allowed_users:
+            return None
+        locked = self.seconds_locked(username)
+        if locked:
+            # JupyterHub shows this message on the login form.
+            raise web.HTTPError(
+                403,
+                f"Too many wrong passwords: this account is locked for {locked} more seconds. "
+                "Ask an instructor if you have lost your password.",
+            )
+        # bcrypt takes ~0.3 s: keep the hub's event loop free for everyone else.
+        if not await asyncio.to_thread(self._store.check, username, password):
+            self._record_failure(username)
+            return None
+        self._failures.pop(username, None)
+        self._locked_until.pop(username, None)
+        return username
+
+    def add_user(self, user):
+        # Raising here makes JupyterHub delete users no longer in the roster
+        # (with delete_invalid_users); their files stay on disk.
+        if user.name not in self.allowed_users:
+            raise ValueError(f"{user.name} is not in the roster")
+        return super().add_user(user)
+
+    def delete_user(self, user):
+        self._store.remove({user.name})
+        Authenticator.delete_user(self, user)
+
+    def reset_password(self, username, new_password):
+        """Called by FirstUse's change-password page for the logged-in user."""
+        if not self._validate_password(new_password):
+            return (
+                f"Password too short: choose at least {self.min_password_length} characters."
+            )
+        self._store.set_password(username, new_password)
+        self.log.info("%s changed their password", username)
+        return "Your password has been changed successfully!"
+
+    def get_handlers(self, app):
+        # JupyterHub's own login form (it shows our lockout message); FirstUse's
+        # change-password page at /hub/auth/change-password.
+        return [(r"/auth/change-password", ResetPasswordHandler)]

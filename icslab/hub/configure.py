@@ -1,0 +1,143 @@
+"""Settings -> JupyterHub config. `configure` only sets values on a traitlets
+Config (never appends or mutates), so a test can inspect its result without
+starting a hub.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from icslab.lab import Lab
+from icslab.roster import Member, teams
+
+PARTICIPANTS = "participants"
+INSTRUCTORS = "instructors"
+# Marks groups the roster owns, so a restart can drop stale ones (see groups.py).
+ROSTER_GROUP = {"icslab": "roster"}
+
+# Instructors see and run participants' servers, not other instructors' servers,
+# and cannot change users, groups or the hub itself.
+INSTRUCTOR_SCOPES = [
+    "admin-ui",
+    f"list:users!group={PARTICIPANTS}",
+    f"read:users!group={PARTICIPANTS}",
+    f"admin:servers!group={PARTICIPANTS}",
+    f"access:servers!group={PARTICIPANTS}",
+    "list:groups",
+    "read:groups",
+]
+# What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+
+
+def roster_groups(members: list[Member]) -> dict[str, list[str]]:
+    """Group name -> usernames: everyone by role, and each team (teams are groups)."""
+    return {
+        PARTICIPANTS: [m.username for m in members if m.role == "participant"],
+        INSTRUCTORS: [m.username for m in members if m.role == "instructor"],
+        **teams(members),
+    }
+
+
+def configure(c: Config, lab: Lab) -> None:
+    settings = lab.settings
+    _network(c, lab)
+    _state(c, lab)
+    _accounts(c, lab)
+    _spawner(c, lab)
+    _culler(c, settings.culler.idle_timeout_minutes)
+    c.JupyterHub.template_vars = {
+        "announcement_login": f"{settings.workshop.title}: log in with the username and "
+        "password from your credentials sheet.",
+        "announcement_home": settings.workshop.title,
+    }
+
+
+def _network(c: Config, lab: Lab) -> None:
+    # Everything on loopback: browsers reach the proxy; nobody else reaches the APIs.
+    c.JupyterHub.bind_url = f"http://127.0.0.1:{lab.port}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{lab.hub_api_port}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{lab.proxy_api_port}"
+    c.ConfigurableHTTPProxy.command = list(lab.proxy_command)
+    c.ConfigurableHTTPProxy.pid_file = str(lab.paths.proxy_pid)
+    c.ConfigurableHTTPProxy.should_start = True
+    c.JupyterHub.cleanup_proxy = True
+    c.JupyterHub.cleanup_servers = True
+
+
+def _state(c: Config, lab: Lab) -> None:
+    c.JupyterHub.db_url = f"sqlite:///{lab.paths.database}"
+    c.JupyterHub.cookie_secret_file = str(lab.paths.cookie_secret)
+
+
+def _accounts(c: Config, lab: Lab) -> None:
+    accounts = lab.settings.accounts
+    c.JupyterHub.authenticator_class = "icslab.hub.auth.RosterAuthenticator"
+    c.Authenticator.allowed_users = set(lab.usernames())
+    c.Authenticator.admin_users = set()
+    c.Authenticator.delete_invalid_users = True
+    c.RosterAuthenticator.dbm_path = str(lab.paths.passwords)
+    c.RosterAuthenticator.max_failed_logins = accounts.max_failed_logins
+    c.RosterAuthenticator.lockout_seconds = accounts.lockout_seconds
+    c.RosterAuthenticator.min_password_length = accounts.min_password_length
+
+    c.JupyterHub.load_groups = {
+        name: {"users": users, "properties": dict(ROSTER_GROUP)}
+        for name, users in roster_groups(lab.members).items()
+    }
+    instructor = {
+        "name": "instructor",
+        "description": "Run and open participants' servers; see the admin page",
+        "scopes": list(INSTRUCTOR_SCOPES),
+        "groups": [INSTRUCTORS],
+    }
+    culler = {
+        "name": "idle-culler",
+        "description": "Stop idle participants' servers",
+        "scopes": list(CULLER_SCOPES),
+        "services": ["idle-culler"],
+    }
+    culling = lab.settings.culler.idle_timeout_minutes > 0
+    c.JupyterHub.load_roles = [instructor, culler] if culling else [instructor]
+
+
+def _spawner(c: Config, lab: Lab) -> None:
+    settings = lab.settings
+    c.Spawner.default_url = settings.hub.default_url
+    c.Spawner.environment = {
+        "ICSLAB_DATA": str(lab.datasets_dir),
+        "ICSLAB_WORKSHOP": settings.workshop.title,
+    }
+    c.Spawner.mem_limit = settings.limits.memory
+    c.Spawner.cpu_limit = settings.limits.cpus
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120
+    if lab.spawner == "local":
+        c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+        c.SimpleLocalProcessSpawner.home_dir_template = str(lab.paths.users / "{username}")
+        # The hub's own virtualenv, found without relying on PATH.
+        c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+        # Labs and CI often run as root; jupyter-server refuses root unless told.
+        c.Spawner.args = ["--ServerApp.allow_root=True"]
+
+
+def _culler(c: Config, idle_minutes: int) -> None:
+    if idle_minutes == 0:
+        c.JupyterHub.services = []
+        return
+    timeout = idle_minutes * 60
+    c.JupyterHub.services = [
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={timeout}",
+                f"--cull-every={max(60, min(600, timeout // 4))}",
+            ],
+        }
+    ]

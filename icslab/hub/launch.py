@@ -1,0 +1,139 @@
+"""`icslab up`: check everything, bring accounts in line with the roster, then
+hand the process over to JupyterHub (so SIGTERM/Ctrl-C reach it directly and it
+stops the proxy and participants' servers itself).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from icslab.errors import InputError
+from icslab.hub.accounts import AccountChanges, sync_accounts
+from icslab.hub.configure import roster_groups
+from icslab.hub.groups import prune_groups
+from icslab.hub.proxy import proxy_command
+from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
+
+REPO_HUB_CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "jupyterhub_config.py"
+
+
+@dataclass(frozen=True)
+class Started:
+    lab: Lab
+    accounts: AccountChanges
+    group_changes: list[str]
+    lock_fd: int
+
+
+def resolve_spawner(requested: str) -> str:
+    if requested == "docker":
+        raise InputError(
+            "--spawner docker: the Docker deployment is not part of this version yet; "
+            "use --spawner local (or auto, which picks local)"
+        )
+    return "local"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def check_port(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} on 127.0.0.1 is already in use: stop what listens there "
+                    f"(`ss -ltnp 'sport = :{port}'` shows it) or pick another with --port"
+                ) from None
+            raise InputError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+
+
+def check_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        raise InputError(
+            f"data dir {data_dir} is not writable ({error.strerror}): choose another with "
+            "--data-dir or ICSLAB_DATA_DIR, or fix its permissions"
+        ) from None
+
+
+def lock_data_dir(paths: LabPaths) -> int:
+    """Hold an exclusive lock for the hub's lifetime: one lab per data dir."""
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(
+            f"a lab is already running from {paths.data_dir}: stop it first, or use another "
+            "--data-dir"
+        ) from None
+    os.set_inheritable(fd, True)  # kept by JupyterHub after exec
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def prepare(
+    config_file: Path,
+    data_dir: Path,
+    *,
+    roster_file: Path | None = None,
+    port: int | None = None,
+    spawner: str | None = None,
+) -> Started:
+    """Validate, then (only if everything is valid) update the lab's stored state."""
+    settings, roster_file, members = load_inputs(config_file, roster_file)
+    lab = Lab(
+        settings=settings,
+        config_file=config_file.resolve(),
+        data_dir=data_dir.resolve(),
+        members=members,
+        spawner=resolve_spawner(spawner or settings.hub.spawner),
+        port=port or settings.hub.port,
+        hub_api_port=free_port(),
+        proxy_api_port=free_port(),
+        datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
+        proxy_command=proxy_command(),
+    )
+    check_port(lab.port)
+    check_data_dir(lab.data_dir)
+    lock_fd = lock_data_dir(lab.paths)
+    accounts = sync_accounts(lab.paths, lab.usernames())
+    group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
+    lab.paths.users.mkdir(exist_ok=True)
+    lab.datasets_dir.mkdir(parents=True, exist_ok=True)  # empty until datasets are built
+    lab.save()
+    return Started(lab, accounts, group_changes, lock_fd)
+
+
+def hub_config_file(lab: Lab) -> Path:
+    beside = lab.config_file.parent / "jupyterhub_config.py"
+    return beside if beside.exists() else REPO_HUB_CONFIG
+
+
+def exec_hub(lab: Lab) -> None:
+    """Replace this process with JupyterHub running the lab."""
+    jupyterhub = str(Path(sys.executable).with_name("jupyterhub"))
+    env = {**os.environ, LAB_FILE_ENV: str(lab.paths.lab_file)}
+    os.chdir(lab.data_dir)  # anything JupyterHub writes by default lands in the lab
+    # A shell's background job ignores SIGINT, and the hub stops its children
+    # with SIGINT first: restore the default so they stop at once, however we started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execve(jupyterhub, [jupyterhub, "-f", str(hub_config_file(lab))], env)

@@ -1,0 +1,79 @@
+"""bcrypt password hashes in FirstUseAuthenticator's dbm file, behind a file lock.
+
+FirstUseAuthenticator opens its dbm file per request without locking. Python's
+fallback dbm backend (dbm.dumb, used where gdbm is missing) rewrites its index
+non-atomically, so the hub and an instructor's `icslab passwords reset` must
+never touch it at the same time: every access here holds an exclusive flock.
+"""
+
+from __future__ import annotations
+
+import dbm
+import fcntl
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import bcrypt
+
+# Letters and digits that cannot be misread on a printed credentials sheet.
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+BCRYPT_ROUNDS = 12
+
+
+def generate_password(groups: int = 3, size: int = 4) -> str:
+    """A random password such as `k7mq-x2fa-9tnb` (about 59 bits), easy to type."""
+    return "-".join(
+        "".join(secrets.choice(ALPHABET) for _ in range(size)) for _ in range(groups)
+    )
+
+
+def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> bytes:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds))
+
+
+class PasswordStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def _open(self, flag: str) -> Iterator[dbm._Database]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with lock_path.open("a") as lock:
+            lock_path.chmod(0o600)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                with dbm.open(str(self.path), flag, 0o600) as db:
+                    yield db
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def usernames(self) -> set[str]:
+        with self._open("c") as db:
+            return {key.decode("utf-8") for key in db.keys()}
+
+    def hash_of(self, username: str) -> bytes | None:
+        with self._open("c") as db:
+            return db.get(username.encode("utf-8"))
+
+    def set_hashes(self, hashes: dict[str, bytes]) -> None:
+        with self._open("c") as db:
+            for username, hashed in hashes.items():
+                db[username.encode("utf-8")] = hashed
+
+    def set_password(self, username: str, password: str) -> None:
+        self.set_hashes({username: hash_password(password)})
+
+    def remove(self, usernames: set[str]) -> None:
+        with self._open("c") as db:
+            for username in usernames:
+                key = username.encode("utf-8")
+                if key in db:
+                    del db[key]
+
+    def check(self, username: str, password: str) -> bool:
+        """True when the password matches; unknown users never match (no first use)."""
+        stored = self.hash_of(username)
+        return stored is not None and bcrypt.checkpw(password.encode("utf-8"), stored)

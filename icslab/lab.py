@@ -1,0 +1,132 @@
+"""A lab: validated settings + roster + data dir, resolved once by `icslab up`.
+
+The resolved lab is written to `DATA_DIR/lab.json`; the hub's config file reads
+it back, so the hub runs with exactly what the CLI validated.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from icslab.errors import InputError
+from icslab.roster import Member, read_roster
+from icslab.settings import WorkshopSettings, load_settings
+
+DATA_DIR_ENV = "ICSLAB_DATA_DIR"
+LAB_FILE_ENV = "ICSLAB_LAB_FILE"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or ".icslab")
+
+
+@dataclass(frozen=True)
+class LabPaths:
+    """Where a lab keeps its state; every `icslab` command finds it from the data dir."""
+
+    data_dir: Path
+
+    @property
+    def credentials(self) -> Path:
+        return self.data_dir / "credentials.csv"
+
+    @property
+    def passwords(self) -> Path:
+        return self.data_dir / "passwords.dbm"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "jupyterhub.sqlite"
+
+    @property
+    def cookie_secret(self) -> Path:
+        return self.data_dir / "jupyterhub_cookie_secret"
+
+    @property
+    def users(self) -> Path:
+        return self.data_dir / "users"
+
+    @property
+    def lab_file(self) -> Path:
+        return self.data_dir / "lab.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.data_dir / "hub.lock"
+
+    @property
+    def proxy_pid(self) -> Path:
+        return self.data_dir / "proxy.pid"
+
+
+class Lab(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    settings: WorkshopSettings
+    config_file: Path
+    data_dir: Path
+    members: list[Member]
+    spawner: Literal["local", "docker"]
+    port: int
+    hub_api_port: int
+    proxy_api_port: int
+    datasets_dir: Path
+    proxy_command: list[str]
+
+    @property
+    def paths(self) -> LabPaths:
+        return LabPaths(self.data_dir)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def usernames(self, role: str | None = None) -> list[str]:
+        return [m.username for m in self.members if role is None or m.role == role]
+
+    def save(self) -> None:
+        self.paths.lab_file.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Lab:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def load_inputs(
+    config_file: Path, roster_file: Path | None = None
+) -> tuple[WorkshopSettings, Path, list[Member]]:
+    """Validate settings and roster together, so one run reports every problem."""
+    problems: list[str] = []
+    settings = None
+    members: list[Member] = []
+    try:
+        settings = load_settings(config_file)
+    except InputError as error:
+        problems += error.problems
+    if roster_file is None and settings is not None:
+        roster_file = config_file.parent / settings.hub.roster
+    if roster_file is not None:
+        try:
+            members = read_roster(roster_file)
+        except InputError as error:
+            problems += error.problems
+    if problems:
+        raise InputError(*problems)
+    assert settings is not None and roster_file is not None
+    return settings, roster_file, members
+
+
+def lab_from_hub_environment() -> Lab:
+    """The lab `icslab up` resolved; used by hub_config/jupyterhub_config.py."""
+    path = os.environ.get(LAB_FILE_ENV)
+    if not path:
+        raise RuntimeError(
+            f"{LAB_FILE_ENV} is not set: start the hub with `icslab up`, which validates "
+            "the settings and roster first"
+        )
+    return Lab.load(Path(path))

@@ -1,0 +1,163 @@
+"""A real JupyterHub with the embedded local spawner, driven as participants'
+and instructors' browsers would drive it."""
+
+import os
+import re
+
+import pytest
+
+from icslab.client import AccessDenied, LoginFailed, wait_for
+from icslab.testing import EXAMPLE_ROSTER, RunningLab
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+def test_participant_logs_in_with_the_sheet_password_and_runs_code(lab):
+    p01 = lab.login("p01")
+    p01.start_server()
+
+    assert p01.open_server().url.path == "/user/p01/lab"
+    assert p01.run_code("6*7") == "42"
+    where = p01.run_code("import os; print(os.getcwd(), os.environ['ICSLAB_DATA'])").split()
+    assert where == [str(lab.data_dir / "users" / "p01"), str(lab.folder / "datasets")]
+
+
+def test_a_participant_cannot_reach_another_participants_server(lab):
+    p01, p02 = lab.login("p01"), lab.login("p02")
+    p01.start_server()
+
+    with pytest.raises(AccessDenied):
+        p02.open_server("p01")
+    with pytest.raises(AccessDenied):
+        p02.run_code("open('/etc/hostname').read()", owner="p01")
+    with pytest.raises(AccessDenied):
+        p02.start_server("p03")
+    assert p02.http.get("hub/admin").status_code == 403
+
+
+def test_an_instructor_sees_runs_and_stops_participants_servers_only(lab):
+    trainer = lab.login("trainer1")
+    assert trainer.http.get("hub/admin").status_code == 200
+    listed = {user["name"] for user in trainer.api("GET", "users").json()}
+    assert listed == {"p01", "p02", "p03"}
+
+    trainer.start_server("p03")
+    assert trainer.run_code("6*7", owner="p03") == "42"  # via the OAuth consent page
+    trainer.stop_server("p03")
+
+    trainer.start_server()
+    with pytest.raises(AccessDenied):
+        lab.login("trainer2").open_server("trainer1")
+    with pytest.raises(AccessDenied):
+        lab.login("trainer2").stop_server("trainer1")
+    # Hub settings and users are beyond an instructor.
+    assert trainer.api("POST", "users/p09").status_code == 403
+    assert trainer.api("DELETE", "users/p01").status_code == 403
+
+
+def test_teams_are_groups(lab):
+    groups = {g["name"]: set(g["users"]) for g in lab.login("trainer1").api("GET", "groups").json()}
+    assert groups["water"] == {"p01", "p02"}
+    assert groups["power"] == {"p03"}
+    assert groups["participants"] == {"p01", "p02", "p03"}
+    assert groups["instructors"] == {"trainer1", "trainer2"}
+
+
+def test_a_participant_changes_their_password(lab):
+    old = lab.credentials()["p02"]
+    p02 = lab.login("p02", old)
+    form = p02.http.get("hub/auth/change-password")
+    xsrf = p02._cookie("_xsrf", "/hub/")
+    answer = p02.http.post(
+        "hub/auth/change-password", data={"password": "a-new-secret", "_xsrf": xsrf}
+    )
+    assert form.status_code == 200 and "changed successfully" in answer.text
+
+    with pytest.raises(LoginFailed):
+        lab.login("p02", old)
+    lab.login("p02", "a-new-secret")
+
+
+def test_an_instructor_resets_a_password_while_the_lab_runs(lab):
+    result = lab.icslab("passwords", "reset", "p03")
+    assert result.returncode == 0, result.stderr
+    new = lab.credentials()["p03"]
+    assert new in result.stdout
+    lab.login("p03", new)
+
+
+def test_the_idle_culler_runs_with_enough_rights(lab):
+    commands = [" ".join(p.cmdline()) for p in lab.processes()]
+    assert any("jupyterhub_idle_culler --timeout=3600" in c for c in commands), commands
+    culler_pass = re.compile(r" (\d{3}) GET /hub/api/users\?\S* \(idle-culler@")
+    first = wait_for(
+        lambda: culler_pass.search(lab.logs()), timeout=30, what="the culler's first pass"
+    )
+    assert first.group(1) == "200"
+
+
+def test_only_roster_users_log_in(lab):
+    with pytest.raises(LoginFailed):
+        lab.login("intruder", "whatever-password")
+    with pytest.raises(LoginFailed):
+        lab.login("p01", "not-the-password")
+
+
+def test_wrong_passwords_lock_the_account_for_a_while(tmp_path):
+    locking = {"max_failed_logins": 3, "lockout_seconds": 3}
+    with RunningLab(tmp_path, roster=EXAMPLE_ROSTER, accounts=locking) as lab:
+        for _ in range(3):
+            with pytest.raises(LoginFailed, match="Invalid username or password"):
+                lab.login("p01", "wrong-password")
+        with pytest.raises(LoginFailed, match="locked"):
+            lab.login("p01")  # even the right password, while locked
+
+        def unlocked():
+            try:
+                return lab.login("p01")
+            except LoginFailed:
+                return None
+
+        wait_for(unlocked, timeout=15, what="the lock to expire")
+
+
+def test_restart_with_an_edited_roster_keeps_passwords_and_files(tmp_path):
+    lab = RunningLab(tmp_path, roster=EXAMPLE_ROSTER).start()
+    try:
+        before = lab.credentials()
+        p01 = lab.login("p01")
+        p01.start_server()
+        p01.run_code("open('notes.txt', 'w').write('mass balance of tank 2')")
+        p02 = lab.login("p02")
+        p02.start_server()
+        p02.run_code("open('homework.txt', 'w').write('draft')")
+    finally:
+        lab.stop()  # fails if the proxy or a participant's server outlived the hub
+
+    edited = [row for row in EXAMPLE_ROSTER if row[0] != "p02"]  # p02 leaves
+    edited = [("p03", "water", "participant") if row[0] == "p03" else row for row in edited]
+    lab.set_roster([*edited, ("p09", "power", "participant")])  # p09 joins
+    with lab:
+        after = lab.credentials()
+        assert after["p01"] == before["p01"] and "p02" not in after and "p09" in after
+
+        p01 = lab.login("p01", before["p01"])
+        p01.start_server()
+        assert p01.run_code("print(open('notes.txt').read())") == "mass balance of tank 2\n"
+        with pytest.raises(LoginFailed):
+            lab.login("p02", before["p02"])
+        lab.login("p09")
+
+        trainer = lab.login("trainer1")
+        groups = {g["name"]: set(g["users"]) for g in trainer.api("GET", "groups").json()}
+        assert groups["water"] == {"p01", "p03"}
+        assert groups["power"] == {"p09"}
+        assert os.stat(lab.data_dir / "credentials.csv").st_mode & 0o777 == 0o600
+    # A removed user's account goes; their files stay for the instructor to collect.
+    assert (lab.data_dir / "users" / "p02" / "homework.txt").read_text() == "draft"
