@@ -16,8 +16,9 @@ from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
 app.add_typer(passwords, name="passwords")
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: long paths and messages stay on one line, easy to copy and grep.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_CONFIG = Path("hub_config/workshop.toml")
 ConfigOption = Annotated[

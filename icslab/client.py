@@ -189,7 +189,8 @@ class LabClient:
             self.server_api(owner, "DELETE", f"kernels/{kernel_id}")
 
     def _execute(self, owner: str, kernel_id: str, code: str, timeout: float) -> str:
-        url = self.base_url.replace("http", "ws", 1) + f"user/{owner}/api/kernels/{kernel_id}/channels"
+        websocket_base = self.base_url.replace("http", "ws", 1)
+        url = f"{websocket_base}user/{owner}/api/kernels/{kernel_id}/channels"
         cookies = "; ".join(
             f"{cookie.name}={cookie.value}"
             for cookie in self.http.cookies.jar

@@ -109,7 +109,7 @@ def _describe(path: Path, text: str, problem: dict) -> str:
     if kind == "missing":
         return f"{where}: {dotted} is required but missing"
     if kind == "extra_forbidden":
-        return f"{where}: unknown setting {dotted} (check the spelling; see the comments in the file)"
+        return f"{where}: unknown setting {dotted} (check its spelling against the comments)"
     message = problem["msg"].removeprefix("Value error, ")
     return f"{where}: {dotted} = {problem.get('input')!r}: {message}"
 

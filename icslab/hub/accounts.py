@@ -19,7 +19,6 @@ from icslab.errors import InputError
 from icslab.hub.passwords import PasswordStore, generate_password, hash_password
 from icslab.lab import LabPaths
 
-
 # Written for a user whose initial password this sheet never held.
 NOT_ON_SHEET = "(unknown: run icslab passwords reset)"
 

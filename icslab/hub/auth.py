@@ -106,9 +106,7 @@ class RosterAuthenticator(FirstUseAuthenticator):
     def reset_password(self, username, new_password):
         """Called by FirstUse's change-password page for the logged-in user."""
         if not self._validate_password(new_password):
-            return (
-                f"Password too short: choose at least {self.min_password_length} characters."
-            )
+            return f"Password too short: choose at least {self.min_password_length} characters."
         self._store.set_password(username, new_password)
         self.log.info("%s changed their password", username)
         return "Your password has been changed successfully!"

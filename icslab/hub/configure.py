@@ -116,8 +116,8 @@ def _spawner(c: Config, lab: Lab) -> None:
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     if lab.spawner == "local":
-        c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-        c.SimpleLocalProcessSpawner.home_dir_template = str(lab.paths.users / "{username}")
+        c.JupyterHub.spawner_class = "icslab.hub.spawners.LocalSpawner"
+        c.LocalSpawner.home_dir_template = str(lab.paths.users / "{username}")
         # The hub's own virtualenv, found without relying on PATH.
         c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
         # Labs and CI often run as root; jupyter-server refuses root unless told.

@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from icslab.lab import Lab
+from icslab.roster import Member
+from icslab.settings import WorkshopSettings
+
+MEMBERS = [
+    Member("trainer1", "", "instructor"),
+    Member("p01", "water", "participant"),
+    Member("p02", "water", "participant"),
+    Member("p03", "power", "participant"),
+]
+
+
+def build_lab(tmp_path: Path, **sections) -> Lab:
+    settings = WorkshopSettings.model_validate({"workshop": {"title": "Water week"}, **sections})
+    return Lab(
+        settings=settings,
+        config_file=tmp_path / "workshop.toml",
+        data_dir=tmp_path / "data",
+        members=MEMBERS,
+        spawner="local",
+        port=8123,
+        hub_api_port=8124,
+        proxy_api_port=8125,
+        datasets_dir=tmp_path / "datasets",
+        proxy_command=["/opt/chp"],
+    )
+
+
+@pytest.fixture
+def make_lab(tmp_path):
+    """make_lab(culler={...}) -> a Lab in tmp_path with those settings sections."""
+    return lambda **sections: build_lab(tmp_path, **sections)
+
+
+@pytest.fixture
+def lab(tmp_path) -> Lab:
+    return build_lab(tmp_path)

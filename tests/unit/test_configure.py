@@ -1,0 +1,97 @@
+"""configure(c, lab) only sets values; read its result like a hub would."""
+
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from icslab.hub import configure
+
+
+def configured(lab) -> Config:
+    c = Config()
+    configure(c, lab)
+    return c
+
+
+def test_everything_listens_on_loopback_only(lab):
+    c = configured(lab)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8124"
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8125"
+    assert c.ConfigurableHTTPProxy.command == ["/opt/chp"]
+
+
+def test_state_and_secrets_live_in_the_data_dir(lab, tmp_path):
+    c = configured(lab)
+    assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'data' / 'jupyterhub.sqlite'}"
+    assert c.JupyterHub.cookie_secret_file == str(tmp_path / "data" / "jupyterhub_cookie_secret")
+    assert c.RosterAuthenticator.dbm_path == str(tmp_path / "data" / "passwords.dbm")
+
+
+def test_only_the_roster_logs_in_and_nobody_is_hub_admin(lab):
+    c = configured(lab)
+    assert c.JupyterHub.authenticator_class == "icslab.hub.auth.RosterAuthenticator"
+    assert c.Authenticator.allowed_users == {"trainer1", "p01", "p02", "p03"}
+    assert c.Authenticator.admin_users == set()
+    assert c.Authenticator.delete_invalid_users is True
+    assert c.RosterAuthenticator.max_failed_logins == 5
+    assert c.RosterAuthenticator.lockout_seconds == 300
+
+
+def test_teams_and_roles_become_groups(lab):
+    groups = configured(lab).JupyterHub.load_groups
+    assert {name: g["users"] for name, g in groups.items()} == {
+        "participants": ["p01", "p02", "p03"],
+        "instructors": ["trainer1"],
+        "water": ["p01", "p02"],
+        "power": ["p03"],
+    }
+    assert all(g["properties"] == {"icslab": "roster"} for g in groups.values())
+
+
+def test_instructors_get_participants_servers_and_nothing_more(lab):
+    roles = {role["name"]: role for role in configured(lab).JupyterHub.load_roles}
+    instructor = roles["instructor"]
+    assert instructor["groups"] == ["instructors"]
+    assert "admin:servers!group=participants" in instructor["scopes"]
+    assert "access:servers!group=participants" in instructor["scopes"]
+    assert "admin-ui" in instructor["scopes"]
+    unfiltered = [s for s in instructor["scopes"] if "!" not in s]
+    assert set(unfiltered) == {"admin-ui", "list:groups", "read:groups"}
+
+
+def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
+    c = configured(make_lab(culler={"idle_timeout_minutes": 30}))
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "idle-culler"
+    assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
+    assert "--timeout=1800" in service["command"]
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    assert roles["idle-culler"]["services"] == ["idle-culler"]
+    assert set(roles["idle-culler"]["scopes"]) == {
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    }
+
+
+def test_a_zero_timeout_turns_the_culler_off(make_lab):
+    c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
+    assert c.JupyterHub.services == []
+    assert [role["name"] for role in c.JupyterHub.load_roles] == ["instructor"]
+
+
+def test_local_servers_get_their_home_data_and_limits(make_lab, tmp_path):
+    c = configured(make_lab(limits={"memory": "1G", "cpus": 0.5}))
+    assert c.JupyterHub.spawner_class == "icslab.hub.spawners.LocalSpawner"
+    assert c.LocalSpawner.home_dir_template == str(tmp_path / "data" / "users" / "{username}")
+    assert c.Spawner.environment["ICSLAB_DATA"] == str(tmp_path / "datasets")
+    assert c.Spawner.default_url == "/lab"
+    assert (c.Spawner.mem_limit, c.Spawner.cpu_limit) == ("1G", 0.5)
+    assert Path(c.Spawner.cmd[0]).parent == Path(sys.executable).parent
+
+
+def test_configure_sets_whole_values_and_is_repeatable(lab):
+    assert configured(lab) == configured(lab)

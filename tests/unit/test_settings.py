@@ -1,0 +1,88 @@
+"""workshop.toml: the example is valid; every mistake names its file, line and key."""
+
+from pathlib import Path
+
+import pytest
+
+from icslab.errors import InputError
+from icslab.settings import load_settings
+
+EXAMPLE = Path(__file__).parents[2] / "hub_config" / "workshop.toml"
+
+
+def settings_file(tmp_path, text):
+    path = tmp_path / "workshop.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path, text):
+    with pytest.raises(InputError) as caught:
+        load_settings(settings_file(tmp_path, text))
+    return caught.value.problems
+
+
+def test_the_shipped_settings_are_valid():
+    settings = load_settings(EXAMPLE)
+    assert settings.hub.port == 8000
+    assert settings.hub.spawner == "auto"
+    assert settings.hub.roster == Path("roster.example.csv")
+
+
+def test_only_the_title_is_required_and_the_rest_has_defaults(tmp_path):
+    settings = load_settings(settings_file(tmp_path, '[workshop]\ntitle = "Water week"\n'))
+    assert settings.workshop.title == "Water week"
+    assert (settings.hub.port, settings.hub.default_url) == (8000, "/lab")
+    assert (settings.limits.memory, settings.limits.cpus) == ("2G", 1.0)
+    assert settings.culler.idle_timeout_minutes == 60
+    assert settings.accounts.max_failed_logins == 5
+
+
+def test_a_missing_title_names_the_setting(tmp_path):
+    found = problems(tmp_path, "[workshop]\n\n[hub]\nport = 8000\n")
+    assert found == [f"{tmp_path / 'workshop.toml'}:1: workshop.title is required but missing"]
+
+
+def test_every_bad_value_is_reported_with_its_line(tmp_path):
+    text = (
+        '[workshop]\ntitle = "x"\n'
+        "[hub]\nport = 70000\n"  # line 4
+        'spawner = "kubernetes"\n'  # line 5
+        "[limits]\n"
+        'memory = "lots"\n'  # line 7
+        "cpus = 0\n"  # line 8
+    )
+    found = problems(tmp_path, text)
+    path = tmp_path / "workshop.toml"
+    assert len(found) == 4
+    assert found[0].startswith(f"{path}:4: hub.port = 70000: ")
+    assert "less than or equal to 65535" in found[0]
+    assert found[1].startswith(f"{path}:5: hub.spawner = 'kubernetes': ")
+    assert "'auto', 'local' or 'docker'" in found[1]
+    assert found[2] == (
+        f"{path}:7: limits.memory = 'lots': must be a size such as 512M or 2G (suffix K, M, G or T)"
+    )
+    assert found[3].startswith(f"{path}:8: limits.cpus = 0: ")
+
+
+def test_a_misspelt_key_is_refused(tmp_path):
+    found = problems(tmp_path, '[workshop]\ntitle = "x"\n[culler]\nidle_timeout = 5\n')
+    assert found == [
+        f"{tmp_path / 'workshop.toml'}:4: unknown setting culler.idle_timeout "
+        "(check its spelling against the comments)"
+    ]
+
+
+def test_malformed_toml_says_where(tmp_path):
+    (found,) = problems(tmp_path, '[workshop]\ntitle = "unclosed\n')
+    assert "not valid TOML" in found and "line 2" in found
+
+
+def test_a_default_url_must_be_a_path(tmp_path):
+    (found,) = problems(tmp_path, '[workshop]\ntitle = "x"\n[hub]\ndefault_url = "lab"\n')
+    assert found.endswith("hub.default_url = 'lab': must start with '/', e.g. '/lab'")
+
+
+def test_a_missing_file_says_how_to_point_at_one(tmp_path):
+    with pytest.raises(InputError, match="settings file not found"):
+        load_settings(tmp_path / "nope.toml")
