@@ -19,6 +19,7 @@ install: $(BIN)/icslab $(PROXY) ## create .venv with icslab, its tests and the p
 $(BIN)/icslab: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "icslab needs Python >= 3.11 (found: $$($(PYTHON) --version))"; exit 1; }
+	PYTHON=$(PYTHON) scripts/debian-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -26,14 +27,15 @@ $(BIN)/icslab: pyproject.toml
 
 # configurable-http-proxy goes into a project-local folder: no global npm install.
 $(PROXY):
-	@command -v npm >/dev/null || { echo "npm is missing: apt-get install -y nodejs npm"; exit 1; }
+	PYTHON=$(PYTHON) scripts/debian-deps
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(PROXY_VERSION)
 	test -x $@
 
 up: install ## run the lab on http://127.0.0.1:8000 with the example roster
 	$(BIN)/icslab up --roster $(ROSTER) $(ARGS)
 
-test: install ## run every test (unit, then integration against a real hub)
+test: install ## run every test: unit, integration (real hub), browser (chromium)
+	PYTHON=$(PYTHON) scripts/debian-deps browser
 	$(BIN)/icslab test
 
 test-unit: install ## run the fast unit tests only

@@ -53,17 +53,20 @@ class RosterAuthenticator(FirstUseAuthenticator):
         super().__init__(**kwargs)
         self._store = PasswordStore(self.dbm_path)
         self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
+        # username -> (monotonic time the lock ends, password hash when locked)
+        self._locks: dict[str, tuple[float, bytes | None]] = {}
 
     def seconds_locked(self, username: str) -> int:
-        remaining = self._locked_until.get(username, 0) - time.monotonic()
-        return max(0, round(remaining + 0.5)) if remaining > 0 else 0
+        until, _ = self._locks.get(username, (0.0, None))
+        remaining = until - time.monotonic()
+        return round(remaining + 0.5) if remaining > 0 else 0
 
     def _record_failure(self, username: str) -> None:
         self._failures[username] = self._failures.get(username, 0) + 1
         if self._failures[username] >= self.max_failed_logins:
             self._failures.pop(username)
-            self._locked_until[username] = time.monotonic() + self.lockout_seconds
+            until = time.monotonic() + self.lockout_seconds
+            self._locks[username] = (until, self._store.hash_of(username))
             self.log.warning(
                 "Locked %s for %ss after %s wrong passwords",
                 username,
@@ -77,6 +80,8 @@ class RosterAuthenticator(FirstUseAuthenticator):
         if username not in self.allowed_users:
             return None
         locked = self.seconds_locked(username)
+        if locked and await asyncio.to_thread(self._password_reset_since_lock, username):
+            locked = 0
         if locked:
             # JupyterHub shows this message on the login form.
             raise web.HTTPError(
@@ -89,8 +94,13 @@ class RosterAuthenticator(FirstUseAuthenticator):
             self._record_failure(username)
             return None
         self._failures.pop(username, None)
-        self._locked_until.pop(username, None)
+        self._locks.pop(username, None)
         return username
+
+    def _password_reset_since_lock(self, username: str) -> bool:
+        """An instructor's `icslab passwords reset` lifts the lock at once."""
+        _, hash_when_locked = self._locks[username]
+        return self._store.hash_of(username) != hash_when_locked
 
     def add_user(self, user):
         # Raising here makes JupyterHub delete users no longer in the roster
