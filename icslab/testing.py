@@ -104,12 +104,13 @@ class RunningLab:
         hub = psutil.Process(self.process.pid)
         return [hub, *hub.children(recursive=True)]
 
-    def stop(self, timeout: float = 60) -> None:
-        """SIGTERM the hub as an init system would; fail if anything it started lingers."""
+    def stop(self, timeout: float = 60, how: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the hub as an init system (SIGTERM) or Ctrl-C (SIGINT) would;
+        fail if anything it started lingers."""
         if self.process is None or self.process.poll() is not None:
             return
         started = self.processes()
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(how)
         self.process.wait(timeout=timeout)
         _, alive = psutil.wait_procs(started, timeout=10)
         for survivor in alive:

@@ -3,6 +3,7 @@ and instructors' browsers would drive it."""
 
 import os
 import re
+import signal
 
 import pytest
 
@@ -134,7 +135,8 @@ def test_restart_with_an_edited_roster_keeps_passwords_and_files(tmp_path):
         p02.start_server()
         p02.run_code("open('homework.txt', 'w').write('draft')")
     finally:
-        lab.stop()  # fails if the proxy or a participant's server outlived the hub
+        # Ctrl-C; fails if the proxy or a participant's server outlived the hub.
+        lab.stop(how=signal.SIGINT)
 
     edited = [row for row in EXAMPLE_ROSTER if row[0] != "p02"]  # p02 leaves
     edited = [("p03", "water", "participant") if row[0] == "p03" else row for row in edited]
