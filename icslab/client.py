@@ -91,14 +91,14 @@ class LabClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _cookie(self, name: str, path: str) -> str | None:
+    def cookie(self, name: str, path: str) -> str | None:
         for cookie in self.http.cookies.jar:
             if cookie.name == name and cookie.path.rstrip("/") == path.rstrip("/"):
                 return cookie.value
         return None
 
     def _hub_headers(self) -> dict[str, str]:
-        return {"X-XSRFToken": self._cookie("_xsrf", "/hub/") or ""}
+        return {"X-XSRFToken": self.cookie("_xsrf", "/hub/") or ""}
 
     # -- hub ----------------------------------------------------------------
 
@@ -170,13 +170,13 @@ class LabClient:
         return response
 
     def server_api(self, owner: str, method: str, path: str, **kwargs) -> httpx.Response:
-        headers = {"X-XSRFToken": self._cookie("_xsrf", f"/user/{owner}/") or ""}
+        headers = {"X-XSRFToken": self.cookie("_xsrf", f"/user/{owner}/") or ""}
         return self.http.request(method, f"user/{owner}/api/{path}", headers=headers, **kwargs)
 
     def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
         """Start a kernel on a server, run `code`, return its result (or output) as text."""
         owner = owner or self.username
-        if self._cookie("_xsrf", f"/user/{owner}/") is None:
+        if self.cookie("_xsrf", f"/user/{owner}/") is None:
             self.open_server(owner)  # a browser would have opened the page first
         created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
         if created.status_code in (401, 403):

@@ -11,14 +11,50 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from firstuseauthenticator import FirstUseAuthenticator
-from firstuseauthenticator.firstuseauthenticator import ResetPasswordHandler
 from jupyterhub.auth import Authenticator
+from jupyterhub.handlers import BaseHandler
 from tornado import web
 from traitlets import Integer, default
 
 from icslab.hub.passwords import PasswordStore
+
+TEMPLATES = Path(__file__).parent / "templates"
+PASSWORD_CHANGED = "Your password has been changed."
+
+
+class ChangePasswordHandler(BaseHandler):
+    """/hub/auth/change-password: FirstUse's page asks only for the new password;
+    asking for the current one too stops anyone at an unlocked laptop from
+    taking over the account."""
+
+    async def _page(self, **result) -> None:
+        # Found through JupyterHub.template_paths (see configure.py).
+        html = await self.render_template(
+            "change-password.html", min_length=self.authenticator.min_password_length, **result
+        )
+        self.finish(html)
+
+    @web.authenticated
+    async def get(self):
+        await self._page()
+
+    @web.authenticated
+    async def post(self):
+        username = self.current_user.name
+        current = self.get_body_argument("current_password", default="", strip=False)
+        new = self.get_body_argument("password", default="", strip=False)
+        store = self.authenticator._store
+        if not await asyncio.to_thread(store.check, username, current):
+            self.set_status(403)
+            await self._page(alert="danger", result_message="Your current password is wrong.")
+            return
+        message = await asyncio.to_thread(self.authenticator.reset_password, username, new)
+        ok = message == PASSWORD_CHANGED
+        self.set_status(200 if ok else 400)
+        await self._page(alert="success" if ok else "danger", result_message=message)
 
 
 class RosterAuthenticator(FirstUseAuthenticator):
@@ -114,14 +150,13 @@ class RosterAuthenticator(FirstUseAuthenticator):
         Authenticator.delete_user(self, user)
 
     def reset_password(self, username, new_password):
-        """Called by FirstUse's change-password page for the logged-in user."""
+        """Set a logged-in user's new password (FirstUse's method, same contract)."""
         if not self._validate_password(new_password):
             return f"Password too short: choose at least {self.min_password_length} characters."
         self._store.set_password(username, new_password)
         self.log.info("%s changed their password", username)
-        return "Your password has been changed successfully!"
+        return PASSWORD_CHANGED
 
     def get_handlers(self, app):
-        # JupyterHub's own login form (it shows our lockout message); FirstUse's
-        # change-password page at /hub/auth/change-password.
-        return [(r"/auth/change-password", ResetPasswordHandler)]
+        # JupyterHub's own login form shows our lockout message.
+        return [(r"/auth/change-password", ChangePasswordHandler)]

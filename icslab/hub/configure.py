@@ -10,6 +10,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from icslab.hub.auth import TEMPLATES
 from icslab.lab import Lab
 from icslab.roster import Member, teams
 
@@ -76,6 +77,7 @@ def _state(c: Config, lab: Lab) -> None:
 def _accounts(c: Config, lab: Lab) -> None:
     accounts = lab.settings.accounts
     c.JupyterHub.authenticator_class = "icslab.hub.auth.RosterAuthenticator"
+    c.JupyterHub.template_paths = [str(TEMPLATES)]  # the change-password page
     c.Authenticator.allowed_users = set(lab.usernames())
     c.Authenticator.admin_users = set()
     c.Authenticator.delete_invalid_users = True

@@ -70,16 +70,25 @@ def test_teams_are_groups(lab):
     assert groups["instructors"] == {"trainer1", "trainer2"}
 
 
-def test_a_participant_changes_their_password(lab):
+def test_a_participant_changes_their_password_knowing_the_current_one(lab):
     old = lab.credentials()["p02"]
     p02 = lab.login("p02", old)
-    form = p02.http.get("hub/auth/change-password")
-    xsrf = p02._cookie("_xsrf", "/hub/")
-    answer = p02.http.post(
-        "hub/auth/change-password", data={"password": "a-new-secret", "_xsrf": xsrf}
-    )
-    assert form.status_code == 200 and "changed successfully" in answer.text
+    assert "Current password" in p02.http.get("hub/auth/change-password").text
 
+    def change(current, new):
+        form = {
+            "current_password": current,
+            "password": new,
+            "_xsrf": p02.cookie("_xsrf", "/hub/"),
+        }
+        return p02.http.post("hub/auth/change-password", data=form)
+
+    assert change("not-my-password", "a-new-secret").status_code == 403
+    assert change(old, "short").status_code == 400
+    lab.login("p02", old)  # neither attempt changed anything
+
+    answer = change(old, "a-new-secret")
+    assert answer.status_code == 200 and "has been changed" in answer.text
     with pytest.raises(LoginFailed):
         lab.login("p02", old)
     lab.login("p02", "a-new-secret")
