@@ -30,6 +30,7 @@ INSTRUCTOR_SCOPES = [
     "list:groups",
     "read:groups",
 ]
+PARTICIPANT_JUPYTER_CONFIG = Path(__file__).parent / "jupyter_config"
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -112,6 +113,8 @@ def _spawner(c: Config, lab: Lab) -> None:
     c.Spawner.environment = {
         "ICSLAB_DATA": str(lab.datasets_dir),
         "ICSLAB_WORKSHOP": settings.workshop.title,
+        # Lab defaults: no news or update checks (labs are offline; the prompt is noise).
+        "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
     }
     c.Spawner.mem_limit = settings.limits.memory
     c.Spawner.cpu_limit = settings.limits.cpus

@@ -29,6 +29,17 @@ def test_participant_logs_in_with_the_sheet_password_and_runs_code(lab):
     assert where == [str(lab.data_dir / "users" / "p01"), str(lab.folder / "datasets")]
 
 
+def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
+    p01 = lab.login("p01")
+    p01.start_server()
+    p01.open_server()
+    settings = p01.http.get("user/p01/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    assert settings.status_code == 200
+    defaults = settings.json()["schema"]["properties"]  # our overrides change the defaults
+    assert defaults["fetchNews"]["default"] == "false"
+    assert defaults["checkForUpdates"]["default"] is False
+
+
 def test_a_participant_cannot_reach_another_participants_server(lab):
     p01, p02 = lab.login("p01"), lab.login("p02")
     p01.start_server()
