@@ -8,7 +8,7 @@ ROSTER ?= hub_config/roster.example.csv
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test test-unit test-integration lint bench clean
+.PHONY: help install up test test-unit lint bench datasets clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,7 +31,8 @@ $(PROXY):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(PROXY_VERSION)
 	test -x $@
 
-up: install ## run the lab on http://127.0.0.1:8000 with the example roster
+up: install ## build missing datasets, then run the lab on http://127.0.0.1:8000
+	$(BIN)/icslab datasets build --missing
 	$(BIN)/icslab up --roster $(ROSTER) $(ARGS)
 
 test: install ## run every test: unit, integration (real hub), browser (chromium)
@@ -44,8 +45,12 @@ test-unit: install ## run the fast unit tests only
 lint: install ## ruff on Python and notebooks, through pre-commit
 	$(BIN)/icslab lint
 
-bench: install ## print the spawn benchmark's figures
+bench: install ## print the benchmarks' figures (spawn, dataset build)
 	$(BIN)/icslab bench
+
+datasets: install ## build the workshop's datasets into datasets/build/ and verify them
+	$(BIN)/icslab datasets build
+	$(BIN)/icslab datasets verify
 
 clean: ## remove the virtualenv and caches (not the lab's data dir)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from icslab.datasets_cli import app as datasets_app
 from icslab.errors import InputError
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
 app.add_typer(passwords, name="passwords")
+app.add_typer(datasets_app, name="datasets")
 # soft_wrap: long paths and messages stay on one line, easy to copy and grep.
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -141,9 +143,21 @@ def lint() -> None:
     _run([sys.executable, "-m", "pre_commit", "run", "--all-files"])
 
 
+BENCHMARKS = {"spawn": "bench/spawn.py", "datasets": "bench/datasets.py"}
+
+
 @app.command()
 def bench(
-    users: Annotated[int, typer.Option(help="Participants logging in at once.")] = 10,
+    which: Annotated[
+        list[str] | None,
+        typer.Argument(help=f"Benchmarks: {', '.join(BENCHMARKS)} [default: all]."),
+    ] = None,
 ) -> None:
-    """Print login-to-kernel-ready times for 1 and for N participants at once."""
-    _run([sys.executable, "bench/spawn.py", "--users", str(users)])
+    """Print the benchmarks' figures (spawn times; dataset build time and memory)."""
+    unknown = [name for name in which or [] if name not in BENCHMARKS]
+    if unknown:
+        fail(InputError(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHMARKS)}"))
+    status = 0
+    for name in which or BENCHMARKS:
+        status |= subprocess.call([sys.executable, BENCHMARKS[name]])
+    raise typer.Exit(status)

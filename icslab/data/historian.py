@@ -1,0 +1,64 @@
+"""Turn the historian's long table into one column per tag on a regular time grid.
+
+    long = pd.read_parquet("historian.parquet")
+    wide = to_wide(long, freq="1s", start="2025-03-03 08:00", end="2025-03-03 09:00")
+
+The historian stores a value only when it changes (by more than the tag's deadband),
+so each grid point takes the last value stored at or before it. Rows with quality
+"Bad" become NaN until the tag's next stored value. Every tag is stored at least every
+10 minutes, so a longer silence (`max_gap`) is a gap in the historian and stays NaN
+instead of repeating an old value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def to_wide(
+    long: pd.DataFrame,
+    freq: str = "1s",
+    start=None,
+    end=None,
+    max_gap: str | pd.Timedelta | None = "11min",
+) -> pd.DataFrame:
+    """One float64 column per tag on a UTC grid (index "timestamp") from `start` to
+    `end` (default: the table's first to last timestamp), every `freq`."""
+    index = _utc(long["timestamp"])
+    start = _utc([start])[0] if start is not None else index.min()
+    end = _utc([end])[0] if end is not None else index.max()
+    grid = pd.date_range(start.floor(freq), end, freq=freq, name="timestamp", unit="ns")
+    stamps = index.asi8
+
+    tag = long["tag"]
+    if isinstance(tag.dtype, pd.CategoricalDtype):  # keeps tags that have no rows
+        codes, names = tag.cat.codes.to_numpy(), tag.cat.categories
+    else:
+        codes, names = pd.factorize(tag, sort=True)
+    values = long["value"].to_numpy(dtype=np.float64, copy=True)
+    values[(long["quality"] == "Bad").to_numpy()] = np.nan
+    order = np.lexsort((stamps, codes))  # by tag, then time
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    limit = pd.Timedelta(max_gap).value if max_gap is not None else np.iinfo(np.int64).max
+
+    wide = np.empty((len(grid), len(names)), order="F")  # pandas keeps columns as is
+    for k in range(len(names)):
+        rows = order[bounds[k] : bounds[k + 1]]
+        wide[:, k] = _as_of(stamps[rows], values[rows], grid.asi8, limit)
+    return pd.DataFrame(wide, index=grid, columns=pd.Index(names, dtype=str), copy=False)
+
+
+def _as_of(stamps: np.ndarray, values: np.ndarray, grid: np.ndarray, limit: int) -> np.ndarray:
+    """The last value stored at or before each grid time, if not older than `limit` ns."""
+    if not len(stamps):
+        return np.full(len(grid), np.nan)
+    last = np.searchsorted(stamps, grid, side="right") - 1
+    fresh = (last >= 0) & (grid - stamps[np.maximum(last, 0)] <= limit)
+    return np.where(fresh, values[last], np.nan)
+
+
+def _utc(stamps) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(stamps)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return index.as_unit("ns")

@@ -1,0 +1,146 @@
+"""`icslab datasets ...`: list, build, verify the simulated datasets; fetch public ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from icslab.errors import InputError
+
+app = typer.Typer(help="Telemetry datasets: simulated plant data and public datasets.",
+                  no_args_is_help=True)  # fmt: skip
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = REPO / "datasets" / "cache"
+Names = Annotated[list[str] | None, typer.Argument(help="Dataset names [default: all].")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Output folder [default: datasets/build/].")
+]
+
+
+def _fail(error: InputError) -> None:
+    errors.print("[bold red]Cannot continue:[/] fix the following and run the command again.")
+    for problem in error.problems:
+        errors.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+def _catalog():
+    from icslab.sim.catalog import load_catalog
+
+    try:
+        return load_catalog()
+    except InputError as error:
+        _fail(error)
+
+
+@app.command("list")
+def list_datasets(out: OutOption = None) -> None:
+    """The catalog's datasets and whether they are built here."""
+    from icslab.sim.catalog import DEFAULT_OUT
+
+    out = out or DEFAULT_OUT
+    table = Table("name", "period", "attacks", "built", "description")
+    for name, spec in _catalog().datasets.items():
+        kinds = len({a.kind for a in spec.attacks})
+        built = "yes" if (out / name / "scada.parquet").exists() else "no"
+        table.add_row(
+            name, f"{spec.start:%Y-%m-%d %H:%M}Z, {spec.hours:g} h",
+            f"{len(spec.attacks)} ({kinds} kinds)", built, spec.description,
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def build(
+    names: Names = None,
+    out: OutOption = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies.")] = False,
+    record: Annotated[
+        bool, typer.Option("--record", help="Write the new checksums into the catalog.")
+    ] = False,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Skip datasets already built and verified.")
+    ] = False,
+) -> None:
+    """Build datasets (atomically: a failed build leaves the old files in place)."""
+    from icslab.sim.build import FILES, STEPS, build_dataset, verify_dataset
+    from icslab.sim.catalog import CATALOG, DEFAULT_OUT, record_checksums, select
+
+    out = out or DEFAULT_OUT
+    try:
+        chosen = select(_catalog(), names)
+    except InputError as error:
+        _fail(error)
+    if missing:
+        chosen = {n: s for n, s in chosen.items() if verify_dataset(n, s, out)}
+        if not chosen:
+            console.print(f"datasets in {out} are built and match the catalog")
+            return
+    checksums = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        for name, spec in chosen.items():
+            task = progress.add_task(name, total=len(STEPS))
+
+            def step(label: str, task=task, name=name) -> None:
+                done = STEPS.index(label)
+                progress.update(task, completed=done, description=f"{name}: {label}")
+
+            checksums[name] = build_dataset(name, spec, out, csv=csv, progress=step)
+            progress.update(task, completed=len(STEPS), description=f"{name}: done")
+    for name in chosen:
+        console.print(f"{out / name}")
+    if record:
+        # The CSV copies are a convenience: the catalog vouches for the standard files.
+        standard = {name: {f: d for f, d in files.items() if f in FILES}
+                    for name, files in checksums.items()}  # fmt: skip
+        record_checksums(CATALOG, standard)
+        console.print(f"checksums recorded in {CATALOG}")
+
+
+@app.command()
+def verify(names: Names = None, out: OutOption = None) -> None:
+    """Check built datasets against the catalog's sha256 checksums."""
+    from icslab.sim.build import verify_dataset
+    from icslab.sim.catalog import DEFAULT_OUT, select
+
+    out = out or DEFAULT_OUT
+    try:
+        chosen = select(_catalog(), names)
+    except InputError as error:
+        _fail(error)
+    problems = [p for name, spec in chosen.items() for p in verify_dataset(name, spec, out)]
+    if problems:
+        _fail(InputError(*problems))
+    console.print(f"{len(chosen)} datasets match the catalog's checksums: {', '.join(chosen)}")
+
+
+@app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="The public dataset: batadal.")],
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache folder [default: datasets/cache/NAME].")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Base URL or a local folder holding the files.")
+    ] = None,
+) -> None:
+    """Download a public dataset into the local cache, verifying every file's sha256."""
+    from icslab.data.fetch import fetch_batadal
+
+    if name != "batadal":
+        _fail(InputError(f"unknown public dataset {name!r}: icslab can fetch batadal"))
+    try:
+        paths = fetch_batadal(cache or DEFAULT_CACHE / name, source)
+    except InputError as error:
+        _fail(error)
+    for path in paths:
+        console.print(str(path))

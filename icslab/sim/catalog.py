@@ -1,0 +1,187 @@
+"""datasets/catalog.toml: the datasets a workshop uses, validated in one place.
+
+Each dataset names its start, length, seed and attack schedule; the sha256 of
+every file a build writes sits in a generated section at the end of the file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from icslab.errors import InputError
+from icslab.sim.attacks import KINDS, SENSOR_KINDS
+from icslab.sim.model import STAGES
+from icslab.sim.plant import FORCEABLE
+from icslab.sim.tags import BY_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+CATALOG = REPO / "datasets" / "catalog.toml"
+DEFAULT_OUT = REPO / "datasets" / "build"
+CHECKSUM_MARKER = "# --- sha256 of each built file: written by `icslab datasets build --record` ---"
+OFFSET = re.compile(r"^(\d+)d(\d{2}):(\d{2})$")
+PLCS = {f"PLC{i}" for i in range(1, len(STAGES) + 1)}
+ActionKind = Literal[tuple(k for k in KINDS if k != "coordinated")]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionSpec(Strict):
+    kind: ActionKind
+    target: str = ""
+    value: float = 0.0
+    lag_minutes: int = Field(0, ge=0)
+    conceal: tuple[str, ...] = ()
+    function_code: Literal[5, 6, 16] = 6
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self):
+        tag = BY_NAME.get(self.target)
+        if self.kind == "reconnaissance":
+            if self.target not in PLCS:
+                raise ValueError(f"target must be a PLC ({', '.join(sorted(PLCS))})")
+        elif self.kind in SENSOR_KINDS:
+            if tag is None or tag.kind != "sensor":
+                raise ValueError(f"target {self.target!r} is not a sensor tag")
+        elif self.kind == "actuator_force":
+            if self.target not in FORCEABLE or (tag and tag.kind == "setpoint"):
+                raise ValueError(f"target {self.target!r} is not a forceable actuator")
+        elif self.kind == "setpoint_tamper":
+            if tag is None or tag.kind != "setpoint":
+                raise ValueError(f"target {self.target!r} is not a setpoint tag")
+        elif self.kind == "modbus_injection":
+            if tag is None or (self.target not in FORCEABLE and tag.kind != "setpoint"):
+                raise ValueError(f"target {self.target!r} is not a writable actuator or setpoint")
+        elif self.kind == "replay":
+            if not self.conceal or self.lag_minutes <= 0:
+                raise ValueError("replay needs `conceal` (sensors) and `lag_minutes` > 0")
+            bad = [s for s in self.conceal if BY_NAME.get(s) is None or BY_NAME[s].kind != "sensor"]
+            if bad:
+                raise ValueError(f"conceal lists tags that are not sensors: {bad}")
+            if self.target and self.target not in FORCEABLE:
+                raise ValueError(f"target {self.target!r} is not a forceable actuator")
+        return self
+
+
+class AttackSpec(ActionSpec):
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    at: str = Field(description="offset from the dataset's start, e.g. 1d14:30")
+    minutes: float = Field(gt=0)
+    actions: tuple[ActionSpec, ...] = ()
+
+    @field_validator("at")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        if not OFFSET.match(value):
+            raise ValueError("write the offset as <days>d<HH>:<MM>, e.g. 0d02:30")
+        return value
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self):
+        if self.kind == "coordinated":
+            if len(self.actions) < 2:
+                raise ValueError("a coordinated attack needs at least two `actions`")
+            return self
+        return super()._target_fits_kind()
+
+    @property
+    def offset_seconds(self) -> int:
+        days, hours, minutes = (int(part) for part in OFFSET.match(self.at).groups())
+        return ((days * 24 + hours) * 60 + minutes) * 60
+
+
+class DatasetSpec(Strict):
+    description: str
+    start: datetime
+    hours: float = Field(gt=0, le=24 * 31)
+    seed: int = Field(ge=0)
+    attacks: tuple[AttackSpec, ...] = ()
+    sha256: dict[str, str] = {}
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the start in UTC, e.g. 2026-03-02T00:00:00Z")
+        return value.astimezone(UTC)
+
+    @property
+    def seconds(self) -> int:
+        return round(self.hours * 3600)
+
+    @model_validator(mode="after")
+    def _schedule_fits(self):
+        spans = []
+        for index, attack in enumerate(self.attacks):
+            begin = attack.offset_seconds
+            end = begin + round(attack.minutes * 60)
+            if end > self.seconds:
+                raise ValueError(f"attacks[{index}] ({attack.at}) ends after the dataset")
+            lags = [attack.lag_minutes, *(a.lag_minutes for a in attack.actions)]
+            if max(lags) * 60 > begin:
+                raise ValueError(f"attacks[{index}] replays from before the dataset starts")
+            spans.append((begin, end, index))
+        spans.sort()
+        for (_, end, first), (begin, _, second) in itertools.pairwise(spans):
+            if begin < end:
+                raise ValueError(f"attacks[{first}] and attacks[{second}] overlap")
+        return self
+
+
+class Catalog(Strict):
+    version: Literal[1]
+    datasets: dict[str, DatasetSpec]
+
+
+def load_catalog(path: Path = CATALOG) -> Catalog:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return Catalog.model_validate(tomllib.loads(text))
+    except FileNotFoundError:
+        raise InputError(f"{path}: dataset catalog not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+    except ValidationError as error:
+        raise InputError(
+            *(
+                f"{path}: {'.'.join(str(p) for p in problem['loc'])}: "
+                f"{problem['msg'].removeprefix('Value error, ')}"
+                for problem in error.errors()
+            )
+        ) from None
+
+
+def select(catalog: Catalog, names: list[str] | None) -> dict[str, DatasetSpec]:
+    """The named datasets (all when none are named); unknown names are an error."""
+    if not names:
+        return dict(catalog.datasets)
+    unknown = [name for name in names if name not in catalog.datasets]
+    if unknown:
+        known = ", ".join(catalog.datasets)
+        problems = [f"unknown dataset {name!r}: the catalog has {known}" for name in unknown]
+        raise InputError(*problems)
+    return {name: catalog.datasets[name] for name in names}
+
+
+def record_checksums(path: Path, checksums: dict[str, dict[str, str]]) -> None:
+    """Rewrite the generated checksum section at the end of the catalog."""
+    text = path.read_text(encoding="utf-8")
+    head = text.split(CHECKSUM_MARKER)[0].rstrip() + "\n\n" + CHECKSUM_MARKER + "\n"
+    known = load_catalog(path)
+    merged = {name: dict(spec.sha256) for name, spec in known.datasets.items()}
+    for name, files in checksums.items():
+        merged[name] = files
+    sections = []
+    for name, files in merged.items():
+        if files:
+            rows = "\n".join(f'"{file}" = "{digest}"' for file, digest in sorted(files.items()))
+            sections.append(f"[datasets.{name}.sha256]\n{rows}\n")
+    path.write_text(head + "\n".join(sections), encoding="utf-8")

@@ -1,0 +1,102 @@
+"""The built files as participants and instructors meet them."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from icslab.cli import app
+from icslab.data import load_plant, to_wide
+from icslab.sim.build import FILES, exports
+
+BATADAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "batadal"
+
+
+def icslab(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_the_historian_rebuilds_the_scada_table_within_each_deadband(catalog, built):
+    """Long back to wide matches, except where the historian misbehaves on purpose
+    (the periods the datacard lists)."""
+    data = load_plant(built["sample"])
+    _, export, _ = exports("sample", catalog.datasets["sample"])
+    long = data.historian()
+    pd.testing.assert_frame_equal(long, export.table)  # the file is the export
+    wide = to_wide(long, end=data.features.index[-1])
+    documented = pd.Series(False, index=wide.index)
+    for period in export.periods().itertuples():
+        documented |= (wide.index >= period.start) & (wide.index <= period.end)
+    after_outage = export.outage[1] + pd.Timedelta(minutes=11)  # to_wide's max_gap
+    documented |= (wide.index >= export.outage[0]) & (wide.index <= after_outage)
+    card = (built["sample"] / "datacard.md").read_text()
+    assert f"{export.drifting_plc}'s clock drifts" in card
+    checked = 0
+    for tag, meta in data.tags.iterrows():
+        if meta["plc"] == export.drifting_plc:
+            continue  # its timestamps run ahead by design
+        keep = ~documented & wide[tag].notna()
+        error = (wide.loc[keep, tag] - data.features.loc[wide.index[keep], tag]).abs()
+        assert error.max() <= meta["deadband"] + 1e-9, (tag, error.max(), meta["deadband"])
+        checked += 1
+    assert checked >= 45
+
+
+def test_the_modbus_polls_carry_the_scada_values(built):
+    data = load_plant(built["sample"])
+    traffic = data.modbus()
+    polls = traffic[(traffic["src"] == "10.10.1.10") & (traffic["function_code"] == 3)]
+    plc4 = polls[polls["dst"] == "10.10.2.14"].iloc[100]
+    level = data.tags.loc["LIT401"]
+    register = plc4["values"][int(level["register"]) - int(plc4["address"])]
+    second = plc4["timestamp"].floor("s")
+    assert register / level["scale"] == data.features.loc[second, "LIT401"]
+    assert pd.read_parquet(built["sample"] / "modbus.parquet")["values"].map(len).max() > 10
+
+
+def test_labels_and_tags_files(built):
+    labels = pd.read_csv(built["test"] / "labels.csv")
+    assert list(labels.columns) == ["attack_id", "start", "end", "kind", "targets", "description"]
+    assert labels["kind"].nunique() >= 6 and len(labels) >= 10
+    tags = pd.read_csv(built["test"] / "tags.csv")
+    assert list(tags.columns)[:7] == ["tag", "unit", "kind", "stage", "description", "low", "high"]
+    assert len(tags) >= 60 and set(tags["kind"]) == {"sensor", "actuator", "setpoint", "status"}
+    scada = pd.read_parquet(built["test"] / "scada.parquet")
+    assert set(scada.columns) == {"timestamp", *tags["tag"]}  # no labels in the features
+    assert np.all(np.diff(scada["timestamp"].to_numpy()) == np.timedelta64(1, "s"))
+
+
+def test_cli_build_verify_and_list(tmp_path):
+    built = icslab("datasets", "build", "sample", "--out", str(tmp_path))
+    assert built.exit_code == 0, built.output
+    assert sorted(p.name for p in (tmp_path / "sample").iterdir()) == sorted(FILES)
+    assert icslab("datasets", "verify", "sample", "--out", str(tmp_path)).exit_code == 0
+    listed = icslab("datasets", "list", "--out", str(tmp_path))
+    assert all(name in listed.output for name in ("sample", "train", "test"))
+
+    (tmp_path / "sample" / "scada.parquet").write_bytes(b"PAR1 truncated")
+    broken = icslab("datasets", "verify", "sample", "--out", str(tmp_path))
+    assert broken.exit_code == 2 and "scada.parquet: sha256" in broken.output
+
+
+def test_cli_refuses_unknown_names(tmp_path):
+    result = icslab("datasets", "build", "week", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "unknown dataset 'week'" in result.output
+    assert list(tmp_path.iterdir()) == []
+    result = icslab("datasets", "fetch", "swat", "--cache", str(tmp_path))
+    assert result.exit_code == 2 and "icslab can fetch batadal" in result.output
+
+
+def test_cli_fetches_batadal_into_a_cache_with_checksums(tmp_path):
+    if not BATADAL.is_dir() and not os.environ.get("CI"):
+        pytest.skip(f"real BATADAL files not found in {BATADAL}")
+    result = icslab(
+        "datasets", "fetch", "batadal", "--cache", str(tmp_path), "--source", str(BATADAL)
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "BATADAL_dataset03.csv", "BATADAL_dataset04.csv", "BATADAL_test_dataset.csv",
+    ]  # fmt: skip
