@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from icslab.errors import InputError
@@ -76,7 +77,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pq.read_table(path).to_pandas()
     except FileNotFoundError:
         raise InputError(f"{path}: missing; rebuild with `icslab datasets build`") from None
-    except OSError as error:  # pyarrow reports truncated or corrupt files this way
+    except (OSError, pa.ArrowException) as error:  # truncated or corrupt
         raise InputError(
             f"{path}: unreadable ({error}); rebuild with `icslab datasets build`"
         ) from None

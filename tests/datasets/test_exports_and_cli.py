@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from icslab.cli import app
 from icslab.data import load_plant, to_wide
+from icslab.errors import InputError
 from icslab.sim.build import FILES, exports
 
 BATADAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "batadal"
@@ -100,3 +101,19 @@ def test_cli_fetches_batadal_into_a_cache_with_checksums(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "BATADAL_dataset03.csv", "BATADAL_dataset04.csv", "BATADAL_test_dataset.csv",
     ]  # fmt: skip
+
+
+def test_a_truncated_or_missing_file_is_named(built, tmp_path):
+    copy = tmp_path / "sample"
+    copy.mkdir()
+    for file in FILES:
+        (copy / file).write_bytes((built["sample"] / file).read_bytes())
+    scada = copy / "scada.parquet"
+    scada.write_bytes(scada.read_bytes()[:1000])
+    with pytest.raises(InputError, match=r"scada.parquet: unreadable .*icslab datasets build"):
+        load_plant(copy)
+    scada.unlink()
+    with pytest.raises(InputError, match=r"scada.parquet: missing"):
+        load_plant(copy)
+    with pytest.raises(InputError, match=r"no such dataset \(available: "):
+        load_plant(tmp_path / "nothing-here")
