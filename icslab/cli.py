@@ -58,7 +58,9 @@ def up(
     roster: RosterOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Run the lab's hub in the foreground (Ctrl-C or SIGTERM stops everything)."""
+    """Run the lab's hub in the foreground (Ctrl-C or SIGTERM stops it; local servers
+    stop with it, containers keep running for the next start)."""
+    from icslab.hub.banner import banner
     from icslab.hub.launch import exec_hub, prepare
 
     if spawner not in (None, "auto", "local", "docker"):
@@ -69,25 +71,10 @@ def up(
         )
     except InputError as error:
         fail(error)
-    lab, accounts = started.lab, started.accounts
-    console.print(f"[bold]{lab.settings.workshop.title}[/]")
-    console.print(f"  URL          {lab.url}")
-    console.print(f"  spawner      {lab.spawner} (participants' servers run as local processes)")
-    console.print(f"  data dir     {lab.data_dir}")
-    console.print(f"  credentials  {lab.paths.credentials}  (hand out; mode 0600)")
-    console.print(
-        f"  accounts     {len(lab.members)} in roster: {len(accounts.added)} new, "
-        f"{len(accounts.removed)} removed, {len(accounts.kept)} kept their password"
-    )
-    for change in started.group_changes:
-        console.print(f"  groups       {change}")
-    if lab.spawner == "local":
-        console.print(
-            "  [yellow]local mode does not isolate participants from each other: "
-            "for trying the lab and for tests; use docker mode for a real week.[/]"
-        )
+    for line in banner(started):
+        console.print(line, highlight=False)
     sys.stdout.flush()
-    exec_hub(lab)
+    exec_hub(started.lab)
 
 
 @app.command()
@@ -121,6 +108,37 @@ def reset(
     except InputError as error:
         fail(error)
     console.print(f"{username}: {password}  (also in {paths.credentials})", highlight=False)
+
+
+@app.command()
+def warm(
+    team: Annotated[str | None, typer.Option(help="Only this team's participants.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Servers starting at once.", min=1)] = 4,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start participants' servers ahead of the session (the lab must be running)."""
+    from rich.progress import Progress
+
+    from icslab.hub.warm import participants, running_lab
+    from icslab.hub.warm import warm as warm_servers
+
+    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    try:
+        lab, api = running_lab(paths)
+        api.close()
+        total = len(participants(lab, team))
+        with Progress(console=console) as progress:
+            task = progress.add_task("starting servers", total=total)
+            result = warm_servers(paths, team, concurrency, done=lambda _: progress.advance(task))
+    except InputError as error:
+        fail(error)
+    console.print(
+        f"{len(result.started)} started, {len(result.already)} already running, "
+        f"{len(result.failed)} failed in {result.seconds:.0f} s"
+    )
+    for name, why in result.failed.items():
+        errors.print(f"  - {name}: {why}", markup=False)
+    raise typer.Exit(1 if result.failed else 0)
 
 
 def _run(command: list[str]) -> None:

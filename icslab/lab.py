@@ -63,6 +63,11 @@ class LabPaths:
     def proxy_pid(self) -> Path:
         return self.data_dir / "proxy.pid"
 
+    @property
+    def cli_token(self) -> Path:
+        """The API token `icslab warm` and friends use (the icslab-cli service's)."""
+        return self.data_dir / "cli_token"
+
 
 class Lab(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -77,6 +82,9 @@ class Lab(BaseModel):
     proxy_api_port: int
     datasets_dir: Path
     proxy_command: list[str]
+    # Docker mode: the lab's network and the gateway address the hub API binds to.
+    docker_network: str | None = None
+    docker_gateway: str | None = None
 
     @property
     def paths(self) -> LabPaths:

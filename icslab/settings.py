@@ -73,6 +73,15 @@ class Data(Section):
     )
 
 
+class Docker(Section):
+    image: str = Field("icslab-participant:latest", min_length=1, description="participant image")
+    prefix: str = Field(
+        "icslab", pattern=r"^[a-z][a-z0-9-]{0,20}$", description="names of containers, volumes"
+    )
+    egress: bool = Field(False, description="may containers reach networks outside the lab?")
+    pids_limit: int = Field(512, ge=64, le=65536, description="processes per container")
+
+
 class WorkshopSettings(Section):
     workshop: Workshop
     hub: Hub = Hub()
@@ -80,6 +89,7 @@ class WorkshopSettings(Section):
     culler: Culler = Culler()
     accounts: Accounts = Accounts()
     data: Data = Data()
+    docker: Docker = Docker()
 
 
 def load_settings(path: Path) -> WorkshopSettings:

@@ -47,7 +47,7 @@ def write_settings(path: Path, roster: str = "roster.csv", **sections: dict) -> 
     """A workshop.toml with a title, the roster, and any `section={key: value}` overrides."""
     tables = {
         "workshop": {"title": "Test lab"},
-        "hub": {"roster": roster},
+        "hub": {"roster": roster, "spawner": "local"},
         "data": {"datasets": "datasets"},
     }
     for name, values in sections.items():

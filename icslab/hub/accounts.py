@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import secrets
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def ensure_secret(path: Path) -> str:
+    """A random token kept in a 0600 file, generated on first use."""
+    if not path.exists():
+        write_private(path, secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def read_credentials(path: Path) -> dict[str, str]:

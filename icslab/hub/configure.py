@@ -31,6 +31,14 @@ INSTRUCTOR_SCOPES = [
     "read:groups",
 ]
 PARTICIPANT_JUPYTER_CONFIG = Path(__file__).parent / "jupyter_config"
+# `icslab warm` starts participants' servers; it reads the token from the data dir.
+CLI_SCOPES = [
+    f"list:users!group={PARTICIPANTS}",
+    f"read:users!group={PARTICIPANTS}",
+    f"admin:servers!group={PARTICIPANTS}",
+    "list:groups",
+    "read:groups",
+]
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -50,7 +58,7 @@ def configure(c: Config, lab: Lab) -> None:
     _state(c, lab)
     _accounts(c, lab)
     _spawner(c, lab)
-    _culler(c, settings.culler.idle_timeout_minutes)
+    _services(c, lab)
     c.JupyterHub.template_vars = {
         "announcement_login": f"{settings.workshop.title}: log in with the username and "
         "password from your credentials sheet.",
@@ -59,15 +67,19 @@ def configure(c: Config, lab: Lab) -> None:
 
 
 def _network(c: Config, lab: Lab) -> None:
-    # Everything on loopback: browsers reach the proxy; nobody else reaches the APIs.
+    # Browsers reach the proxy on loopback; the hub API listens on loopback too,
+    # or in docker mode on the lab network's gateway, where containers reach it.
+    hub_ip = lab.docker_gateway if lab.spawner == "docker" else "127.0.0.1"
     c.JupyterHub.bind_url = f"http://127.0.0.1:{lab.port}"
-    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{lab.hub_api_port}"
+    c.JupyterHub.hub_bind_url = f"http://{hub_ip}:{lab.hub_api_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{lab.proxy_api_port}"
     c.ConfigurableHTTPProxy.command = list(lab.proxy_command)
     c.ConfigurableHTTPProxy.pid_file = str(lab.paths.proxy_pid)
     c.ConfigurableHTTPProxy.should_start = True
     c.JupyterHub.cleanup_proxy = True
-    c.JupyterHub.cleanup_servers = True
+    # Local servers are the hub's child processes: they stop with it. Containers
+    # outlive a hub restart, and the restarted hub finds them again.
+    c.JupyterHub.cleanup_servers = lab.spawner == "local"
 
 
 def _state(c: Config, lab: Lab) -> None:
@@ -103,8 +115,14 @@ def _accounts(c: Config, lab: Lab) -> None:
         "scopes": list(CULLER_SCOPES),
         "services": ["idle-culler"],
     }
+    cli = {
+        "name": "icslab-cli",
+        "description": "What `icslab warm` and other instructor commands do through the API",
+        "scopes": list(CLI_SCOPES),
+        "services": ["icslab-cli"],
+    }
     culling = lab.settings.culler.idle_timeout_minutes > 0
-    c.JupyterHub.load_roles = [instructor, culler] if culling else [instructor]
+    c.JupyterHub.load_roles = [instructor, cli, culler] if culling else [instructor, cli]
 
 
 def _spawner(c: Config, lab: Lab) -> None:
@@ -120,7 +138,9 @@ def _spawner(c: Config, lab: Lab) -> None:
     c.Spawner.cpu_limit = settings.limits.cpus
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
-    if lab.spawner == "local":
+    if lab.spawner == "docker":
+        _docker(c, lab)
+    else:
         c.JupyterHub.spawner_class = "icslab.hub.spawners.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(lab.paths.users / "{username}")
         # The hub's own virtualenv, found without relying on PATH.
@@ -129,12 +149,16 @@ def _spawner(c: Config, lab: Lab) -> None:
         c.Spawner.args = ["--ServerApp.allow_root=True"]
 
 
-def _culler(c: Config, idle_minutes: int) -> None:
+def _services(c: Config, lab: Lab) -> None:
+    # The token file is made by `icslab up` (0600); the CLI reads it to call the API.
+    cli = {"name": "icslab-cli", "api_token": lab.paths.cli_token.read_text().strip()}
+    idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes == 0:
-        c.JupyterHub.services = []
+        c.JupyterHub.services = [cli]
         return
     timeout = idle_minutes * 60
     c.JupyterHub.services = [
+        cli,
         {
             "name": "idle-culler",
             "command": [
@@ -144,5 +168,34 @@ def _culler(c: Config, idle_minutes: int) -> None:
                 f"--timeout={timeout}",
                 f"--cull-every={max(60, min(600, timeout // 4))}",
             ],
-        }
+        },
     ]
+
+
+# Where things are inside the participant image (images/participant/Dockerfile).
+IMAGE_HOME = "/home/jovyan/work"
+IMAGE_DATA = "/opt/icslab/data"
+
+
+def _docker(c: Config, lab: Lab) -> None:
+    docker = lab.settings.docker
+    c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+    c.DockerSpawner.image = docker.image
+    c.DockerSpawner.pull_policy = "never"  # labs have no registry: fail, never pull
+    c.DockerSpawner.prefix = docker.prefix
+    c.DockerSpawner.name_template = "{prefix}-{username}"
+    c.DockerSpawner.remove = True  # the volume keeps the work, not the container
+    c.DockerSpawner.volumes = {f"{docker.prefix}-user-{{username}}": IMAGE_HOME}
+    c.DockerSpawner.notebook_dir = IMAGE_HOME
+    c.DockerSpawner.network_name = lab.docker_network
+    c.DockerSpawner.use_internal_ip = True
+    c.DockerSpawner.environment = {
+        "ICSLAB_DATA": IMAGE_DATA,
+        "ICSLAB_WORKSHOP": lab.settings.workshop.title,
+    }
+    c.DockerSpawner.extra_host_config = {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": docker.pids_limit,
+        "memswap_limit": lab.settings.limits.memory,  # no swap beyond the memory limit
+    }

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from icslab.errors import InputError
-from icslab.hub.accounts import AccountChanges, sync_accounts
+from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
 from icslab.hub.configure import roster_groups
+from icslab.hub.docker_env import client, engine_answers, ensure_network, require_image
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
@@ -34,12 +35,18 @@ class Started:
 
 
 def resolve_spawner(requested: str) -> str:
-    if requested == "docker":
-        raise InputError(
-            "--spawner docker: the Docker deployment is not part of this version yet; "
-            "use --spawner local (or auto, which picks local)"
-        )
-    return "local"
+    """auto means docker when an engine answers, else local."""
+    if requested == "auto":
+        return "docker" if engine_answers() else "local"
+    return requested
+
+
+def docker_fields(settings) -> dict:
+    """Check the engine and image, and make sure the lab's network exists."""
+    engine = client()
+    require_image(engine, settings.docker.image)
+    network = ensure_network(engine, settings.docker.prefix, settings.docker.egress)
+    return {"docker_network": network.name, "docker_gateway": network.gateway}
 
 
 def free_port() -> int:
@@ -100,22 +107,25 @@ def prepare(
 ) -> Started:
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
+    chosen = resolve_spawner(spawner or settings.hub.spawner)
     lab = Lab(
         settings=settings,
         config_file=config_file.resolve(),
         data_dir=data_dir.resolve(),
         members=members,
-        spawner=resolve_spawner(spawner or settings.hub.spawner),
+        spawner=chosen,
         port=port or settings.hub.port,
         hub_api_port=free_port(),
         proxy_api_port=free_port(),
         datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=proxy_command(),
+        **(docker_fields(settings) if chosen == "docker" else {}),
     )
     check_port(lab.port)
     check_data_dir(lab.data_dir)
     lock_fd = lock_data_dir(lab.paths)
     accounts = sync_accounts(lab.paths, lab.usernames())
+    ensure_secret(lab.paths.cli_token)
     group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
     lab.paths.users.mkdir(exist_ok=True)
     lab.datasets_dir.mkdir(parents=True, exist_ok=True)  # empty until datasets are built

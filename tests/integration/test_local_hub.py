@@ -179,3 +179,17 @@ def test_restart_with_an_edited_roster_keeps_passwords_and_files(tmp_path):
         assert os.stat(lab.data_dir / "credentials.csv").st_mode & 0o777 == 0o600
     # A removed user's account goes; their files stay for the instructor to collect.
     assert (lab.data_dir / "users" / "p02" / "homework.txt").read_text() == "draft"
+
+
+def test_warm_starts_one_teams_servers_before_the_session(lab):
+    first = lab.icslab("warm", "--team", "power")
+    assert first.returncode == 0, first.stdout + first.stderr
+    trainer = lab.login("trainer1")
+    assert trainer.server_status("p03").get("ready")
+
+    again = lab.icslab("warm", "--team", "power")
+    assert "0 started, 1 already running, 0 failed" in again.stdout
+
+    unknown = lab.icslab("warm", "--team", "oil")
+    assert unknown.returncode == 2
+    assert "no team 'oil' in the roster (teams: power, water)" in unknown.stderr

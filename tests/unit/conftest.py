@@ -14,26 +14,30 @@ MEMBERS = [
 ]
 
 
-def build_lab(tmp_path: Path, **sections) -> Lab:
+def build_lab(tmp_path: Path, spawner: str = "local", **sections) -> Lab:
     settings = WorkshopSettings.model_validate({"workshop": {"title": "Water week"}, **sections})
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "cli_token").write_text("cli-token-for-tests\n")
+    docker = {"docker_network": "icslab-net", "docker_gateway": "172.18.0.1"}
     return Lab(
         settings=settings,
         config_file=tmp_path / "workshop.toml",
         data_dir=tmp_path / "data",
         members=MEMBERS,
-        spawner="local",
+        spawner=spawner,
         port=8123,
         hub_api_port=8124,
         proxy_api_port=8125,
         datasets_dir=tmp_path / "datasets",
         proxy_command=["/opt/chp"],
+        **(docker if spawner == "docker" else {}),
     )
 
 
 @pytest.fixture
 def make_lab(tmp_path):
     """make_lab(culler={...}) -> a Lab in tmp_path with those settings sections."""
-    return lambda **sections: build_lab(tmp_path, **sections)
+    return lambda spawner="local", **sections: build_lab(tmp_path, spawner, **sections)
 
 
 @pytest.fixture

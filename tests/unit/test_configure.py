@@ -63,7 +63,7 @@ def test_instructors_get_participants_servers_and_nothing_more(lab):
 
 def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 30}))
-    (service,) = c.JupyterHub.services
+    service = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     assert service["name"] == "idle-culler"
     assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
     assert "--timeout=1800" in service["command"]
@@ -79,8 +79,19 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
-    assert c.JupyterHub.services == []
-    assert [role["name"] for role in c.JupyterHub.load_roles] == ["instructor"]
+    assert [service["name"] for service in c.JupyterHub.services] == ["icslab-cli"]
+    assert [role["name"] for role in c.JupyterHub.load_roles] == ["instructor", "icslab-cli"]
+
+
+def test_the_cli_service_may_only_start_and_stop_participants_servers(lab):
+    c = configured(lab)
+    cli = next(s for s in c.JupyterHub.services if s["name"] == "icslab-cli")
+    assert cli["api_token"] == "cli-token-for-tests"  # read from DATA_DIR/cli_token
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "icslab-cli")
+    assert role["services"] == ["icslab-cli"]
+    assert "admin:servers!group=participants" in role["scopes"]
+    powerful = ("admin:users", "admin:groups", "tokens")
+    assert not any(scope.startswith(powerful) for scope in role["scopes"])
 
 
 def test_local_servers_get_their_home_data_and_limits(make_lab, tmp_path):
@@ -95,3 +106,31 @@ def test_local_servers_get_their_home_data_and_limits(make_lab, tmp_path):
 
 def test_configure_sets_whole_values_and_is_repeatable(lab):
     assert configured(lab) == configured(lab)
+
+
+def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
+    c = configured(make_lab("docker", limits={"memory": "1G", "cpus": 0.5}))
+    spawner = c.DockerSpawner
+    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    assert spawner.image == "icslab-participant:latest"
+    assert spawner.pull_policy == "never"
+    assert spawner.remove is True
+    assert spawner.volumes == {"icslab-user-{username}": "/home/jovyan/work"}
+    assert (spawner.network_name, spawner.use_internal_ip) == ("icslab-net", True)
+    assert spawner.extra_host_config == {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": 512,
+        "memswap_limit": "1G",
+    }
+    assert (c.Spawner.mem_limit, c.Spawner.cpu_limit) == ("1G", 0.5)
+    assert spawner.environment["ICSLAB_DATA"] == "/opt/icslab/data"
+    # The hub API listens where containers reach it, and only there.
+    assert c.JupyterHub.hub_bind_url == "http://172.18.0.1:8124"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    # Containers outlive a hub restart.
+    assert c.JupyterHub.cleanup_servers is False
+
+
+def test_local_mode_stops_servers_with_the_hub(lab):
+    assert configured(lab).JupyterHub.cleanup_servers is True

@@ -104,12 +104,23 @@ def test_one_lab_per_data_dir(workshop, existing_lab):
     assert "a lab is already running from" in result.output
 
 
-def test_docker_mode_is_not_offered_yet(workshop, tmp_path):
+def test_docker_mode_without_an_engine_says_how_to_start_one(workshop, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     result = up("--config", str(workshop), "--data-dir", str(tmp_path / "d"), "--spawner", "docker")
     assert result.exit_code == 2
+    assert "the Docker engine does not answer" in result.output
     assert "use --spawner local" in result.output
+    assert not (tmp_path / "d").exists()
     result = up("--config", str(workshop), "--spawner", "kubernetes")
     assert result.exit_code == 2 and "use auto, local or docker" in result.output
+
+
+def test_auto_picks_local_when_no_engine_answers(monkeypatch, tmp_path):
+    from icslab.hub.launch import resolve_spawner
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert resolve_spawner("auto") == "local"
+    assert resolve_spawner("docker") == "docker"
 
 
 def test_check_validates_without_starting(workshop):

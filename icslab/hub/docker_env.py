@@ -1,0 +1,86 @@
+"""What docker mode needs from the engine before the hub starts: an engine that
+answers, the participant image, and the lab's isolated network.
+
+The network is a bridge with inter-container traffic off (one participant's
+container cannot open a connection to another's) and, unless egress is
+allowed, `internal` (nothing outside the lab is reachable). Containers reach
+the hub API on the bridge's gateway address, where the hub binds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+from docker.errors import DockerException, ImageNotFound, NotFound
+
+from icslab.errors import InputError
+
+NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
+LAB_LABEL = "org.icslab.lab"
+
+
+@dataclass(frozen=True)
+class LabNetwork:
+    name: str
+    gateway: str
+    internal: bool
+
+
+def engine_answers() -> bool:
+    try:
+        with docker.from_env(timeout=5) as client:
+            return bool(client.ping())
+    except DockerException:
+        return False
+
+
+def client() -> docker.DockerClient:
+    try:
+        found = docker.from_env(timeout=30)
+        found.ping()
+        return found
+    except DockerException as error:
+        raise InputError(
+            f"the Docker engine does not answer ({error.__class__.__name__}): start it "
+            "(`dockerd &`, or `systemctl start docker`) or use --spawner local"
+        ) from None
+
+
+def require_image(engine: docker.DockerClient, image: str) -> None:
+    try:
+        engine.images.get(image)
+    except ImageNotFound:
+        raise InputError(
+            f"docker.image {image!r} is not on this machine: build it with `make images` "
+            "(nothing is pulled from a registry)"
+        ) from None
+
+
+def network_name(prefix: str) -> str:
+    return f"{prefix}-net"
+
+
+def ensure_network(engine: docker.DockerClient, prefix: str, egress: bool) -> LabNetwork:
+    """The lab's network, created on first use; recreated if egress changed and it is idle."""
+    name = network_name(prefix)
+    internal = not egress
+    try:
+        network = engine.networks.get(name)
+    except NotFound:
+        network = None
+    if network is not None and network.attrs.get("Internal", False) != internal:
+        if network.attrs.get("Containers"):
+            raise InputError(
+                f"docker.egress changed, but network {name} still has containers: stop the "
+                "participants' servers first"
+            )
+        network.remove()
+        network = None
+    if network is None:
+        network = engine.networks.create(
+            name, driver="bridge", internal=internal, options=NO_ICC, labels={LAB_LABEL: prefix}
+        )
+        network.reload()
+    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+    return LabNetwork(name=name, gateway=gateway, internal=internal)
