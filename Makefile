@@ -8,7 +8,7 @@ ROSTER ?= hub_config/roster.example.csv
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test test-unit lint bench datasets clean
+.PHONY: help install up test test-unit lint bench datasets images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,12 +31,15 @@ $(PROXY):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(PROXY_VERSION)
 	test -x $@
 
-up: install ## build missing datasets, then run the lab on http://127.0.0.1:8000
+up: install ## build what is missing, then run the lab on http://127.0.0.1:8000
 	$(BIN)/icslab datasets build --missing
+	$(BIN)/icslab images build --if-engine
 	$(BIN)/icslab up --roster $(ROSTER) $(ARGS)
 
-test: install ## run every test: unit, integration (real hub), browser (chromium)
+test: install ## run every test: unit, datasets, integration (real hub, Docker), browser
 	PYTHON=$(PYTHON) scripts/debian-deps browser
+	$(BIN)/icslab datasets build --missing
+	$(BIN)/icslab images build --if-engine
 	$(BIN)/icslab test
 
 test-unit: install ## run the fast unit tests only
@@ -47,6 +50,9 @@ lint: install ## ruff on Python and notebooks, through pre-commit
 
 bench: install ## print the benchmarks' figures (spawn, dataset build)
 	$(BIN)/icslab bench
+
+images: install ## build the participant image offline (needs a Docker engine; root)
+	$(BIN)/icslab images build
 
 datasets: install ## build the workshop's datasets into datasets/build/ and verify them
 	$(BIN)/icslab datasets build

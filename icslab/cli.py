@@ -11,13 +11,17 @@ import typer
 from rich.console import Console
 
 from icslab.datasets_cli import app as datasets_app
+from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
+from icslab.images import app as images_app
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
 app.add_typer(passwords, name="passwords")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(docker_app, name="docker")
+app.add_typer(images_app, name="images")
 # soft_wrap: long paths and messages stay on one line, easy to copy and grep.
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -27,6 +27,10 @@ class AccessDenied(LabError):
     pass
 
 
+class KernelDied(LabError):
+    """The kernel stopped while running code (killed at its memory limit, say)."""
+
+
 class _Forms(HTMLParser):
     """Collects each form's action and inputs, and the login form's error text."""
 
@@ -180,6 +184,10 @@ class LabClient:
             self.open_server(owner)  # a browser would have opened the page first
         created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
         if created.status_code in (401, 403):
+            # A restarted server no longer knows our old session: log in to it again.
+            self.open_server(owner)
+            created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
+        if created.status_code in (401, 403):
             raise AccessDenied(f"{self.username} may not start kernels on {owner}'s server")
         created.raise_for_status()
         kernel_id = created.json()["id"]
@@ -227,10 +235,15 @@ def _collect_result(socket, msg_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     output: list[str] = []
     while time.monotonic() < deadline:
-        message = json.loads(socket.recv())
+        try:
+            message = json.loads(socket.recv())
+        except websocket.WebSocketConnectionClosedException:
+            raise KernelDied("the kernel's connection closed while it ran the code") from None
+        kind, content = message["msg_type"], message["content"]
+        if kind == "status" and content["execution_state"] in ("restarting", "dead"):
+            raise KernelDied(f"the kernel is {content['execution_state']} (out of memory?)")
         if message.get("parent_header", {}).get("msg_id") != msg_id:
             continue
-        kind, content = message["msg_type"], message["content"]
         if kind == "execute_result":
             output.append(content["data"].get("text/plain", ""))
         elif kind == "stream":

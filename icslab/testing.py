@@ -23,6 +23,7 @@ import psutil
 from icslab.client import LabClient, wait_for
 from icslab.hub.accounts import read_credentials
 from icslab.hub.launch import free_port
+from icslab.lab import Lab
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
 
@@ -118,6 +119,10 @@ class RunningLab:
         self.process = None
         if alive:
             raise AssertionError(f"still running after the hub stopped: {alive}")
+
+    def resolved(self) -> Lab:
+        """What `icslab up` resolved (ports, docker network and gateway, ...)."""
+        return Lab.load(self.data_dir / "lab.json")
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

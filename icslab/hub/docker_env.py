@@ -29,10 +29,15 @@ class LabNetwork:
 
 def engine_answers() -> bool:
     try:
-        with docker.from_env(timeout=5) as client:
-            return bool(client.ping())
+        engine = docker.from_env(timeout=5)
     except DockerException:
         return False
+    try:
+        return bool(engine.ping())
+    except DockerException:
+        return False
+    finally:
+        engine.close()
 
 
 def client() -> docker.DockerClient:
@@ -84,3 +89,48 @@ def ensure_network(engine: docker.DockerClient, prefix: str, egress: bool) -> La
         network.reload()
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
     return LabNetwork(name=name, gateway=gateway, internal=internal)
+
+
+@dataclass(frozen=True)
+class Removed:
+    containers: list[str]
+    volumes: list[str]
+    networks: list[str]
+
+
+def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
+    """Remove the lab's own containers, network and (if asked) volumes: by prefix only."""
+    engine = client()
+    removed = Removed([], [], [])
+    for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
+        if container.name.startswith(f"{prefix}-"):
+            container.remove(force=True)
+            removed.containers.append(container.name)
+    try:
+        network = engine.networks.get(network_name(prefix))
+        network.remove()
+        removed.networks.append(network.name)
+    except NotFound:
+        pass
+    if volumes:
+        for volume in engine.volumes.list(filters={"name": f"{prefix}-user-"}):
+            if volume.name.startswith(f"{prefix}-user-"):
+                volume.remove(force=True)
+                removed.volumes.append(volume.name)
+    return removed
+
+
+def reset_volume(prefix: str, username: str) -> str:
+    """Delete one participant's work volume; their server must be stopped first."""
+    engine = client()
+    name = f"{prefix}-user-{username}"
+    try:
+        engine.containers.get(f"{prefix}-{username}")
+        raise InputError(f"{username}'s server is running: stop it first (admin page or hub API)")
+    except NotFound:
+        pass
+    try:
+        engine.volumes.get(name).remove()
+    except NotFound:
+        raise InputError(f"no volume {name}: {username} has not started a server yet") from None
+    return name

@@ -55,6 +55,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _reuse_port(data_dir: Path, field: str) -> int:
+    """The port the last start of this lab used, if still free; else a new free one."""
+    previous = LabPaths(data_dir.resolve()).lab_file
+    if previous.exists():
+        port = getattr(Lab.load(previous), field)
+        if _port_is_free(port):
+            return port
+    return free_port()
+
+
 def check_port(port: int) -> None:
     with socket.socket() as probe:
         try:
@@ -115,8 +134,9 @@ def prepare(
         members=members,
         spawner=chosen,
         port=port or settings.hub.port,
-        hub_api_port=free_port(),
-        proxy_api_port=free_port(),
+        # Running containers know the hub API's address: keep it across restarts.
+        hub_api_port=_reuse_port(data_dir, "hub_api_port"),
+        proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
         datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),

@@ -1,0 +1,66 @@
+"""`icslab docker ...`: the lab's own Docker resources, found by their prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from icslab.errors import InputError
+
+app = typer.Typer(help="Docker mode: participants' volumes and the lab's resources.",
+                  no_args_is_help=True)  # fmt: skip
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="The workshop settings (for docker.prefix).")
+]
+
+
+def _prefix(config: Path) -> str:
+    from icslab.settings import load_settings
+
+    return load_settings(config).docker.prefix
+
+
+def _fail(error: InputError) -> None:
+    errors.print("[bold red]Cannot continue:[/]")
+    for problem in error.problems:
+        errors.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+@app.command("reset-volume")
+def reset_volume(
+    username: Annotated[str, typer.Argument(help="The participant whose work to delete.")],
+    config: ConfigOption = Path("hub_config/workshop.toml"),
+) -> None:
+    """Delete one participant's work volume (their server must be stopped)."""
+    from icslab.hub.docker_env import reset_volume as reset
+
+    try:
+        console.print(f"removed volume {reset(_prefix(config), username)}")
+    except InputError as error:
+        _fail(error)
+
+
+@app.command()
+def clean(
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also delete every participant's work volume.")
+    ] = False,
+    config: ConfigOption = Path("hub_config/workshop.toml"),
+) -> None:
+    """Remove the lab's containers and network (and volumes): only names with its prefix."""
+    from icslab.hub.docker_env import remove_lab_resources
+
+    try:
+        removed = remove_lab_resources(_prefix(config), volumes=volumes)
+    except InputError as error:
+        _fail(error)
+    console.print(
+        f"removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
+        f"{len(removed.volumes)} volumes"
+    )

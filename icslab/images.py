@@ -1,0 +1,493 @@
+"""`icslab images ...`: build the participant image without a container registry.
+
+Four steps, each skipped when its inputs have not changed:
+
+  datasets    `icslab datasets build --missing`: the image bakes them in
+  base        debootstrap a Debian rootfs and `docker import` it (nothing to pull from)
+  wheelhouse  `pip download` every wheel on the host, for the image's Python 3.11.2
+  image       `docker build`, labelled with a hash of everything that went in
+
+`image_is_current()` tells `icslab up` whether the image needs a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES_FILE = REPO / "images" / "base" / "packages.txt"
+DOCKERFILE = REPO / "images" / "participant" / "Dockerfile"
+REQUIREMENTS = REPO / "images" / "participant" / "requirements.txt"
+WHEELHOUSE = REPO / "images" / ".wheelhouse"
+# Apart from the third-party wheels, so the Dockerfile installs those in a layer of their own.
+ICSLAB_WHEELS = WHEELHOUSE / "icslab"
+ICSLAB_REQUIRES = WHEELHOUSE / "icslab-requires.txt"
+WHEELHOUSE_STAMP = WHEELHOUSE / ".stamp"
+DOCKERIGNORE = REPO / ".dockerignore"
+CATALOG = REPO / "datasets" / "catalog.toml"
+
+IMAGE = "icslab-participant:latest"
+BASE_REPOSITORY = "icslab-base"
+SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+INPUTS_LABEL = "org.icslab.inputs"
+# Wheels are resolved for the image's interpreter, Debian bookworm's python3,
+# not the host's: some current releases need Python >= 3.11.5.
+IMAGE_PYTHON = "3.11.2"
+# bookworm's glibc is 2.36, so any manylinux wheel up to 2_36 runs there.
+# pip does not widen a manylinux_2_X platform to older ones by itself.
+ARCH = platform.machine()
+PLATFORMS = (f"manylinux2014_{ARCH}", *(f"manylinux_2_{n}_{ARCH}" for n in range(17, 37)))
+# Left out of the base: apt's lists and caches, manual pages, translations (~55 MB).
+# /usr/share/doc stays: it holds the packages' copyright notices.
+TRIMMED = ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/info",
+           "usr/share/locale")  # fmt: skip
+IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+app = typer.Typer(help="The participant image: built offline, without a registry.",
+                  no_args_is_help=True)  # fmt: skip
+
+
+class ImageBuildError(Exception):
+    """A build step failed; the message says what to do next."""
+
+
+# --- pure parts: what to build and whether to ----------------------------------------------
+
+
+def read_package_list(text: str) -> list[str]:
+    """Package names from packages.txt: one a line, `#` starts a comment."""
+    return [name for line in text.splitlines() if (name := line.split("#", 1)[0].strip())]
+
+
+def base_image_tag(packages: Iterable[str]) -> str:
+    """icslab-base:bookworm-<hash>: a new package list names a new base; order does not."""
+    recipe = json.dumps([SUITE, "minbase", sorted(set(packages)), TRIMMED])
+    return f"{BASE_REPOSITORY}:{SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+
+
+def debootstrap_command(packages: list[str], rootfs: Path, mirror: str) -> list[str]:
+    return [
+        "debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
+        SUITE, str(rootfs), mirror,
+    ]  # fmt: skip
+
+
+def project_requirements(pyproject_text: str) -> tuple[list[str], list[str]]:
+    """icslab's own dependencies, and its build backend's (to build its wheel offline)."""
+    pyproject = tomllib.loads(pyproject_text)
+    return pyproject["project"]["dependencies"], pyproject["build-system"]["requires"]
+
+
+def wheelhouse_key(
+    requirements_text: str, icslab_requires: list[str], build_requires: list[str]
+) -> str:
+    """Everything the wheelhouse's contents depend on: when unchanged, no download."""
+    recipe = [requirements_text, icslab_requires, build_requires, IMAGE_PYTHON, PLATFORMS]
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
+
+
+def download_command(python: str, requirement_files: list[Path], dest: Path) -> list[str]:
+    """pip download of binary wheels for the image's interpreter (on the host, once)."""
+    command = [python, "-m", "pip", "download", "--only-binary=:all:",
+               "--python-version", IMAGE_PYTHON, "--implementation", "cp"]  # fmt: skip
+    for name in PLATFORMS:
+        command += ["--platform", name]
+    for path in requirement_files:
+        command += ["-r", str(path)]
+    return [*command, "--dest", str(dest)]
+
+
+PIP_FAILURE = re.compile(
+    r"(?:No matching distribution found for|Could not find a version that satisfies "
+    r"the requirement|Cannot install|conflict is caused by:?)\s*(.*)"
+)
+
+
+def failed_requirement(pip_output: str) -> str | None:
+    """The requirement pip could not get, from its output: what the error should name."""
+    found = [m.group(1).strip() for m in PIP_FAILURE.finditer(pip_output)]
+    return next((f for f in reversed(found) if f), None)
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over every file's relative path and bytes under root (caches left out)."""
+    digest = hashlib.sha256()
+    if not root.exists():
+        return digest.hexdigest()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not IGNORED_NAMES.intersection(relative.parts):
+            digest.update(f"{relative.as_posix()}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def dataset_checksums(catalog_text: str) -> dict[str, dict[str, str]]:
+    """The catalog's sha256 of each built file: the build verifies datasets against them."""
+    datasets = tomllib.loads(catalog_text).get("datasets", {})
+    return {name: spec.get("sha256", {}) for name, spec in sorted(datasets.items())}
+
+
+def inputs_hash(parts: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def needs_build(label: str | None, current: str, *, force: bool = False) -> bool:
+    """Build when forced, when there is no image, or when its inputs have changed."""
+    return force or label != current
+
+
+DOCKER_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+def parse_step(line: str) -> tuple[int, int, str] | None:
+    """(5, 14, 'RUN ...') from the legacy builder's 'Step 5/14 : RUN ...' lines."""
+    match = DOCKER_STEP.match(line)
+    return (int(match[1]), int(match[2]), match[3]) if match else None
+
+
+# --- Docker ----------------------------------------------------------------------------------
+
+
+def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def require_engine() -> None:
+    if not shutil.which("docker"):
+        raise ImageBuildError("no docker command: install it (apt-get install -y docker.io)")
+    try:
+        answer = docker("version", "--format", "{{.Server.Version}}", timeout=20)
+    except subprocess.TimeoutExpired:
+        answer = None
+    if answer is None or answer.returncode != 0:
+        raise ImageBuildError(
+            "the Docker engine is not answering: start dockerd "
+            "(systemctl start docker, or `dockerd >/var/log/dockerd.log 2>&1 &` as root)"
+        )
+
+
+def image_info(image: str) -> dict | None:
+    """`docker image inspect` of one image, or None when it is not there."""
+    answer = docker("image", "inspect", image)
+    return json.loads(answer.stdout)[0] if answer.returncode == 0 else None
+
+
+def image_label(image: str) -> str | None:
+    info = image_info(image)
+    return (((info or {}).get("Config") or {}).get("Labels") or {}).get(INPUTS_LABEL)
+
+
+def current_inputs(base_image: str | None = None) -> dict[str, object]:
+    """What the image is made of; its hash is the image's label."""
+    icslab_requires, build_requires = project_requirements((REPO / "pyproject.toml").read_text())
+    return {
+        "dockerfile": hashlib.sha256(DOCKERFILE.read_bytes()).hexdigest(),
+        "dockerignore": hashlib.sha256(DOCKERIGNORE.read_bytes()).hexdigest(),
+        "wheelhouse": wheelhouse_key(REQUIREMENTS.read_text(), icslab_requires, build_requires),
+        "icslab": tree_digest(REPO / "icslab"),
+        "datasets": dataset_checksums(CATALOG.read_text()),
+        "workshops": tree_digest(REPO / "workshops"),
+        "base": base_identity(base_image),
+    }
+
+
+def base_identity(base_image: str | None) -> str:
+    """Our base's tag already names its contents (re-importing it need not rebuild the image);
+    an upstream tag can move, so its local image id counts."""
+    if base_image is None:
+        return base_image_tag(read_package_list(PACKAGES_FILE.read_text()))
+    info = image_info(base_image)
+    return info["Id"] if info else base_image
+
+
+def image_is_current(image: str = IMAGE, base_image: str | None = None) -> bool:
+    """True when the image exists and was built from today's inputs (no build needed)."""
+    try:
+        label = image_label(image)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return label is not None and not needs_build(label, inputs_hash(current_inputs(base_image)))
+
+
+# --- running the steps -----------------------------------------------------------------------
+
+OnLine = Callable[[str], None]
+
+
+def stream(command: list[str], on_line: OnLine, *, stdin=None, env=None) -> tuple[int, str]:
+    """Run a command, handing each output line to on_line; its exit code and last lines."""
+    tail: deque[str] = deque(maxlen=40)
+    with subprocess.Popen(
+        command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace", env=env,
+    ) as process:  # fmt: skip
+        for line in process.stdout:
+            line = line.rstrip()
+            tail.append(line)
+            on_line(line)
+    return process.returncode, "\n".join(tail)
+
+
+def ensure_datasets() -> str:
+    from icslab import datasets_cli
+
+    # Builds only what is missing or does not match the catalog's checksums.
+    datasets_cli.build(names=None, out=None, csv=False, record=False, missing=True)
+    return "match the catalog"
+
+
+def ensure_base(mirror: str, on_line: OnLine) -> str:
+    tag = base_image_tag(packages := read_package_list(PACKAGES_FILE.read_text()))
+    if image_info(tag):
+        return f"{tag} (exists)"
+    if not shutil.which("debootstrap"):
+        raise ImageBuildError(
+            "debootstrap is missing: apt-get install -y debootstrap "
+            "(or start from an upstream image: --base-image python:3.11-slim-bookworm)"
+        )
+    if os.geteuid() != 0:
+        raise ImageBuildError("debootstrap needs root: run `icslab images build` as root")
+    rootfs = Path(tempfile.mkdtemp(prefix="icslab-base-"))
+    try:
+        code, tail = stream(debootstrap_command(packages, rootfs, mirror), on_line)
+        if code:
+            raise ImageBuildError(f"debootstrap failed (mirror {mirror}):\n{tail}")
+        trim(rootfs)
+        tar = ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."]
+        with subprocess.Popen(tar, stdout=subprocess.PIPE) as archive:
+            code, tail = stream(["docker", "import", "-", tag], on_line, stdin=archive.stdout)
+        if code or archive.returncode:
+            raise ImageBuildError(f"docker import of the base failed:\n{tail}")
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+    return f"{tag} (new)"
+
+
+def trim(rootfs: Path) -> None:
+    """Empty the TRIMMED folders, keeping the folders (apt expects lists/partial and the like)."""
+    for folder in TRIMMED:
+        for path in (rootfs / folder).glob("*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    for folder in ("var/lib/apt/lists/partial", "var/cache/apt/archives/partial"):
+        (rootfs / folder).mkdir(parents=True, exist_ok=True)
+
+
+def ensure_wheelhouse(on_line: OnLine) -> str:
+    """Download the wheels unless the stamp says nothing changed; always rebuild icslab's."""
+    icslab_requires, build_requires = project_requirements((REPO / "pyproject.toml").read_text())
+    key = wheelhouse_key(REQUIREMENTS.read_text(), icslab_requires, build_requires)
+    stamp = WHEELHOUSE_STAMP.read_text().strip() if WHEELHOUSE_STAMP.exists() else ""
+    result = "up to date"
+    if stamp != key or not ICSLAB_REQUIRES.exists():
+        download_wheels(icslab_requires, build_requires, on_line)
+        WHEELHOUSE_STAMP.write_text(key + "\n")
+        result = "downloaded"
+    build_icslab_wheel(on_line)
+    count = len(list(WHEELHOUSE.glob("*.whl")))
+    return f"{result}, {count} wheels + icslab"
+
+
+def download_wheels(icslab_requires: list[str], build_requires: list[str], on_line: OnLine) -> None:
+    """Into a fresh folder, swapped in only when pip succeeded: no half-filled wheelhouse.
+
+    The build backend's wheels are downloaded too (to build icslab's wheel offline),
+    but only icslab's dependencies go into the image."""
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".download-", dir=WHEELHOUSE))
+    try:
+        extra, backend = partial / "icslab-requires.txt", partial / "build-requires.txt"
+        extra.write_text("".join(f"{line}\n" for line in icslab_requires))
+        backend.write_text("".join(f"{line}\n" for line in build_requires))
+        command = download_command(sys.executable, [REQUIREMENTS, extra, backend], partial)
+        code, tail = stream(command, on_line)
+        if code:
+            missing = failed_requirement(tail)
+            what = f"could not download {missing}" if missing else "pip download failed"
+            raise ImageBuildError(
+                f"{what} for Python {IMAGE_PYTHON} ({ARCH}): choose versions with a wheel for it "
+                f"in {REQUIREMENTS} (or in pyproject.toml, for icslab's own dependencies), "
+                f"or check that the package index answers\n{tail}"
+            )
+        for old in WHEELHOUSE.glob("*.whl"):
+            old.unlink()
+        for wheel in partial.glob("*.whl"):
+            wheel.rename(WHEELHOUSE / wheel.name)
+        # The Dockerfile installs icslab's dependencies in the same layer as requirements.txt.
+        extra.replace(ICSLAB_REQUIRES)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def build_icslab_wheel(on_line: OnLine) -> None:
+    # Offline: the build backend (hatchling) comes from the wheelhouse too.
+    shutil.rmtree(ICSLAB_WHEELS, ignore_errors=True)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--find-links",
+               str(WHEELHOUSE), "--wheel-dir", str(ICSLAB_WHEELS), str(REPO)]  # fmt: skip
+    code, tail = stream(command, on_line)
+    if code:
+        raise ImageBuildError(f"building the icslab wheel failed:\n{tail}")
+
+
+def docker_build(image: str, base: str, inputs: str, on_line: OnLine) -> None:
+    command = ["docker", "build", "--file", str(DOCKERFILE), "--tag", image,
+               "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"ICSLAB_INPUTS={inputs}",
+               str(REPO)]  # fmt: skip
+    # The legacy builder: no buildx plugin here, and its "Step N/M" lines show progress.
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    code, tail = stream(command, on_line, env=env)
+    if code:
+        raise ImageBuildError(f"docker build failed:\n{tail}")
+
+
+# --- the whole build -------------------------------------------------------------------------
+
+
+def build_participant_image(
+    *, force: bool = False, base_image: str | None = None, mirror: str = DEBIAN_MIRROR,
+    image: str = IMAGE, out: Console = console,
+) -> bool:  # fmt: skip
+    """Build the image if it is missing or stale (or forced); True when it was built."""
+    if not DOCKERFILE.exists():
+        raise ImageBuildError(f"{DOCKERFILE} not found: run from a clone of the icslab repository")
+    require_engine()
+    steps = Table("step", "result", "time", box=None)
+
+    def run(name: str, action: Callable[[OnLine], str]) -> None:
+        started = time.monotonic()
+        with out.status(f"[bold]{name}[/]") as status:
+
+            def on_line(line: str) -> None:
+                if step := parse_step(line):
+                    out.print(f"  {name} {step[0]}/{step[1]}: {step[2]}", markup=False)
+                elif line.strip():
+                    status.update(f"[bold]{name}[/] {line.strip()[:100]}")
+                    if not out.is_terminal:  # a log file gets every line instead of a spinner
+                        out.print(f"  {line}", markup=False, highlight=False)
+
+            result = action(on_line)
+        steps.add_row(name, result, f"{time.monotonic() - started:.0f} s")
+        out.print(f"[green]✓[/] {name}: {result}")
+
+    started = time.monotonic()
+    # Not under a spinner: the datasets build shows its own progress bars.
+    steps.add_row("datasets", ensure_datasets(), f"{time.monotonic() - started:.0f} s")
+    inputs = inputs_hash(current_inputs(base_image))
+    if not needs_build(image_label(image), inputs, force=force):
+        out.print(f"{image} is up to date (inputs {inputs[:12]})")
+        return False
+    if base_image is None:
+        run("base", lambda on_line: ensure_base(mirror, on_line))
+    base = base_image or base_image_tag(read_package_list(PACKAGES_FILE.read_text()))
+    run("wheelhouse", ensure_wheelhouse)
+
+    def image_step(on_line: OnLine) -> str:
+        replaced = (image_info(image) or {}).get("Id")
+        docker_build(image, base, inputs, on_line)
+        built = image_info(image)
+        if replaced and replaced != built["Id"]:
+            # Our previous build, now untagged: its venv layer alone is ~1 GB. Docker
+            # refuses (and we let it) while a participant's container still uses it.
+            docker("image", "rm", replaced)
+        return f"{image}, {built['Size'] / 1e6:.0f} MB"
+
+    run("image", image_step)
+    out.print(steps)
+    return True
+
+
+# --- the command line ------------------------------------------------------------------------
+
+BaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-image", envvar="ICSLAB_BASE_IMAGE",
+        help="Start from this bookworm image (e.g. python:3.11-slim-bookworm, "
+        "from a registry) instead of a debootstrapped base.",
+    ),
+]  # fmt: skip
+
+
+@app.command()
+def build(
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when up to date (layers stay cached).")
+    ] = False,
+    base_image: BaseOption = None,
+    mirror: Annotated[str, typer.Option(help="Debian mirror for debootstrap.")] = DEBIAN_MIRROR,
+    if_engine: Annotated[
+        bool,
+        typer.Option("--if-engine", help="Do nothing when no Docker engine answers (make up)."),
+    ] = False,
+) -> None:
+    """Build the participant image (base, wheelhouse, image), skipping what is up to date."""
+    from icslab.hub.docker_env import engine_answers
+
+    if if_engine and not engine_answers():
+        console.print("no Docker engine answers: no image needed (local mode)")
+        return
+    started = time.monotonic()
+    try:
+        build_participant_image(force=force, base_image=base_image, mirror=mirror)
+    except ImageBuildError as error:
+        errors.print(f"[bold red]Image build failed:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"done in {time.monotonic() - started:.0f} s")
+
+
+@app.command()
+def status(base_image: BaseOption = None) -> None:
+    """Whether the participant image exists, is up to date, and its size (exit 1: build it)."""
+    try:
+        require_engine()
+    except ImageBuildError as error:
+        errors.print(f"[bold red]Cannot check the image:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    info = image_info(IMAGE)
+    inputs = current_inputs(base_image)
+    current = inputs_hash(inputs)
+    label = image_label(IMAGE) if info else None
+    base = base_image or base_image_tag(read_package_list(PACKAGES_FILE.read_text()))
+    stamp = WHEELHOUSE_STAMP.read_text().strip() if WHEELHOUSE_STAMP.exists() else None
+    table = Table(box=None, show_header=False)
+    table.add_row("image", IMAGE)
+    table.add_row("exists", "yes" if info else "no")
+    if info:
+        table.add_row("state", "stale" if needs_build(label, current) else "up to date")
+        table.add_row("size", f"{info['Size'] / 1e6:.0f} MB")
+        table.add_row("created", info["Created"][:19].replace("T", " "))
+    table.add_row("inputs", f"{current[:12]} (image: {(label or '-')[:12]})")
+    table.add_row("base", f"{base} ({'exists' if image_info(base) else 'missing'})")
+    table.add_row(
+        "wheelhouse", "up to date" if stamp == inputs["wheelhouse"] else "needs a download"
+    )
+    console.print(table)
+    raise typer.Exit(0 if info and not needs_build(label, current) else 1)
+
+
+if __name__ == "__main__":
+    app()

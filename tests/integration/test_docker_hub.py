@@ -1,0 +1,171 @@
+"""Docker mode against the real engine: one container per participant, work in a
+volume, participants isolated from each other and from outside the lab.
+
+Every container, volume and network made here carries a prefix unique to this
+run, and only those are removed afterwards.
+"""
+
+import os
+import secrets
+import signal
+
+import docker
+import pytest
+
+from icslab.client import KernelDied, wait_for
+from icslab.hub.docker_env import engine_answers, remove_lab_resources
+from icslab.testing import EXAMPLE_ROSTER, RunningLab
+
+IMAGE = "icslab-participant:latest"
+
+pytestmark = [
+    pytest.mark.integration,
+    # Skipped where no engine runs; CI starts one, and there they must run.
+    pytest.mark.skipif(
+        not engine_answers() and not os.environ.get("CI"), reason="no Docker engine answers"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    client = docker.from_env()
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"{IMAGE} is missing: run `make images` first", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def prefix(engine):
+    name = f"icslabt{secrets.token_hex(3)}"
+    yield name
+    remove_lab_resources(name, volumes=True)
+
+
+def docker_lab(folder, prefix, **sections):
+    return RunningLab(
+        folder,
+        roster=EXAMPLE_ROSTER,
+        hub={"spawner": "docker"},
+        docker={"prefix": prefix, "image": IMAGE},
+        **sections,
+    )
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, prefix):
+    folder = tmp_path_factory.mktemp("docker-lab")
+    with docker_lab(folder, prefix, limits={"memory": "600M"}) as running:
+        yield running
+
+
+def container(engine, prefix, user):
+    found = engine.containers.list(all=True, filters={"name": f"{prefix}-{user}"})
+    return next((c for c in found if c.name == f"{prefix}-{user}"), None)
+
+
+def test_work_survives_the_container(lab, engine, prefix):
+    p01 = lab.login("p01")
+    p01.start_server()
+    assert p01.run_code("6*7") == "42"
+    p01.run_code("open('/home/jovyan/work/notes.txt', 'w').write('tank 2 mass balance')")
+    assert container(engine, prefix, "p01").status == "running"
+
+    p01.stop_server()
+    wait_for(lambda: container(engine, prefix, "p01") is None, timeout=30, what="removal")
+
+    p01.start_server()
+    assert p01.run_code("print(open('/home/jovyan/work/notes.txt').read())") == (
+        "tank 2 mass balance\n"
+    )
+
+
+def test_inside_a_container(lab):
+    p01 = lab.login("p01")
+    p01.start_server()
+    checks = p01.run_code(
+        "import os, icslab, pandas\n"
+        "status = dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines()"
+        " if ':\\t' in l)\n"
+        "data = os.environ['ICSLAB_DATA']\n"
+        "try:\n"
+        "    open(os.path.join(data, 'sample', 'x'), 'w')\n"
+        "    writable = True\n"
+        "except OSError:\n"
+        "    writable = False\n"
+        "print(os.getuid(), status['CapEff'].strip(), status['NoNewPrivs'].strip(), data,"
+        " writable, os.path.exists(os.path.join(data, 'sample', 'scada.parquet')))"
+    )
+    assert checks.split() == ["1000", "0000000000000000", "1", "/opt/icslab/data", "False", "True"]
+    notification = "lab/api/settings/@jupyterlab/apputils-extension:notification"
+    defaults = p01.http.get(f"user/p01/{notification}").json()["schema"]["properties"]
+    assert defaults["fetchNews"]["default"] == "false"  # offline lab: no news prompt
+
+
+def test_participants_cannot_reach_each_other_or_outside_but_reach_the_hub(lab, engine, prefix):
+    p01, p02 = lab.login("p01"), lab.login("p02")
+    p01.start_server()
+    p02.start_server()
+    network = f"{prefix}-net"
+    other = container(engine, prefix, "p02").attrs["NetworkSettings"]["Networks"][network]
+    outside = engine.containers.run(
+        IMAGE, ["python3", "-m", "http.server", "8080"], name=f"{prefix}-outside",
+        detach=True, remove=True, entrypoint=[],
+    )  # fmt: skip
+    try:
+        outside.reload()
+        outside_ip = outside.attrs["NetworkSettings"]["IPAddress"]
+        running = lab.resolved()  # what `icslab up` resolved: gateway and hub API port
+        probe = (
+            "import socket\n"
+            "def reach(host, port):\n"
+            "    try:\n"
+            "        socket.create_connection((host, port), timeout=3).close()\n"
+            "        return 'open'\n"
+            "    except OSError:\n"
+            "        return 'closed'\n"
+            f"print(reach('{other['IPAddress']}', 8888), reach('{outside_ip}', 8080),"
+            f" reach('{running.docker_gateway}', {running.hub_api_port}))"
+        )
+        assert p01.run_code(probe).split() == ["closed", "closed", "open"]
+    finally:
+        outside.remove(force=True)
+
+
+def test_a_memory_hog_loses_its_own_kernel_only(lab):
+    p01, p02 = lab.login("p01"), lab.login("p02")
+    p01.start_server()
+    p02.start_server()
+    with pytest.raises(KernelDied):
+        p01.run_code("hog = bytearray(2 * 1024**3); hog[::4096] = b'x' * len(hog[::4096])")
+    assert p02.run_code("6*7") == "42"
+    assert p01.server_status().get("ready")
+    assert p01.run_code("6*7") == "42"  # a fresh kernel on the same server
+
+
+def test_a_hub_restart_keeps_running_servers(lab, engine, prefix):
+    p03 = lab.login("p03")
+    p03.start_server()
+    p03.run_code("open('/home/jovyan/work/draft.txt', 'w').write('v1')")
+    before = container(engine, prefix, "p03").id
+
+    lab.stop(how=signal.SIGTERM)
+    assert container(engine, prefix, "p03").status == "running"
+    lab.start()
+
+    p03 = lab.login("p03")
+    assert p03.server_status().get("ready")
+    assert p03.run_code("print(open('/home/jovyan/work/draft.txt').read())") == "v1\n"
+    assert container(engine, prefix, "p03").id == before
+
+
+def test_a_missing_image_is_named_before_anything_starts(tmp_path, prefix, engine):
+    lab = RunningLab(
+        tmp_path, hub={"spawner": "docker"}, docker={"prefix": prefix, "image": "icslab-nope:1"}
+    )
+    with pytest.raises(RuntimeError, match=r"docker.image 'icslab-nope:1' is not on this machine"):
+        lab.start(timeout=30)
+    assert not (lab.data_dir / "credentials.csv").exists()
