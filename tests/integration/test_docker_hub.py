@@ -100,6 +100,16 @@ def test_inside_a_container(lab):
         " writable, os.path.exists(os.path.join(data, 'sample', 'scada.parquet')))"
     )
     assert checks.split() == ["1000", "0000000000000000", "1", "/opt/icslab/data", "False", "True"]
+    limits = p01.run_code(
+        "import os\n"
+        "pids = next(p for p in ('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max')"
+        " if os.path.exists(p))\n"
+        "mounts = [line.split()[1] for line in open('/proc/mounts')]\n"
+        "print(open(pids).read().strip(), os.path.exists('/var/run/docker.sock'),"
+        " [m for m in mounts if m.startswith(('/home', '/opt', '/var/run'))])"
+    )
+    # Process limit; no Docker socket; the work volume is the only thing mounted from outside.
+    assert limits == "512 False ['/home/jovyan/work']\n"
     notification = "lab/api/settings/@jupyterlab/apputils-extension:notification"
     defaults = p01.http.get(f"user/p01/{notification}").json()["schema"]["properties"]
     assert defaults["fetchNews"]["default"] == "false"  # offline lab: no news prompt
