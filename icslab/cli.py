@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from icslab.datasets_cli import app as datasets_app
 from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
 from icslab.images import app as images_app
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
+from icslab.terminal import console, errors, fail
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
@@ -24,9 +24,6 @@ app.add_typer(docker_app, name="docker")
 app.add_typer(images_app, name="images")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
 app.add_typer(detect, name="detect")
-# soft_wrap: long paths and messages stay on one line, easy to copy and grep.
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_CONFIG = Path("hub_config/workshop.toml")
 ConfigOption = Annotated[
@@ -44,13 +41,6 @@ DataDirOption = Annotated[
         file_okay=False,
     ),
 ]
-
-
-def fail(error: InputError) -> None:
-    errors.print("[bold red]Cannot continue:[/] fix the following and run the command again.")
-    for problem in error.problems:
-        errors.print(f"  - {problem}", highlight=False, markup=False)
-    raise typer.Exit(2)
 
 
 @app.command()

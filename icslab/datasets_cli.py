@@ -6,16 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from icslab.errors import InputError
+from icslab.terminal import console, fail
 
 app = typer.Typer(help="Telemetry datasets: simulated plant data and public datasets.",
                   no_args_is_help=True)  # fmt: skip
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / "datasets" / "cache"
@@ -25,20 +23,13 @@ OutOption = Annotated[
 ]
 
 
-def _fail(error: InputError) -> None:
-    errors.print("[bold red]Cannot continue:[/] fix the following and run the command again.")
-    for problem in error.problems:
-        errors.print(f"  - {problem}", highlight=False, markup=False)
-    raise typer.Exit(2)
-
-
 def _catalog():
     from icslab.sim.catalog import load_catalog
 
     try:
         return load_catalog()
     except InputError as error:
-        _fail(error)
+        fail(error)
 
 
 @app.command("list")
@@ -78,7 +69,7 @@ def build(
     try:
         chosen = select(_catalog(), names)
     except InputError as error:
-        _fail(error)
+        fail(error)
     if missing:
         chosen = {n: s for n, s in chosen.items() if verify_dataset(n, s, out)}
         if not chosen:
@@ -116,10 +107,10 @@ def verify(names: Names = None, out: OutOption = None) -> None:
     try:
         chosen = select(_catalog(), names)
     except InputError as error:
-        _fail(error)
+        fail(error)
     problems = [p for name, spec in chosen.items() for p in verify_dataset(name, spec, out)]
     if problems:
-        _fail(InputError(*problems))
+        fail(InputError(*problems))
     console.print(f"{len(chosen)} datasets match the catalog's checksums: {', '.join(chosen)}")
 
 
@@ -137,10 +128,10 @@ def fetch(
     from icslab.data.fetch import fetch_batadal
 
     if name != "batadal":
-        _fail(InputError(f"unknown public dataset {name!r}: icslab can fetch batadal"))
+        fail(InputError(f"unknown public dataset {name!r}: icslab can fetch batadal"))
     try:
         paths = fetch_batadal(cache or DEFAULT_CACHE / name, source)
     except InputError as error:
-        _fail(error)
+        fail(error)
     for path in paths:
         console.print(str(path))

@@ -6,14 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from icslab.errors import InputError
+from icslab.terminal import console, fail
 
 app = typer.Typer(help="Docker mode: participants' volumes and the lab's resources.",
                   no_args_is_help=True)  # fmt: skip
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 ConfigOption = Annotated[
     Path, typer.Option("--config", help="The workshop settings (for docker.prefix).")
 ]
@@ -23,13 +21,6 @@ def _prefix(config: Path) -> str:
     from icslab.settings import load_settings
 
     return load_settings(config).docker.prefix
-
-
-def _fail(error: InputError) -> None:
-    errors.print("[bold red]Cannot continue:[/]")
-    for problem in error.problems:
-        errors.print(f"  - {problem}", highlight=False, markup=False)
-    raise typer.Exit(2)
 
 
 @app.command("reset-volume")
@@ -43,7 +34,7 @@ def reset_volume(
     try:
         console.print(f"removed volume {reset(_prefix(config), username)}")
     except InputError as error:
-        _fail(error)
+        fail(error)
 
 
 @app.command()
@@ -59,7 +50,7 @@ def clean(
     try:
         removed = remove_lab_resources(_prefix(config), volumes=volumes)
     except InputError as error:
-        _fail(error)
+        fail(error)
     console.print(
         f"removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
         f"{len(removed.volumes)} volumes"
