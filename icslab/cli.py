@@ -14,6 +14,7 @@ from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
 from icslab.images import app as images_app
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
+from icslab.notebooks_cli import app as notebooks_app
 from icslab.terminal import console, errors, fail
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -22,6 +23,7 @@ app.add_typer(passwords, name="passwords")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(docker_app, name="docker")
 app.add_typer(images_app, name="images")
+app.add_typer(notebooks_app, name="notebooks")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
 app.add_typer(detect, name="detect")
 
@@ -176,6 +178,7 @@ BENCHMARKS = {
     "spawn": ["bench/spawn.py"],
     "spawn-docker": ["bench/spawn.py", "--spawner", "docker"],
     "datasets": ["bench/datasets.py"],
+    "notebooks": ["bench/notebooks.py"],
 }
 
 
@@ -183,10 +186,12 @@ BENCHMARKS = {
 def bench(
     which: Annotated[
         list[str] | None,
-        typer.Argument(help="spawn, spawn-docker, datasets [default: all that can run here]."),
+        typer.Argument(
+            help="spawn, spawn-docker, datasets, batadal, notebooks [default: all that can run]."
+        ),
     ] = None,
 ) -> None:
-    """Print the benchmarks' figures (spawn times; dataset build time and memory)."""
+    """Print the benchmarks' figures (spawn times; dataset build; BATADAL; notebooks)."""
     from icslab.hub.docker_env import engine_answers
 
     unknown = [name for name in which or [] if name not in BENCHMARKS]
