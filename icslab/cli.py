@@ -139,6 +139,61 @@ def warm(
     raise typer.Exit(1 if result.failed else 0)
 
 
+@app.command()
+def publish(
+    workshop: Annotated[str, typer.Argument(help="The workshop (a folder of workshops/).")],
+    message: Annotated[str | None, typer.Option(help="What changed (the commit message).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Publish a workshop's participant version (no solutions) to the lab's git service."""
+    from icslab.material.publish import publish as publish_workshop
+
+    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    if not paths.lab_file.exists():
+        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
+    try:
+        done = publish_workshop(paths.data_dir, workshop, message)
+    except InputError as error:
+        fail(error)
+    if done.commit is None:
+        console.print(f"{workshop}: nothing changed since the last publication")
+    else:
+        console.print(f"{workshop}: published {len(done.files)} files as {done.commit[:10]}")
+    console.print(f"link: icslab link {workshop}", highlight=False)
+
+
+@app.command()
+def link(
+    workshop: Annotated[str, typer.Argument(help="A published workshop.")],
+    path: Annotated[
+        str | None, typer.Option(help="Open this file after the pull (e.g. 01-historian.ipynb).")
+    ] = None,
+    qr: Annotated[Path | None, typer.Option(help="Also write the link as a QR code PNG.")] = None,
+    hub_url: Annotated[
+        str | None,
+        typer.Option(help="The address participants use [default: the lab's own URL]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the nbgitpuller link participants click to get (or update) a workshop."""
+    from icslab.lab import Lab
+    from icslab.material.links import pull_link, write_qr
+
+    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    if not paths.lab_file.exists():
+        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
+    lab = Lab.load(paths.lab_file)
+    try:
+        url = pull_link(hub_url or lab.url, lab.git_url, lab.data_dir, workshop, path)
+        if qr:
+            write_qr(url, qr)
+    except InputError as error:
+        fail(error)
+    print(url)
+    if qr:
+        errors.print(f"QR code: {qr}", highlight=False)
+
+
 @detect.command("batadal")
 def detect_batadal(
     train: Annotated[Path, typer.Option(help="Attack-free BATADAL CSV (dataset03).")],

@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlparse
+from urllib.parse import parse_qsl, urljoin, urlparse
 
 import httpx
 import websocket
@@ -172,6 +172,29 @@ class LabClient:
             )
         response.raise_for_status()
         return response
+
+    def follow_pull_link(self, link: str, timeout: float = 120) -> list[dict]:
+        """Click an nbgitpuller link as a browser does: the hub sends us to our server's
+        git-pull page, whose script runs the pull; returns the pull's progress events."""
+        if self.cookie("_xsrf", f"/user/{self.username}/") is None:
+            self.open_server()
+        page = self.http.get(link)
+        page.raise_for_status()
+        landed = urlparse(str(page.url))
+        if not landed.path.endswith("/git-pull"):
+            raise LabError(f"the link led to {landed.path}, not a git-pull page")
+        query = dict(parse_qsl(landed.query))
+        query.setdefault("targetpath", query["repo"].rstrip("/").split("/")[-1])
+        events = []
+        with self.http.stream("GET", f"{landed.path}/api", params=query, timeout=timeout) as stream:
+            if stream.status_code != 200:
+                raise AccessDenied(f"git-pull answered HTTP {stream.status_code}")
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line.removeprefix("data: ")))
+        if not events or events[-1].get("phase") != "finished":
+            raise LabError(f"the pull did not finish: {events[-1:] or 'no events'}")
+        return events
 
     def server_api(self, owner: str, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {"X-XSRFToken": self.cookie("_xsrf", f"/user/{owner}/") or ""}

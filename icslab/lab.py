@@ -64,6 +64,11 @@ class LabPaths:
         return self.data_dir / "proxy.pid"
 
     @property
+    def git(self) -> Path:
+        """The workshops' git repositories (`icslab publish`), served by the git service."""
+        return self.data_dir / "git"
+
+    @property
     def cli_token(self) -> Path:
         """The API token `icslab warm` and friends use (the icslab-cli service's)."""
         return self.data_dir / "cli_token"
@@ -85,6 +90,8 @@ class Lab(BaseModel):
     # Docker mode: the lab's network and the gateway address the hub API binds to.
     docker_network: str | None = None
     docker_gateway: str | None = None
+    # The git service (workshop material): where participants' servers fetch from.
+    git_port: int = 0
 
     @property
     def paths(self) -> LabPaths:
@@ -93,6 +100,20 @@ class Lab(BaseModel):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def git_url(self) -> str:
+        """The git service as participants' servers reach it (no trailing slash)."""
+        return f"http://{self.service_ip}:{self.git_port}"
+
+    @property
+    def service_ip(self) -> str:
+        """Where the hub API and services listen: loopback, or the lab network's gateway."""
+        return (
+            self.docker_gateway
+            if self.spawner == "docker" and self.docker_gateway
+            else ("127.0.0.1")
+        )
 
     def usernames(self, role: str | None = None) -> list[str]:
         return [m.username for m in self.members if role is None or m.role == role]

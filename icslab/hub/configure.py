@@ -39,6 +39,11 @@ CLI_SCOPES = [
     "list:groups",
     "read:groups",
 ]
+GIT_SERVICE = "icslab-git"
+GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
+USER_SCOPES = ["self", GIT_ACCESS]
+# JupyterHub's default for a server's own token (the `server` role), plus fetching workshops.
+SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", GIT_ACCESS]
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -121,8 +126,10 @@ def _accounts(c: Config, lab: Lab) -> None:
         "scopes": list(CLI_SCOPES),
         "services": ["icslab-cli"],
     }
+    # Every lab user, and their server's token, may fetch workshops from the git service.
+    user = {"name": "user", "description": "Own servers; fetch workshops", "scopes": USER_SCOPES}
     culling = lab.settings.culler.idle_timeout_minutes > 0
-    c.JupyterHub.load_roles = [instructor, cli, culler] if culling else [instructor, cli]
+    c.JupyterHub.load_roles = [user, instructor, cli] + ([culler] if culling else [])
 
 
 def _spawner(c: Config, lab: Lab) -> None:
@@ -133,7 +140,9 @@ def _spawner(c: Config, lab: Lab) -> None:
         "ICSLAB_WORKSHOP": settings.workshop.title,
         # Lab defaults: no news or update checks (labs are offline; the prompt is noise).
         "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
+        **git_environment(lab),
     }
+    c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
     c.Spawner.mem_limit = settings.limits.memory
     c.Spawner.cpu_limit = settings.limits.cpus
     c.Spawner.start_timeout = 120
@@ -152,13 +161,27 @@ def _spawner(c: Config, lab: Lab) -> None:
 def _services(c: Config, lab: Lab) -> None:
     # The token file is made by `icslab up` (0600); the CLI reads it to call the API.
     cli = {"name": "icslab-cli", "api_token": lab.paths.cli_token.read_text().strip()}
+    git = {
+        "name": GIT_SERVICE,
+        "url": lab.git_url,
+        "command": [
+            sys.executable,
+            "-m",
+            "icslab.hub.git_service",
+            f"--root={lab.paths.git}",
+            f"--ip={lab.service_ip}",
+            f"--port={lab.git_port}",
+        ],
+        "display": False,
+    }
+    c.JupyterHub.services = [cli, git]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes == 0:
-        c.JupyterHub.services = [cli]
         return
     timeout = idle_minutes * 60
     c.JupyterHub.services = [
         cli,
+        git,
         {
             "name": "idle-culler",
             "command": [
@@ -170,6 +193,23 @@ def _services(c: Config, lab: Lab) -> None:
             ],
         },
     ]
+
+
+def git_environment(lab: Lab) -> dict:
+    """Makes `git` in a participant's server (so nbgitpuller) send the server's own hub
+    token to the git service, and only there."""
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{lab.git_url}/.extraHeader",
+        "GIT_CONFIG_VALUE_0": _token_header,
+        # Full clones: a workshop is small, and dulwich's server fails the fetch that
+        # follows a shallow clone (git sends `shallow` lines without a `deepen`).
+        "NBGITPULLER_DEPTH": "0",
+    }
+
+
+def _token_header(spawner) -> str:
+    return f"Authorization: token {spawner.api_token}"
 
 
 # Where things are inside the participant image (images/participant/Dockerfile).
@@ -192,6 +232,7 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.environment = {
         "ICSLAB_DATA": IMAGE_DATA,
         "ICSLAB_WORKSHOP": lab.settings.workshop.title,
+        **git_environment(lab),
     }
     c.DockerSpawner.extra_host_config = {
         "cap_drop": ["ALL"],

@@ -69,7 +69,7 @@ def _reuse_port(data_dir: Path, field: str) -> int:
     previous = LabPaths(data_dir.resolve()).lab_file
     if previous.exists():
         port = getattr(Lab.load(previous), field)
-        if _port_is_free(port):
+        if port and _port_is_free(port):
             return port
     return free_port()
 
@@ -137,6 +137,7 @@ def prepare(
         # Running containers know the hub API's address: keep it across restarts.
         hub_api_port=_reuse_port(data_dir, "hub_api_port"),
         proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
+        git_port=_reuse_port(data_dir, "git_port"),
         datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),

@@ -28,6 +28,7 @@ def build_lab(tmp_path: Path, spawner: str = "local", **sections) -> Lab:
         port=8123,
         hub_api_port=8124,
         proxy_api_port=8125,
+        git_port=8126,
         datasets_dir=tmp_path / "datasets",
         proxy_command=["/opt/chp"],
         **(docker if spawner == "docker" else {}),

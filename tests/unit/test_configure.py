@@ -79,8 +79,47 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
-    assert [service["name"] for service in c.JupyterHub.services] == ["icslab-cli"]
-    assert [role["name"] for role in c.JupyterHub.load_roles] == ["instructor", "icslab-cli"]
+    assert [service["name"] for service in c.JupyterHub.services] == ["icslab-cli", "icslab-git"]
+    assert [role["name"] for role in c.JupyterHub.load_roles] == [
+        "user",
+        "instructor",
+        "icslab-cli",
+    ]
+
+
+def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_users(lab):
+    c = configured(lab)
+    git = next(s for s in c.JupyterHub.services if s["name"] == "icslab-git")
+    assert git["url"] == lab.git_url == f"http://127.0.0.1:{lab.git_port}"
+    assert git["command"][:3] == [sys.executable, "-m", "icslab.hub.git_service"]
+    assert f"--root={lab.data_dir / 'git'}" in git["command"]
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user["scopes"] == ["self", "access:services!service=icslab-git"]
+    # A server's own token may fetch too, but nothing more than JupyterHub's default.
+    assert set(c.Spawner.server_token_scopes) == {
+        "users:activity!user",
+        "access:servers!server",
+        "access:services!service=icslab-git",
+    }
+
+
+def test_git_in_a_participants_server_sends_its_token_only_to_the_git_service(lab):
+    env = configured(lab).Spawner.environment
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == f"http.{lab.git_url}/.extraHeader"
+
+    class Spawner:
+        api_token = "server-token"
+
+    assert env["GIT_CONFIG_VALUE_0"](Spawner()) == "Authorization: token server-token"
+
+
+def test_in_docker_mode_the_git_service_listens_on_the_lab_networks_gateway(make_lab):
+    lab = make_lab(spawner="docker")
+    c = configured(lab)
+    git = next(s for s in c.JupyterHub.services if s["name"] == "icslab-git")
+    assert git["url"].startswith("http://172.18.0.1:") and "--ip=172.18.0.1" in git["command"]
+    assert c.DockerSpawner.environment["GIT_CONFIG_KEY_0"] == f"http.{git['url']}/.extraHeader"
 
 
 def test_the_cli_service_may_only_start_and_stop_participants_servers(lab):

@@ -1,0 +1,130 @@
+"""An instructor publishes a workshop through the lab's own git service; participants
+follow the nbgitpuller link, keep their edits when a fix is published, and cannot
+publish themselves."""
+
+import httpx
+import nbformat
+import pytest
+
+from icslab.material.publish import publish
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    from icslab.testing import RunningLab
+
+    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def workshop(tmp_path_factory):
+    """A small workshop source folder the test can change, like an instructor's fix."""
+    root = tmp_path_factory.mktemp("workshops")
+    folder = root / "water-week"
+    folder.mkdir()
+    (folder / "workshop.toml").write_text(
+        'title = "Water week"\n'
+        '[[modules]]\nfile = "01-levels.ipynb"\ntitle = "Levels"\nminutes = 20\ngoal = "Levels"\n'
+    )
+    write_notebook(folder / "01-levels.ipynb", "level = 4.2")
+    return root
+
+
+def write_notebook(path, solution, extra=()):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Levels"),
+        nbformat.v4.new_code_cell("level = ...", metadata={"tags": ["exercise"]}),
+        nbformat.v4.new_code_cell(solution, metadata={"tags": ["solution"]}),
+        *(nbformat.v4.new_markdown_cell(text) for text in extra),
+    ]
+    nbformat.write(nb, path)
+
+
+def cells(path):
+    return [cell.source for cell in nbformat.read(path, as_version=4).cells]
+
+
+def test_publish_link_pull_then_a_fix_arrives_and_own_edits_stay(lab, workshop):
+    first = publish(lab.data_dir, "water-week", "Day 1", root=workshop)
+    assert first.files == ["01-levels.ipynb", "README.md"]
+    link = lab.icslab("link", "water-week", "--path", "01-levels.ipynb").stdout.strip()
+    assert "/hub/user-redirect/git-pull?" in link and "urlpath=lab%2Ftree%2Fwater-week" in link
+
+    p01 = lab.login("p01")
+    p01.start_server()
+    p01.follow_pull_link(link)
+    pulled = lab.data_dir / "users" / "p01" / "water-week"
+    assert cells(pulled / "01-levels.ipynb") == ["# Levels", "level = ..."]  # no solution
+
+    # The participant answers the exercise; the instructor publishes a fix and a new file.
+    notebook = nbformat.read(pulled / "01-levels.ipynb", as_version=4)
+    notebook.cells[1].source = "level = 4.2  # my answer"
+    nbformat.write(notebook, pulled / "01-levels.ipynb")
+    write_notebook(
+        workshop / "water-week" / "01-levels.ipynb", "level = 4.2", ["Fixed: units are metres"]
+    )
+    (workshop / "water-week" / "workshop.toml").write_text(
+        (workshop / "water-week" / "workshop.toml").read_text()
+        + '[[modules]]\nfile = "02-flows.ipynb"\ntitle = "Flows"\nminutes = 20\ngoal = "Flows"\n'
+    )
+    write_notebook(workshop / "water-week" / "02-flows.ipynb", "flow = 1")
+    second = publish(lab.data_dir, "water-week", "Day 2: flows", root=workshop)
+    assert second.commit and second.commit != first.commit
+
+    p01.follow_pull_link(link)
+    assert (pulled / "02-flows.ipynb").exists()
+    assert cells(pulled / "01-levels.ipynb")[1] == "level = 4.2  # my answer"  # kept
+
+
+def test_the_git_service_needs_a_lab_token_and_never_accepts_a_push(lab, workshop):
+    publish(lab.data_dir, "water-week", root=workshop)
+    git = lab.resolved().git_url
+    refs = f"{git}/water-week.git/info/refs?service=git-upload-pack"
+    assert httpx.get(refs).status_code == 401
+    assert httpx.get(refs, headers={"Authorization": "token not-a-token"}).status_code == 403
+
+    p02 = lab.login("p02")
+    token = p02.api("POST", "users/p02/tokens", json={"note": "git"}).json()["token"]
+    allowed = httpx.get(refs, auth=("p02", token))
+    assert allowed.status_code == 200 and b"refs/heads/main" in allowed.content
+    push = f"{git}/water-week.git/info/refs?service=git-receive-pack"
+    assert httpx.get(push, auth=("p02", token)).status_code == 403
+    assert (
+        httpx.post(f"{git}/water-week.git/git-receive-pack", auth=("p02", token)).status_code == 403
+    )
+
+
+def test_bad_publications_and_links_are_refused_and_change_nothing(lab, workshop, tmp_path):
+    refused = lab.icslab("publish", "no-such-workshop")
+    assert refused.returncode == 2 and "no such workshop" in refused.stderr
+    link = lab.icslab("link", "ics-week")
+    assert link.returncode == 2 and "icslab publish ics-week" in link.stderr
+    publish(lab.data_dir, "water-week", root=workshop)
+    missing = lab.icslab("link", "water-week", "--path", "99-nothing.ipynb")
+    assert missing.returncode == 2 and "not in the published workshop" in missing.stderr
+
+    # A notebook that would leak solutions is never committed.
+    from icslab.errors import InputError
+    from icslab.material import publish as publishing
+
+    head = publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
+    leaked = tmp_path / "leak.ipynb"
+    write_notebook(leaked, "level = 4.2")
+    with pytest.raises(InputError, match="has solution cells"):
+        publishing.refuse_solutions([leaked])
+    assert (
+        publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
+        == head
+    )
+
+
+def test_a_link_can_be_a_qr_code_for_the_projector(lab, workshop, tmp_path):
+    publish(lab.data_dir, "water-week", root=workshop)
+    qr = tmp_path / "link.png"
+    done = lab.icslab("link", "water-week", "--qr", str(qr))
+    assert done.returncode == 0, done.stderr
+    assert qr.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
