@@ -7,9 +7,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def check(name: str, answer: Any, /, **context: Any) -> bool:
-    """Check a workshop exercise's answer (see icslab.checks); imported lazily so the
-    `icslab` command does not pay for it."""
+def check(name: str, answer: Any, /, **context: Any) -> Any:
+    """Check a workshop exercise's answer (see icslab.checks): prints the verdict and
+    returns a Verdict, true when right. Imported lazily: the `icslab` command does not
+    pay for it."""
     from icslab.checks import check as run_check
 
     return run_check(name, answer, **context)

@@ -208,6 +208,38 @@ def detect_batadal(
     batadal_command(train=train, validate=validate, test=test, out=out)
 
 
+@app.command()
+def leaderboard(
+    submissions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--submissions",
+            metavar="DIR",
+            help="Folder of <team>/<dataset>.csv, repeatable (default: $ICSLAB_SUBMISSIONS "
+            "or ~/work/submissions).",
+            file_okay=False,
+        ),
+    ] = None,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Hidden labels: DIR/<dataset>/labels.csv (default: .answers in the "
+            "datasets folder).",
+            file_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="The HTML leaderboard; a CSV is written beside it.", dir_okay=False)
+    ] = Path("leaderboard.html"),
+    dataset: Annotated[str, typer.Option(help="The plant dataset to rank by.")] = "capstone",
+) -> None:
+    """Score every team's latest capstone submission and rank the teams by S."""
+    from icslab.leaderboard import run  # lazily: it loads pandas and the metrics
+
+    run(submissions, answers, out, dataset)
+
+
 def _run(command: list[str]) -> None:
     raise typer.Exit(subprocess.call(command))
 

@@ -35,16 +35,22 @@ def _catalog():
 @app.command("list")
 def list_datasets(out: OutOption = None) -> None:
     """The catalog's datasets and whether they are built here."""
+    from icslab.sim.build import answers_folder
     from icslab.sim.catalog import DEFAULT_OUT
 
     out = out or DEFAULT_OUT
     table = Table("name", "period", "attacks", "built", "description")
     for name, spec in _catalog().datasets.items():
         kinds = len({a.kind for a in spec.attacks})
+        attacks = f"{len(spec.attacks)} ({kinds} kinds)"
         built = "yes" if (out / name / "scada.parquet").exists() else "no"
+        if spec.hidden_labels:  # labels in OUT/.answers/NAME/, never in the dataset's folder
+            attacks += ", labels hidden"
+            answers = (answers_folder(out, name) / "labels.csv").exists()
+            built += f" (answers: {'yes' if answers else 'no'})"
         table.add_row(
             name, f"{spec.start:%Y-%m-%d %H:%M}Z, {spec.hours:g} h",
-            f"{len(spec.attacks)} ({kinds} kinds)", built, spec.description,
+            attacks, built, spec.description,
         )  # fmt: skip
     console.print(table)
 
@@ -99,7 +105,8 @@ def build(
 
 @app.command()
 def verify(names: Names = None, out: OutOption = None) -> None:
-    """Check built datasets against the catalog's sha256 checksums."""
+    """Check built datasets against the catalog's sha256 checksums (hidden labels too:
+    OUT/.answers/NAME/labels.csv)."""
     from icslab.sim.build import verify_dataset
     from icslab.sim.catalog import DEFAULT_OUT, select
 

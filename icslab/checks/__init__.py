@@ -32,6 +32,23 @@ class CheckFailed(AssertionError):
     """Raised in strict mode when an answer is not correct."""
 
 
+class Verdict:
+    """What `check` returns: true when the answer is right. Displays as nothing in a
+    notebook (the check has printed its verdict already), so cells show no stray True."""
+
+    def __init__(self, correct: bool):
+        self.correct = correct
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return f"Verdict(correct={self.correct})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register a check: a function(answer, **context) that raises Hint when wrong."""
 
@@ -44,7 +61,7 @@ def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return register
 
 
-def check(name: str, answer: Any, /, **context: Any) -> bool:
+def check(name: str, answer: Any, /, **context: Any) -> Verdict:
     """Check an exercise's answer; print the verdict and return whether it is right."""
     checker = _find(name)
     if _unanswered(answer):
@@ -91,8 +108,8 @@ def _unanswered(answer: Any) -> bool:
     return False
 
 
-def _verdict(name: str, correct: bool, message: str) -> bool:
+def _verdict(name: str, correct: bool, message: str) -> Verdict:
     print(f"{'✅' if correct else '❌'} {name}: {message}")
     if not correct and os.environ.get(STRICT_ENV) == "1":
         raise CheckFailed(f"{name}: {message}")
-    return correct
+    return Verdict(correct)

@@ -22,7 +22,7 @@ from icslab.checks import STRICT_ENV
 from icslab.notebooks.variants import tags
 
 PARAMETERS = "parameters"
-QUICK = {"TRAIN": "sample-train", "TEST": "sample"}  # the datasets the tests use
+QUICK = {"TRAIN": "sample-train", "TEST": "sample", "CAPSTONE": "sample"}  # what tests use
 
 
 def with_parameters(notebook: NotebookNode, parameters: Mapping[str, Any]) -> NotebookNode:

@@ -3,11 +3,18 @@
 Every file of a dataset is written into a temporary folder beside its final
 place and renamed into place only when all of them are complete, so readers
 never see a half-built dataset and a failed build leaves the old one intact.
+
+A dataset with `hidden_labels` (the capstone's unseen attack set) keeps its
+labels.csv out of its folder: it goes to OUT/.answers/NAME/ (only its owner may
+read it; the participant image leaves out every OUT/.* folder), the datacard
+lists no attacks, and scada.parquet says so in its schema metadata
+(`icslab.labels: hidden`), which is how `load_plant` tells "hidden" from "missing".
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -19,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from icslab.data.fetch import sha256_of
+from icslab.data.plant import HIDDEN_KEY, HIDDEN_VALUE
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.datacard import datacard
 from icslab.sim.historian import HistorianExport, export_historian
@@ -36,6 +44,8 @@ FILES = (
 )
 CSV_FILES = ("scada.csv", "historian.csv", "modbus.csv")
 STEPS = ("simulate plant", "historian export", "modbus export", "write files")
+ANSWERS = ".answers"  # OUT/.answers/NAME/labels.csv: the hidden labels, for instructors
+HIDDEN = {HIDDEN_KEY: HIDDEN_VALUE}  # scada.parquet's schema metadata when labels are hidden
 
 Progress = Callable[[str], None]  # told the name of each step as it starts
 
@@ -48,27 +58,78 @@ def build_dataset(
     sim, historian, modbus = exports(name, spec, step)
     step(STEPS[3])
     out.mkdir(parents=True, exist_ok=True)
+    hidden = spec.hidden_labels
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
+    answers = None  # the hidden labels' staging folder, in OUT/.answers/
     try:
-        _write_parquet(sim.scada, staging / "scada.parquet")
+        _write_parquet(sim.scada, staging / "scada.parquet", metadata=HIDDEN if hidden else None)
         _write_parquet(historian.table, staging / "historian.parquet")
         _write_parquet(modbus, staging / "modbus.parquet", pandas_metadata=False)
-        labels(sim).to_csv(staging / "labels.csv", index=False, lineterminator="\n")
+        if hidden:
+            root = out / ANSWERS
+            root.mkdir(mode=0o700, exist_ok=True)
+            root.chmod(0o700)
+            answers = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+        labels_file = (answers or staging) / "labels.csv"
+        labels(sim).to_csv(labels_file, index=False, lineterminator="\n")
         tags_table(sim).to_csv(staging / "tags.csv", index=False, lineterminator="\n")
-        (staging / "datacard.md").write_text(datacard(sim, spec, historian), encoding="utf-8")
+        card = datacard(sim, spec, historian)
+        (staging / "datacard.md").write_text(hide_attacks(card) if hidden else card, "utf-8")
         if csv:
             sim.scada.to_csv(staging / "scada.csv", index=False, lineterminator="\n")
             historian.table.to_csv(staging / "historian.csv", index=False, lineterminator="\n")
             modbus.to_csv(staging / "modbus.csv", index=False, lineterminator="\n")
         checksums = {path.name: sha256_of(path) for path in sorted(staging.iterdir())}
+        checksums["labels.csv"] = sha256_of(labels_file)
         for path in staging.iterdir():
             path.chmod(0o644)
         staging.chmod(0o755)
+        if answers is not None:
+            labels_file.chmod(0o600)  # answers is 0700 already (mkdtemp)
+            _replace(answers, answers_folder(out, name))
         _replace(staging, out / name)
+        if not hidden:  # labels no longer hidden: no stale answers left behind
+            shutil.rmtree(answers_folder(out, name), ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if answers is not None:
+            shutil.rmtree(answers, ignore_errors=True)
         raise
     return checksums
+
+
+def answers_folder(out: Path, name: str) -> Path:
+    """Where the hidden labels of dataset `name` built into `out` are kept."""
+    return out / ANSWERS / name
+
+
+def built_file(out: Path, name: str, spec: DatasetSpec, file: str) -> Path:
+    """Where `file` of the dataset lives: labels.csv of a dataset with hidden labels is
+    in answers_folder(), every other file in out/name."""
+    if file == "labels.csv" and spec.hidden_labels:
+        return answers_folder(out, name) / file
+    return out / name / file
+
+
+def hide_attacks(card: str) -> str:
+    """The datacard of a dataset whose labels are hidden: no attack count, kinds or table."""
+    head, attacks = card.split("\n## Attacks\n", 1)
+    _, quality = attacks.split("\n## Known data-quality issues", 1)
+    replaced = {
+        r"^- Attacks: .*$": "- Attacks: hidden. This is an unseen attack set: the instructors "
+        "keep its labels to score the teams' predictions (`icslab leaderboard`).",
+        r"^- Labels are only in labels.csv.*$": "- No labels here, on purpose: predict them.",
+        r"^\| labels.csv \|.*\n": "",
+    }
+    for pattern, text in replaced.items():
+        head, found = re.subn(pattern, text, head, count=1, flags=re.MULTILINE)
+        if not found:  # the datacard changed: hiding must be updated with it
+            raise ValueError(f"hide_attacks: no line matches {pattern!r} in the datacard")
+    hidden = (
+        "Hidden until the capstone is scored. Expect the kinds of attacks the `test` set "
+        "shows, at other times and on other targets."
+    )
+    return f"{head}\n## Attacks\n\n{hidden}\n\n## Known data-quality issues{quality}"
 
 
 def exports(
@@ -85,12 +146,20 @@ def exports(
     return sim, historian, modbus
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path, *, pandas_metadata: bool = True) -> None:
+def _write_parquet(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    pandas_metadata: bool = True,
+    metadata: dict[bytes, bytes] | None = None,
+) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if not pandas_metadata:
         # pandas cannot rebuild a list<int32> ArrowDtype from its own metadata
         # (pandas#57411): without it, plain pd.read_parquet works in a notebook.
         table = table.replace_schema_metadata(None)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     pq.write_table(table, path, compression="zstd", compression_level=3)
 
 
@@ -162,9 +231,16 @@ def verify_dataset(name: str, spec: DatasetSpec, out: Path) -> list[str]:
         return [f"{folder}: not built (run `icslab datasets build {name}`)"]
     problems = []
     for file, expected in spec.sha256.items():
-        path = folder / file
+        path = built_file(out, name, spec, file)
         if not path.exists():
-            problems.append(f"{path}: missing")
+            hidden = path.parent == answers_folder(out, name)
+            why = " (the hidden labels, kept for the leaderboard)" if hidden else ""
+            problems.append(f"{path}: missing{why}")
         elif (actual := sha256_of(path)) != expected:
             problems.append(f"{path}: sha256 {actual}, the catalog says {expected}")
+    if spec.hidden_labels and (folder / "labels.csv").exists():
+        problems.append(
+            f"{folder / 'labels.csv'}: the labels of {name} are hidden and must not be in its "
+            f"folder (rebuild with `icslab datasets build {name}`)"
+        )
     return problems

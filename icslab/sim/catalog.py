@@ -104,6 +104,9 @@ class DatasetSpec(Strict):
     hours: float = Field(gt=0, le=24 * 31)
     seed: int = Field(ge=0)
     attacks: tuple[AttackSpec, ...] = ()
+    # Hidden labels (an unseen attack set to score teams on): the build writes labels.csv
+    # to OUT/.answers/NAME/ for the instructors, never into the dataset's folder.
+    hidden_labels: bool = False
     sha256: dict[str, str] = {}
 
     @field_validator("start")

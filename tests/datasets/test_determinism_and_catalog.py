@@ -36,7 +36,7 @@ def test_verify_names_a_changed_file(catalog, built, tmp_path):
 
 
 def test_an_unknown_dataset_is_named(catalog):
-    with pytest.raises(InputError, match="unknown dataset 'week': the catalog has sample, train"):
+    with pytest.raises(InputError, match="unknown dataset 'week': the catalog has sample, sample-"):
         select(catalog, ["sample", "week"])
 
 

@@ -18,24 +18,24 @@ def lenient(monkeypatch):
 
 
 def test_a_right_answer_is_confirmed(capsys):
-    assert icslab.check("testing.double", 6, value=3) is True
+    assert icslab.check("testing.double", 6, value=3)
     assert capsys.readouterr().out == "✅ testing.double: correct!\n"
 
 
 def test_a_wrong_answer_gets_a_hint_but_not_the_answer(capsys):
-    assert icslab.check("testing.double", 5, value=3) is False
+    assert not icslab.check("testing.double", 5, value=3)
     printed = capsys.readouterr().out
     assert "not yet. Hint: multiply the value by two" in printed and "6" not in printed
 
 
 def test_an_unanswered_exercise_does_not_stop_the_notebook(capsys):
-    assert icslab.check("testing.double", ..., value=3) is False
-    assert icslab.check("testing.double", (1, ...), value=3) is False
+    assert not icslab.check("testing.double", ..., value=3)
+    assert not icslab.check("testing.double", (1, ...), value=3)
     assert capsys.readouterr().out.count("not answered yet") == 2
 
 
 def test_an_answer_that_breaks_the_check_is_reported_not_raised(capsys):
-    assert icslab.check("testing.double", object(), value=3) is False
+    assert not icslab.check("testing.double", object(), value=3)
     assert "not yet" in capsys.readouterr().out
 
 
@@ -45,7 +45,7 @@ def test_answer_of_the_wrong_type_is_reported(capsys):
         if len(answer) != 3:
             raise Hint("three items")
 
-    assert icslab.check("testing.length", 5) is False
+    assert not icslab.check("testing.length", 5)
     assert "raised TypeError" in capsys.readouterr().out
 
 
