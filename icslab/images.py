@@ -43,6 +43,9 @@ ICSLAB_REQUIRES = WHEELHOUSE / "icslab-requires.txt"
 WHEELHOUSE_STAMP = WHEELHOUSE / ".stamp"
 DOCKERIGNORE = REPO / ".dockerignore"
 CATALOG = REPO / "datasets" / "catalog.toml"
+# `icslab datasets fetch batadal` puts the public BATADAL files here; the image
+# carries them at $ICSLAB_DATA/batadal when an instructor fetched them beforehand.
+BATADAL_CACHE = REPO / "datasets" / "cache" / "batadal"
 
 IMAGE = "icslab-participant:latest"
 BASE_REPOSITORY = "icslab-base"
@@ -130,13 +133,16 @@ def failed_requirement(pip_output: str) -> str | None:
     return next((f for f in reversed(found) if f), None)
 
 
-def tree_digest(root: Path) -> str:
-    """sha256 over every file's relative path and bytes under root (caches left out)."""
+def tree_digest(root: Path, skip: tuple[str, ...] = ()) -> str:
+    """sha256 over every file's relative path and bytes under root (caches and the
+    top-level folders in `skip` left out)."""
     digest = hashlib.sha256()
     if not root.exists():
         return digest.hexdigest()
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
+        if relative.parts[0] in skip:
+            continue
         if path.is_file() and not IGNORED_NAMES.intersection(relative.parts):
             digest.update(f"{relative.as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -208,7 +214,9 @@ def current_inputs(base_image: str | None = None) -> dict[str, object]:
         "wheelhouse": wheelhouse_key(REQUIREMENTS.read_text(), icslab_requires, build_requires),
         "icslab": tree_digest(REPO / "icslab"),
         "datasets": dataset_checksums(CATALOG.read_text()),
-        "workshops": tree_digest(REPO / "workshops"),
+        # The sources: the participant versions are built from them (workshops/build is not).
+        "workshops": tree_digest(REPO / "workshops", skip=("build",)),
+        "batadal": tree_digest(BATADAL_CACHE),
         "base": base_identity(base_image),
     }
 
@@ -248,6 +256,20 @@ def stream(command: list[str], on_line: OnLine, *, stdin=None, env=None) -> tupl
             tail.append(line)
             on_line(line)
     return process.returncode, "\n".join(tail)
+
+
+def ensure_notebooks() -> str:
+    """The participant version of every workshop (the image never gets the solutions),
+    and the BATADAL folder the Dockerfile copies (empty unless an instructor fetched it)."""
+    from icslab.notebooks.build import build_workshop
+    from icslab.notebooks.manifest import available, load_workshop
+
+    names = available()
+    for name in names:
+        build_workshop(load_workshop(name))
+    BATADAL_CACHE.mkdir(parents=True, exist_ok=True)
+    batadal = "with BATADAL" if any(BATADAL_CACHE.glob("*.csv")) else "without BATADAL"
+    return f"participant versions of {', '.join(names) or 'no workshop'}; {batadal}"
 
 
 def ensure_datasets() -> str:
@@ -396,6 +418,8 @@ def build_participant_image(
     started = time.monotonic()
     # Not under a spinner: the datasets build shows its own progress bars.
     steps.add_row("datasets", ensure_datasets(), f"{time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    steps.add_row("notebooks", ensure_notebooks(), f"{time.monotonic() - started:.0f} s")
     inputs = inputs_hash(current_inputs(base_image))
     if not needs_build(image_label(image), inputs, force=force):
         out.print(f"{image} is up to date (inputs {inputs[:12]})")
