@@ -113,6 +113,15 @@ def test_inside_a_container(lab):
     notification = "lab/api/settings/@jupyterlab/apputils-extension:notification"
     defaults = p01.http.get(f"user/p01/{notification}").json()["schema"]["properties"]
     assert defaults["fetchNews"]["default"] == "false"  # offline lab: no news prompt
+    material = p01.run_code(
+        "import glob, json\n"
+        "books = sorted(glob.glob('/opt/icslab/workshops/ics-week/*.ipynb'))\n"
+        "tags = {t for b in books for c in json.load(open(b))['cells']"
+        " for t in c['metadata'].get('tags', [])}\n"
+        "print(len(books), 'solution' in tags, 'exercise' in tags)"
+    )
+    # The workshop's participant version: exercises, never the solutions.
+    assert material == "8 False True\n"
 
 
 def test_participants_cannot_reach_each_other_or_outside_but_reach_the_hub(lab, engine, prefix):
@@ -179,3 +188,16 @@ def test_a_missing_image_is_named_before_anything_starts(tmp_path, prefix, engin
     with pytest.raises(RuntimeError, match=r"docker.image 'icslab-nope:1' is not on this machine"):
         lab.start(timeout=30)
     assert not (lab.data_dir / "credentials.csv").exists()
+
+
+def test_a_participant_pulls_published_material_into_their_volume(lab, engine, prefix):
+    from icslab.material.publish import publish
+
+    publish(lab.data_dir, "ics-week", "Day 1")
+    link = lab.icslab("link", "ics-week", "--path", "00-welcome.ipynb").stdout.strip()
+    p02 = lab.login("p02")
+    p02.start_server()
+    # The container fetches from the git service on the lab network's gateway.
+    p02.follow_pull_link(link)
+    listing = p02.run_code("import os; print(sorted(os.listdir('/home/jovyan/work/ics-week'))[:2])")
+    assert listing == "['.git', '00-welcome.ipynb']\n"
