@@ -201,3 +201,25 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
     p02.follow_pull_link(link)
     listing = p02.run_code("import os; print(sorted(os.listdir('/home/jovyan/work/ics-week'))[:2])")
     assert listing == "['.git', '00-welcome.ipynb']\n"
+
+
+def test_every_participant_notebook_runs_inside_the_image(lab):
+    p03 = lab.login("p03")
+    p03.start_server()
+    # In the participant's own container (600M limit), on the image's sample datasets.
+    code = (
+        "import glob, nbformat\n"
+        "from icslab.notebooks.execute import QUICK, execute, printed\n"
+        "exercises = unanswered = 0\n"
+        "for path in sorted(glob.glob('/opt/icslab/workshops/ics-week/*.ipynb')):\n"
+        "    notebook = nbformat.read(path, as_version=4)\n"
+        "    exercises += sum('exercise' in c.metadata.get('tags', []) for c in notebook.cells)\n"
+        "    done = execute(notebook, cwd='/home/jovyan/work', parameters=QUICK,\n"
+        "                   env={'ICSLAB_SUBMISSIONS': '/tmp/submissions'})\n"
+        "    unanswered += printed(done).count('not answered yet')\n"
+        "print(exercises, unanswered)"
+    )
+    # The last line: the inner kernels' stderr (an ipykernel warning) comes first.
+    result = p03.run_code(code, timeout=400).strip().splitlines()[-1]
+    exercises, unanswered = map(int, result.split())
+    assert exercises >= 8 * 3 and unanswered == exercises  # every check ran, none crashed
