@@ -5,6 +5,7 @@ import os
 import re
 import signal
 
+import psutil
 import pytest
 
 from icslab.client import AccessDenied, LoginFailed, wait_for
@@ -27,6 +28,21 @@ def test_participant_logs_in_with_the_sheet_password_and_runs_code(lab):
     assert p01.run_code("6*7") == "42"
     where = p01.run_code("import os; print(os.getcwd(), os.environ['ICSLAB_DATA'])").split()
     assert where == [str(lab.data_dir / "users" / "p01"), str(lab.folder / "datasets")]
+
+
+def test_servers_are_forks_of_one_preloaded_process(lab):
+    hub = lab.processes()[0]
+    for user in ("p01", "p02"):
+        client = lab.login(user)
+        client.start_server()
+        # A kernel's parent is its server; the server's parent is the zygote.
+        server = psutil.Process(int(client.run_code("import os; print(os.getppid())")))
+        assert server.parent().cmdline()[1:3] == ["-m", "icslab.hub.zygote"]
+        assert server.parent().ppid() == hub.pid
+        # The fork runs as its participant: own home and working folder.
+        assert server.cwd() == str(lab.data_dir / "users" / user)
+        assert client.run_code("import os; print(os.environ['HOME'])").strip() == server.cwd()
+    assert not any("jupyterhub-singleuser" in " ".join(p.cmdline()) for p in lab.processes())
 
 
 def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
