@@ -12,6 +12,7 @@ import typer
 from icslab.datasets_cli import app as datasets_app
 from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
+from icslab.homework_cli import app as homework_app
 from icslab.images import app as images_app
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
 from icslab.notebooks_cli import app as notebooks_app
@@ -24,6 +25,7 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(docker_app, name="docker")
 app.add_typer(images_app, name="images")
 app.add_typer(notebooks_app, name="notebooks")
+app.add_typer(homework_app, name="homework")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
 app.add_typer(detect, name="detect")
 
@@ -215,8 +217,8 @@ def leaderboard(
         typer.Option(
             "--submissions",
             metavar="DIR",
-            help="Folder of <team>/<dataset>.csv, repeatable (default: $ICSLAB_SUBMISSIONS "
-            "or ~/work/submissions).",
+            help="Folder of <team>/<dataset>.csv, repeatable (default: every team folder's "
+            "capstone/ in the lab at --data-dir).",
             file_okay=False,
         ),
     ] = None,
@@ -233,10 +235,19 @@ def leaderboard(
         Path, typer.Option(help="The HTML leaderboard; a CSV is written beside it.", dir_okay=False)
     ] = Path("leaderboard.html"),
     dataset: Annotated[str, typer.Option(help="The plant dataset to rank by.")] = "capstone",
+    data_dir: DataDirOption = None,
 ) -> None:
     """Score every team's latest capstone submission and rank the teams by S."""
     from icslab.leaderboard import run  # lazily: it loads pandas and the metrics
 
+    if not submissions:
+        paths = LabPaths((data_dir or default_data_dir()).resolve())
+        if paths.lab_file.exists():
+            from icslab.homework_cli import team_folders
+            from icslab.lab import Lab
+
+            # Teams submit from their servers into their team folder (ICSLAB_SUBMISSIONS).
+            submissions = [f / "capstone" for f in team_folders(Lab.load(paths.lab_file)).values()]
     run(submissions, answers, out, dataset)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from icslab.hub.auth import TEMPLATES
+from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles
 from icslab.lab import Lab
 from icslab.roster import Member, teams
 
@@ -129,7 +130,13 @@ def _accounts(c: Config, lab: Lab) -> None:
     # Every lab user, and their server's token, may fetch workshops from the git service.
     user = {"name": "user", "description": "Own servers; fetch workshops", "scopes": USER_SCOPES}
     culling = lab.settings.culler.idle_timeout_minutes > 0
-    c.JupyterHub.load_roles = [user, instructor, cli] + ([culler] if culling else [])
+    c.JupyterHub.load_roles = [
+        user,
+        instructor,
+        cli,
+        *([culler] if culling else []),
+        *team_roles(lab.members),
+    ]
 
 
 def _spawner(c: Config, lab: Lab) -> None:
@@ -152,6 +159,7 @@ def _spawner(c: Config, lab: Lab) -> None:
     else:
         c.JupyterHub.spawner_class = "icslab.hub.spawners.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(lab.paths.users / "{username}")
+        c.Spawner.pre_spawn_hook = LocalTeamHook(tuple(lab.members), lab.data_dir)
         # The hub's own virtualenv, found without relying on PATH.
         c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
         # Labs and CI often run as root; jupyter-server refuses root unless told.
@@ -225,7 +233,11 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.prefix = docker.prefix
     c.DockerSpawner.name_template = "{prefix}-{username}"
     c.DockerSpawner.remove = True  # the volume keeps the work, not the container
-    c.DockerSpawner.volumes = {f"{docker.prefix}-user-{{username}}": IMAGE_HOME}
+    user_volume = {f"{docker.prefix}-user-{{username}}": IMAGE_HOME}
+    c.DockerSpawner.volumes = user_volume
+    c.Spawner.pre_spawn_hook = DockerTeamHook(
+        tuple(lab.members), docker.prefix, tuple(user_volume.items())
+    )
     c.DockerSpawner.notebook_dir = IMAGE_HOME
     c.DockerSpawner.network_name = lab.docker_network
     c.DockerSpawner.use_internal_ip = True

@@ -113,8 +113,9 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     except NotFound:
         pass
     if volumes:
-        for volume in engine.volumes.list(filters={"name": f"{prefix}-user-"}):
-            if volume.name.startswith(f"{prefix}-user-"):
+        own = (f"{prefix}-user-", f"{prefix}-team-")  # participants' and teams' work
+        for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):
+            if volume.name.startswith(own):
                 volume.remove(force=True)
                 removed.volumes.append(volume.name)
     return removed

@@ -43,6 +43,8 @@ def prefix(engine):
     name = f"icslabt{secrets.token_hex(3)}"
     yield name
     remove_lab_resources(name, volumes=True)
+    # Everything the lab made carries its prefix, and `docker clean --volumes` removed it all.
+    assert not [v.name for v in engine.volumes.list(filters={"name": name})]
 
 
 def docker_lab(folder, prefix, **sections):
@@ -108,8 +110,8 @@ def test_inside_a_container(lab):
         "print(open(pids).read().strip(), os.path.exists('/var/run/docker.sock'),"
         " [m for m in mounts if m.startswith(('/home', '/opt', '/var/run'))])"
     )
-    # Process limit; no Docker socket; the work volume is the only thing mounted from outside.
-    assert limits == "512 False ['/home/jovyan/work']\n"
+    # Process limit; no Docker socket; only the work and team volumes come from outside.
+    assert limits == "512 False ['/home/jovyan/work', '/home/jovyan/work/team']\n"
     notification = "lab/api/settings/@jupyterlab/apputils-extension:notification"
     defaults = p01.http.get(f"user/p01/{notification}").json()["schema"]["properties"]
     assert defaults["fetchNews"]["default"] == "false"  # offline lab: no news prompt
@@ -223,3 +225,27 @@ def test_every_participant_notebook_runs_inside_the_image(lab):
     result = p03.run_code(code, timeout=400).strip().splitlines()[-1]
     exercises, unanswered = map(int, result.split())
     assert exercises >= 8 * 3 and unanswered == exercises  # every check ran, none crashed
+
+
+def test_team_volumes_are_shared_by_members_only_and_collect_reads_them(lab, prefix, tmp_path):
+    p01, p02, p03 = lab.login("p01"), lab.login("p02"), lab.login("p03")
+    for member in (p01, p02, p03):
+        member.start_server()
+    p01.run_code(
+        "import nbformat; nbformat.write(nbformat.v4.new_notebook(), "
+        "'/home/jovyan/work/team/detector.ipynb')"
+    )
+    team = "/home/jovyan/work/team"
+    listing = f"import os; print(os.listdir('{team}'), os.stat('{team}').st_uid)"
+    assert p02.run_code(listing) == "['detector.ipynb'] 1000\n"  # p01's teammate
+    assert p03.run_code(listing) == "[] 1000\n"  # another team: its own, empty folder
+    submitted = p01.run_code(
+        "import subprocess; r = subprocess.run(['icslab', 'homework', 'submit', '--message', 'v1'],"
+        " capture_output=True, text=True); print(r.returncode, r.stderr)"
+    )
+    assert submitted.startswith("0 "), submitted
+    done = lab.icslab("homework", "collect", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert (folder / "water" / "detector.html").exists()
+    assert "team power: no submission yet" in done.stderr

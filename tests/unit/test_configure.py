@@ -80,11 +80,8 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
     assert [service["name"] for service in c.JupyterHub.services] == ["icslab-cli", "icslab-git"]
-    assert [role["name"] for role in c.JupyterHub.load_roles] == [
-        "user",
-        "instructor",
-        "icslab-cli",
-    ]
+    names = [role["name"] for role in c.JupyterHub.load_roles]
+    assert names == ["user", "instructor", "icslab-cli", "team-water", "team-power"]
 
 
 def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_users(lab):
@@ -173,3 +170,47 @@ def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
 
 def test_local_mode_stops_servers_with_the_hub(lab):
     assert configured(lab).JupyterHub.cleanup_servers is True
+
+
+def test_teammates_may_open_each_others_servers_and_nobody_elses(lab):
+    roles = {role["name"]: role for role in configured(lab).JupyterHub.load_roles}
+    assert roles["team-water"]["groups"] == ["water"]
+    assert roles["team-water"]["scopes"] == [
+        "access:servers!group=water",
+        "read:servers!group=water",
+    ]
+
+
+class FakeSpawner:
+    def __init__(self, name, home=""):
+        self.user = type("User", (), {"name": name})()
+        self.environment = {"ICSLAB_DATA": "/data"}
+        self.home_dir = home
+        self.volumes = {}
+
+
+def test_in_docker_mode_a_member_mounts_their_teams_volume_only(make_lab):
+    hook = configured(make_lab("docker")).Spawner.pre_spawn_hook
+    p01, p03, trainer = FakeSpawner("p01"), FakeSpawner("p03"), FakeSpawner("trainer1")
+    for spawner in (p01, p03, trainer):
+        hook(spawner)
+    assert p01.volumes == {
+        "icslab-user-{username}": "/home/jovyan/work",
+        "icslab-team-water": "/home/jovyan/work/team",
+    }
+    assert p03.volumes["icslab-team-power"] == "/home/jovyan/work/team"
+    assert "icslab-team-water" not in p03.volumes
+    assert trainer.volumes == {"icslab-user-{username}": "/home/jovyan/work"}
+    assert p01.environment["ICSLAB_TEAM"] == "water"
+    assert p01.environment["ICSLAB_TEAM_MEMBERS"] == "p01,p02"
+    assert p01.environment["ICSLAB_SUBMISSIONS"] == "/home/jovyan/work/team/capstone"
+    assert p01.environment["ICSLAB_DATA"] == "/data"
+
+
+def test_in_local_mode_a_member_gets_a_link_to_the_team_folder(lab, tmp_path):
+    hook = configured(lab).Spawner.pre_spawn_hook
+    p01 = FakeSpawner("p01", str(tmp_path / "users" / "p01"))
+    hook(p01)
+    link = tmp_path / "users" / "p01" / "team"
+    assert link.resolve() == (lab.data_dir / "teams" / "water").resolve()
+    assert p01.environment["ICSLAB_TEAM_DIR"] == str(link)

@@ -1,0 +1,93 @@
+"""Team workspaces: a folder each roster team shares, and what tells a server its team.
+
+Docker mode: a named volume `<prefix>-team-<team>` mounted at work/team in the
+containers of that team's members only (no other container mounts it, and
+containers cannot reach each other). Local mode: DATA_DIR/teams/<team>, linked
+as `team` in each member's home (local mode isolates nothing; see the README).
+A member's server gets ICSLAB_TEAM, ICSLAB_TEAM_MEMBERS and ICSLAB_TEAM_DIR, and
+capstone submissions go to the team folder (ICSLAB_SUBMISSIONS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from icslab.roster import Member, teams
+
+TEAM_FOLDER = "team"  # under the participant's work folder / home
+IMAGE_TEAM_DIR = f"/home/jovyan/work/{TEAM_FOLDER}"
+
+
+def team_volume(prefix: str, team: str) -> str:
+    return f"{prefix}-team-{team}"
+
+
+def team_environment(team: str, members: list[str], team_dir: str) -> dict[str, str]:
+    return {
+        "ICSLAB_TEAM": team,
+        "ICSLAB_TEAM_MEMBERS": ",".join(members),
+        "ICSLAB_TEAM_DIR": team_dir,
+        "ICSLAB_SUBMISSIONS": f"{team_dir}/capstone",
+    }
+
+
+@dataclass(frozen=True)
+class DockerTeamHook:
+    """pre_spawn_hook: mount the user's volume and their team's, and say which team.
+    (A dataclass, not a closure, so two configurations of one lab compare equal.)"""
+
+    members: tuple[Member, ...]
+    prefix: str
+    user_volumes: tuple[tuple[str, str], ...]
+
+    def __call__(self, spawner) -> None:
+        team = _team_of(self.members, spawner.user.name)
+        volumes = dict(self.user_volumes)
+        if team:
+            volumes[team_volume(self.prefix, team)] = IMAGE_TEAM_DIR
+            environment = team_environment(team, teams(list(self.members))[team], IMAGE_TEAM_DIR)
+            spawner.environment = {**spawner.environment, **environment}
+        spawner.volumes = volumes
+
+
+@dataclass(frozen=True)
+class LocalTeamHook:
+    """pre_spawn_hook: link the team's shared folder into the member's home."""
+
+    members: tuple[Member, ...]
+    data_dir: Path
+
+    def __call__(self, spawner) -> None:
+        team = _team_of(self.members, spawner.user.name)
+        if not team:
+            return
+        folder = self.data_dir / "teams" / team
+        folder.mkdir(parents=True, exist_ok=True)
+        home = Path(spawner.home_dir)
+        home.mkdir(parents=True, exist_ok=True)
+        link = home / TEAM_FOLDER
+        if link.is_symlink() and link.resolve() != folder.resolve():
+            link.unlink()  # moved to another team in the roster
+        if not link.exists():
+            link.symlink_to(folder, target_is_directory=True)
+        environment = team_environment(team, teams(list(self.members))[team], str(link))
+        spawner.environment = {**spawner.environment, **environment}
+
+
+def _team_of(members: tuple[Member, ...], username: str) -> str | None:
+    return next((m.team for m in members if m.username == username and m.team), None)
+
+
+def team_roles(members: list[Member]) -> list[dict]:
+    """One role per team: its members may open each other's servers (to co-edit with
+    jupyter-collaboration), and nobody else's."""
+    return [
+        {
+            "name": f"team-{team}",
+            "description": f"Open team {team}'s servers (co-editing)",
+            "scopes": [f"access:servers!group={team}", f"read:servers!group={team}"],
+            "groups": [team],
+        }
+        for team in teams(members)
+    ]

@@ -1,0 +1,78 @@
+"""Teams in a real lab (local mode): a shared team folder, teammates co-editing on
+each other's servers while other teams cannot, homework submitted from a
+participant's server and collected by an instructor."""
+
+import json
+import zipfile
+
+import pytest
+
+from icslab.client import AccessDenied
+
+pytestmark = pytest.mark.integration
+
+NOTEBOOK = (
+    "import nbformat; nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1+1')]);"
+    " nbformat.write(nb, 'team/detector.ipynb')"
+)
+SUBMIT = (
+    "import subprocess, sys, os; r = subprocess.run([os.path.join(sys.prefix, 'bin', 'icslab'),"
+    " 'homework', 'submit', {args}], capture_output=True, text=True); print(r.returncode);"
+    " print(r.stdout + r.stderr)"
+)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    from icslab.testing import RunningLab
+
+    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+def test_teammates_share_a_team_folder(lab):
+    p01, p02 = lab.login("p01"), lab.login("p02")
+    p01.start_server()
+    p02.start_server()
+    p01.run_code(NOTEBOOK)
+    assert p02.run_code("import os; print(os.listdir('team'))") == "['detector.ipynb']\n"
+    assert p02.run_code("import os; print(os.environ['ICSLAB_TEAM'])") == "water\n"
+
+
+def test_teammates_open_each_others_servers_other_teams_cannot(lab):
+    p01, p02, p03 = lab.login("p01"), lab.login("p02"), lab.login("p03")
+    p01.start_server()
+    # A teammate joins p01's server (real-time co-editing happens there) ...
+    assert p02.open_server("p01").url.path == "/user/p01/lab"
+    assert p02.run_code("print(1 + 1)", owner="p01") == "2\n"
+    # ... another team's member cannot.
+    with pytest.raises(AccessDenied):
+        p03.open_server("p01")
+
+
+def test_submit_then_collect_gives_the_latest_with_checksums(lab, tmp_path):
+    p01, p03 = lab.login("p01"), lab.login("p03")
+    p01.start_server()
+    p03.start_server()
+    p01.run_code(NOTEBOOK)
+    first = p01.run_code(SUBMIT.format(args="'--message', 'draft'"))
+    second = p01.run_code(SUBMIT.format(args="'--message', 'final'"))
+    assert first.startswith("0\nsubmitted:") and second.startswith("0\nsubmitted:")
+    # Another team's name, or a team folder without notebooks: refused.
+    wrong = p01.run_code(SUBMIT.format(args="'--team', 'power'"))
+    assert wrong.startswith("2\n") and "you are in team 'water'" in wrong
+    empty = p03.run_code(SUBMIT.format(args=""))
+    assert empty.startswith("2\n") and "no notebooks to submit" in empty
+
+    done = lab.icslab("homework", "collect", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "team power: no submission yet" in done.stderr
+    (archive,) = tmp_path.glob("homework-*.zip")
+    with zipfile.ZipFile(archive) as zipped:
+        folder = archive.stem
+        manifest = json.loads(zipped.read(f"{folder}/water/manifest.json"))
+        assert manifest["message"] == "final" and manifest["submitter"] == "p01"
+        import hashlib
+
+        for name, digest in manifest["files"].items():
+            assert hashlib.sha256(zipped.read(f"{folder}/water/{name}")).hexdigest() == digest
