@@ -15,6 +15,7 @@ from icslab.errors import InputError
 from icslab.homework_cli import app as homework_app
 from icslab.images import app as images_app
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
+from icslab.live_cli import app as live_app
 from icslab.notebooks_cli import app as notebooks_app
 from icslab.terminal import console, errors, fail
 
@@ -26,6 +27,7 @@ app.add_typer(docker_app, name="docker")
 app.add_typer(images_app, name="images")
 app.add_typer(notebooks_app, name="notebooks")
 app.add_typer(homework_app, name="homework")
+app.add_typer(live_app, name="live")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
 app.add_typer(detect, name="detect")
 

@@ -92,6 +92,8 @@ class Lab(BaseModel):
     docker_gateway: str | None = None
     # The git service (workshop material): where participants' servers fetch from.
     git_port: int = 0
+    # The live-coding service (follow pages), reached the same way.
+    live_port: int = 0
 
     @property
     def paths(self) -> LabPaths:
@@ -105,6 +107,11 @@ class Lab(BaseModel):
     def git_url(self) -> str:
         """The git service as participants' servers reach it (no trailing slash)."""
         return f"http://{self.service_ip}:{self.git_port}"
+
+    @property
+    def live_url(self) -> str:
+        """The live service's pages, as participants' servers reach them."""
+        return f"http://{self.service_ip}:{self.live_port}/services/icslab-live/"
 
     @property
     def service_ip(self) -> str:

@@ -42,9 +42,12 @@ CLI_SCOPES = [
 ]
 GIT_SERVICE = "icslab-git"
 GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
-USER_SCOPES = ["self", GIT_ACCESS]
-# JupyterHub's default for a server's own token (the `server` role), plus fetching workshops.
-SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", GIT_ACCESS]
+LIVE_SERVICE = "icslab-live"
+LIVE_ACCESS = f"access:services!service={LIVE_SERVICE}"
+USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS]
+# JupyterHub's default for a server's own token (the `server` role), plus fetching
+# workshops and copying live notebooks.
+SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", GIT_ACCESS, LIVE_ACCESS]
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -182,7 +185,21 @@ def _services(c: Config, lab: Lab) -> None:
         ],
         "display": False,
     }
-    c.JupyterHub.services = [cli, git]
+    live = {
+        "name": LIVE_SERVICE,
+        "url": f"http://{lab.service_ip}:{lab.live_port}",
+        "command": [
+            sys.executable,
+            "-m",
+            "icslab.live.service",
+            f"--data-dir={lab.data_dir}",
+            f"--ip={lab.service_ip}",
+            f"--port={lab.live_port}",
+            *([f"--docker-prefix={lab.settings.docker.prefix}"] if lab.spawner == "docker" else []),
+        ],
+        "oauth_no_confirm": True,  # a lab page, not a third party: no "Authorize" step
+    }
+    c.JupyterHub.services = [cli, git, live]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes == 0:
         return
@@ -190,6 +207,7 @@ def _services(c: Config, lab: Lab) -> None:
     c.JupyterHub.services = [
         cli,
         git,
+        live,
         {
             "name": "idle-culler",
             "command": [
@@ -213,6 +231,7 @@ def git_environment(lab: Lab) -> dict:
         # Full clones: a workshop is small, and dulwich's server fails the fetch that
         # follows a shallow clone (git sends `shallow` lines without a `deepen`).
         "NBGITPULLER_DEPTH": "0",
+        "ICSLAB_LIVE_URL": lab.live_url,  # `icslab live copy` fetches from here
     }
 
 

@@ -138,6 +138,7 @@ def prepare(
         hub_api_port=_reuse_port(data_dir, "hub_api_port"),
         proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
         git_port=_reuse_port(data_dir, "git_port"),
+        live_port=_reuse_port(data_dir, "live_port"),
         datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),

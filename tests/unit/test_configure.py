@@ -79,7 +79,8 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
-    assert [service["name"] for service in c.JupyterHub.services] == ["icslab-cli", "icslab-git"]
+    services = [service["name"] for service in c.JupyterHub.services]
+    assert services == ["icslab-cli", "icslab-git", "icslab-live"]
     names = [role["name"] for role in c.JupyterHub.load_roles]
     assert names == ["user", "instructor", "icslab-cli", "team-water", "team-power"]
 
@@ -91,13 +92,30 @@ def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_user
     assert git["command"][:3] == [sys.executable, "-m", "icslab.hub.git_service"]
     assert f"--root={lab.data_dir / 'git'}" in git["command"]
     user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
-    assert user["scopes"] == ["self", "access:services!service=icslab-git"]
-    # A server's own token may fetch too, but nothing more than JupyterHub's default.
+    assert user["scopes"] == [
+        "self",
+        "access:services!service=icslab-git",
+        "access:services!service=icslab-live",
+    ]
+    # A server's own token may fetch and copy too, but nothing more than JupyterHub's default.
     assert set(c.Spawner.server_token_scopes) == {
         "users:activity!user",
         "access:servers!server",
         "access:services!service=icslab-git",
+        "access:services!service=icslab-live",
     }
+
+
+def test_the_live_service_reads_the_lab_and_needs_no_consent_page(make_lab):
+    c = configured(make_lab())
+    live = next(s for s in c.JupyterHub.services if s["name"] == "icslab-live")
+    assert live["url"].startswith("http://127.0.0.1:") and live["oauth_no_confirm"] is True
+    assert live["command"][:3] == [sys.executable, "-m", "icslab.live.service"]
+    assert not any(arg.startswith("--docker-prefix") for arg in live["command"])
+    docker = configured(make_lab("docker"))
+    live = next(s for s in docker.JupyterHub.services if s["name"] == "icslab-live")
+    assert "--docker-prefix=icslab" in live["command"] and "--ip=172.18.0.1" in live["command"]
+    assert docker.DockerSpawner.environment["ICSLAB_LIVE_URL"].startswith("http://172.18.0.1:")
 
 
 def test_git_in_a_participants_server_sends_its_token_only_to_the_git_service(lab):

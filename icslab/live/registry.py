@@ -1,0 +1,75 @@
+"""Which notebooks are live: one small JSON file per broadcast in DATA_DIR/live/.
+
+Both sides use it: `icslab live start|stop|list` (instructors, on the lab server)
+and the live service, which reads it on every request, so a broadcast starts and
+ends without restarting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from icslab.errors import InputError
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    name: str
+    instructor: str
+    path: str  # relative to the instructor's work folder
+    started: str
+
+
+def folder(data_dir: Path) -> Path:
+    return data_dir / "live"
+
+
+def slug(path: str) -> str:
+    stem = Path(path).stem.lower()
+    return re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-")[:40] or "live"
+
+
+def start(data_dir: Path, instructor: str, path: str, name: str | None = None) -> Broadcast:
+    name = name or slug(path)
+    if not NAME.match(name):
+        raise InputError(f"--name {name!r}: use lowercase letters, digits, '-' or '_'")
+    broadcast = Broadcast(name, instructor, path, datetime.now(UTC).isoformat(timespec="seconds"))
+    target = folder(data_dir) / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(asdict(broadcast), tmp)
+    os.replace(tmp.name, target)
+    return broadcast
+
+
+def stop(data_dir: Path, name: str) -> None:
+    target = folder(data_dir) / f"{name}.json"
+    if not target.exists():
+        raise InputError(f"no broadcast called {name!r} (live now: {_names(data_dir)})")
+    target.unlink()
+
+
+def get(data_dir: Path, name: str) -> Broadcast | None:
+    if not NAME.match(name):
+        return None
+    try:
+        return Broadcast(**json.loads((folder(data_dir) / f"{name}.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def live(data_dir: Path) -> list[Broadcast]:
+    found = (get(data_dir, p.stem) for p in sorted(folder(data_dir).glob("*.json")))
+    return [b for b in found if b is not None]
+
+
+def _names(data_dir: Path) -> str:
+    return ", ".join(b.name for b in live(data_dir)) or "none"

@@ -1,0 +1,116 @@
+"""`icslab live ...`: broadcast a notebook while live-coding; follow or copy it."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from icslab.errors import InputError
+from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir
+from icslab.terminal import console, fail
+
+app = typer.Typer(help="Live-coding broadcast: participants follow an instructor's notebook.",
+                  no_args_is_help=True)  # fmt: skip
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help=f"The lab [default: ${DATA_DIR_ENV} or ./.icslab]", file_okay=False
+    ),
+]
+
+
+def _lab(data_dir: Path | None):
+    from icslab.lab import Lab
+
+    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    if not paths.lab_file.exists():
+        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
+    return Lab.load(paths.lab_file)
+
+
+@app.command()
+def start(
+    path: Annotated[str, typer.Argument(help="The notebook, relative to your work folder.")],
+    instructor: Annotated[str, typer.Option("--as", help="The instructor whose notebook it is.")],
+    name: Annotated[str | None, typer.Option(help="The follow page's name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make an instructor's notebook live: participants follow every save."""
+    from icslab.live import registry
+    from icslab.live.workspaces import notebook_in, work_folder
+
+    lab = _lab(data_dir)
+    try:
+        if instructor not in lab.usernames("instructor"):
+            raise InputError(
+                f"--as {instructor!r}: not an instructor of this lab "
+                f"(instructors: {', '.join(lab.usernames('instructor')) or 'none'})"
+            )
+        prefix = lab.settings.docker.prefix if lab.spawner == "docker" else None
+        notebook = notebook_in(work_folder(lab.data_dir, instructor, prefix), path)
+        if not notebook.is_file():
+            raise InputError(f"{path}: not in {instructor}'s work folder; save it there first")
+        broadcast = registry.start(lab.data_dir, instructor, path, name)
+    except InputError as error:
+        fail(error)
+    console.print(f"live: {lab.url}services/icslab-live/{broadcast.name}", highlight=False)
+    console.print(f"participants copy it with: icslab live copy {broadcast.name}", highlight=False)
+
+
+@app.command()
+def stop(
+    name: Annotated[str, typer.Argument(help="The broadcast.")], data_dir: DataDir = None
+) -> None:
+    """End a broadcast: its follow page stops updating and says so."""
+    from icslab.live import registry
+
+    try:
+        registry.stop(_lab(data_dir).data_dir, name)
+    except InputError as error:
+        fail(error)
+    console.print(f"{name}: ended")
+
+
+@app.command("list")
+def list_live(data_dir: DataDir = None) -> None:
+    """The broadcasts live now."""
+    from icslab.live import registry
+
+    lab = _lab(data_dir)
+    for broadcast in registry.live(lab.data_dir):
+        console.print(
+            f"{broadcast.name}: {broadcast.instructor}'s {broadcast.path} since "
+            f"{broadcast.started}  {lab.url}services/icslab-live/{broadcast.name}",
+            highlight=False,
+        )
+
+
+@app.command()
+def copy(
+    name: Annotated[str, typer.Argument(help="The broadcast to copy.")],
+    to: Annotated[Path, typer.Option(help="Folder for the copy.")] = Path("live"),
+) -> None:
+    """Copy the current version of a live notebook into your workspace (run it in your
+    JupyterLab's terminal)."""
+    import httpx
+
+    base, token = os.environ.get("ICSLAB_LIVE_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not base or not token:
+        fail(InputError("run this in your JupyterLab terminal: no live service is configured"))
+    answer = httpx.get(
+        f"{base}{name}/notebook.ipynb",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        fail(InputError(answer.text.strip() or f"the live service answered {answer.status_code}"))
+    to.mkdir(parents=True, exist_ok=True)
+    target = to / f"{name}-{datetime.now().strftime('%H%M%S')}.ipynb"
+    temporary = target.with_suffix(".tmp")
+    temporary.write_bytes(answer.content)
+    temporary.replace(target)  # never a half-written notebook
+    console.print(f"copied to {target}", highlight=False)
