@@ -82,6 +82,13 @@ class Docker(Section):
     pids_limit: int = Field(512, ge=64, le=65536, description="processes per container")
 
 
+class Material(Section):
+    pull_on_start: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] = Field(
+        default_factory=list,
+        description="published workshops each server pulls when it starts, e.g. ['ics-week']",
+    )
+
+
 class WorkshopSettings(Section):
     workshop: Workshop
     hub: Hub = Hub()
@@ -90,6 +97,7 @@ class WorkshopSettings(Section):
     accounts: Accounts = Accounts()
     data: Data = Data()
     docker: Docker = Docker()
+    material: Material = Material()
 
 
 def load_settings(path: Path) -> WorkshopSettings:

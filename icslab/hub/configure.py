@@ -232,6 +232,10 @@ def git_environment(lab: Lab) -> dict:
         # follows a shallow clone (git sends `shallow` lines without a `deepen`).
         "NBGITPULLER_DEPTH": "0",
         "ICSLAB_LIVE_URL": lab.live_url,  # `icslab live copy` fetches from here
+        # Pulled by icslab.material.autopull when a server starts.
+        "ICSLAB_PULL_ON_START": " ".join(
+            f"{lab.git_url}/{name}.git" for name in lab.settings.material.pull_on_start
+        ),
     }
 
 

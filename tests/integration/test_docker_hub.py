@@ -249,3 +249,23 @@ def test_team_volumes_are_shared_by_members_only_and_collect_reads_them(lab, pre
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert (folder / "water" / "detector.html").exists()
     assert "team power: no submission yet" in done.stderr
+
+
+def test_participants_follow_and_copy_an_instructors_live_notebook(lab):
+    trainer = lab.login("trainer1")
+    trainer.start_server()
+    trainer.run_code(
+        "import nbformat; nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("
+        "'threshold = 3.5  # live')]); nbformat.write(nb, '/home/jovyan/work/live-demo.ipynb')"
+    )
+    started = lab.icslab("live", "start", "live-demo.ipynb", "--as", "trainer1")
+    assert started.returncode == 0, started.stderr
+    p01 = lab.login("p01")
+    assert "threshold = 3.5" in p01.http.get("services/icslab-live/live-demo/view").text
+    # From the participant's container, through the lab network's gateway.
+    p01.start_server()
+    copied = p01.run_code(
+        "import subprocess; r = subprocess.run(['icslab', 'live', 'copy', 'live-demo'],"
+        " capture_output=True, text=True); print(r.returncode, r.stdout.strip(), r.stderr)"
+    )
+    assert copied.startswith("0 copied to live/live-demo-"), copied

@@ -128,3 +128,16 @@ def test_a_link_can_be_a_qr_code_for_the_projector(lab, workshop, tmp_path):
     done = lab.icslab("link", "water-week", "--qr", str(qr))
     assert done.returncode == 0, done.stderr
     assert qr.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_servers_pull_the_listed_workshops_when_they_start(tmp_path, workshop):
+    from icslab.client import wait_for
+    from icslab.testing import RunningLab
+
+    with RunningLab(tmp_path / "lab", material={"pull_on_start": ["water-week"]}) as lab:
+        publish(lab.data_dir, "water-week", root=workshop)
+        p02 = lab.login("p02")
+        p02.start_server()
+        pulled = lab.data_dir / "users" / "p02" / "water-week" / "01-levels.ipynb"
+        wait_for(pulled.exists, timeout=30, what="the workshop pulled at server start")
+        assert cells(pulled)[:2] == ["# Levels", "level = ..."]

@@ -232,3 +232,12 @@ def test_in_local_mode_a_member_gets_a_link_to_the_team_folder(lab, tmp_path):
     link = tmp_path / "users" / "p01" / "team"
     assert link.resolve() == (lab.data_dir / "teams" / "water").resolve()
     assert p01.environment["ICSLAB_TEAM_DIR"] == str(link)
+
+
+def test_servers_are_told_which_published_workshops_to_pull_at_start(make_lab):
+    lab = make_lab(material={"pull_on_start": ["ics-week", "water-week"]})
+    env = configured(lab).Spawner.environment
+    assert env["ICSLAB_PULL_ON_START"] == (
+        f"{lab.git_url}/ics-week.git {lab.git_url}/water-week.git"
+    )
+    assert configured(make_lab()).Spawner.environment["ICSLAB_PULL_ON_START"] == ""

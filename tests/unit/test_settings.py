@@ -86,3 +86,10 @@ def test_a_default_url_must_be_a_path(tmp_path):
 def test_a_missing_file_says_how_to_point_at_one(tmp_path):
     with pytest.raises(InputError, match="settings file not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_a_workshop_to_pull_must_be_a_workshop_name(tmp_path):
+    found = problems(
+        tmp_path, '[workshop]\ntitle = "x"\n[material]\npull_on_start = ["ics-week", "../etc"]\n'
+    )
+    assert len(found) == 1 and "material.pull_on_start.1" in found[0]
