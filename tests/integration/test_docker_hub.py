@@ -203,6 +203,14 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
     p02.follow_pull_link(link)
     listing = p02.run_code("import os; print(sorted(os.listdir('/home/jovyan/work/ics-week'))[:2])")
     assert listing == "['.git', '00-welcome.ipynb']\n"
+    # The extension that pulls `material.pull_on_start` workshops is on in the image.
+    extensions = p02.run_code(
+        "import subprocess; r = subprocess.run(['jupyter', 'server', 'extension', 'list'],"
+        " capture_output=True, text=True); print(r.stdout + r.stderr)"
+    )
+    assert "icslab.material.autopull enabled" in extensions.replace("\x1b[32m", "").replace(
+        "\x1b[0m", ""
+    )
 
 
 def test_every_participant_notebook_runs_inside_the_image(lab):
@@ -261,7 +269,8 @@ def test_participants_follow_and_copy_an_instructors_live_notebook(lab):
     started = lab.icslab("live", "start", "live-demo.ipynb", "--as", "trainer1")
     assert started.returncode == 0, started.stderr
     p01 = lab.login("p01")
-    assert "threshold = 3.5" in p01.http.get("services/icslab-live/live-demo/view").text
+    view = p01.http.get("services/icslab-live/live-demo/view").text  # read from the volume
+    assert "threshold" in view and "# live" in view
     # From the participant's container, through the lab network's gateway.
     p01.start_server()
     copied = p01.run_code(
