@@ -34,6 +34,10 @@ PRELOAD = (
     "notebook_shim",
     "nbgitpuller.handlers",
 )
+# Not preloaded: modules that read the participant's environment when imported,
+# which a fork would otherwise share (jupyter_server_fileid puts its database
+# under $HOME at import; jupyter_server_ydoc imports it).
+NOT_PRELOADED = ("jupyter_server_fileid", "jupyter_server_ydoc")
 TICK_SECONDS = 0.2  # how often the zygote reaps exited servers and checks on the hub
 
 

@@ -247,6 +247,13 @@ def test_team_volumes_are_shared_by_members_only_and_collect_reads_them(lab, pre
     listing = f"import os; print(os.listdir('{team}'), os.stat('{team}').st_uid)"
     assert p02.run_code(listing) == "['detector.ipynb'] 1000\n"  # p01's teammate
     assert p03.run_code(listing) == "[] 1000\n"  # another team: its own, empty folder
+    # A teammate joins p01's real-time collaboration room; another team cannot.
+    room = {"format": "json", "type": "notebook"}
+    p02.open_server("p01")
+    joined = p02.server_api("p01", "PUT", "collaboration/session/team/detector.ipynb", json=room)
+    assert joined.status_code in (200, 201) and joined.json()["fileId"]
+    refused = p03.server_api("p01", "PUT", "collaboration/session/team/detector.ipynb", json=room)
+    assert refused.status_code == 403
     submitted = p01.run_code(
         "import subprocess; r = subprocess.run(['icslab', 'homework', 'submit', '--message', 'v1'],"
         " capture_output=True, text=True); print(r.returncode, r.stderr)"

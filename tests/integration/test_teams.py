@@ -45,9 +45,25 @@ def test_teammates_open_each_others_servers_other_teams_cannot(lab):
     # A teammate joins p01's server (real-time co-editing happens there) ...
     assert p02.open_server("p01").url.path == "/user/p01/lab"
     assert p02.run_code("print(1 + 1)", owner="p01") == "2\n"
+    # Both open the team notebook in one real-time collaboration room.
+    p01.run_code(NOTEBOOK)
+    rooms = [
+        member.server_api(
+            "p01", "PUT", "collaboration/session/team/detector.ipynb",
+            json={"format": "json", "type": "notebook"},
+        )
+        for member in (p01, p02)
+    ]  # fmt: skip
+    assert all(room.status_code in (200, 201) for room in rooms), rooms[0].text
+    assert rooms[0].json()["fileId"] == rooms[1].json()["fileId"]
     # ... another team's member cannot.
     with pytest.raises(AccessDenied):
         p03.open_server("p01")
+    refused = p03.server_api(
+        "p01", "PUT", "collaboration/session/team/detector.ipynb",
+        json={"format": "json", "type": "notebook"},
+    )  # fmt: skip
+    assert refused.status_code == 403, (refused.status_code, refused.url)
 
 
 def test_submit_then_collect_gives_the_latest_with_checksums(lab, tmp_path):

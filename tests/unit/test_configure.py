@@ -241,3 +241,14 @@ def test_servers_are_told_which_published_workshops_to_pull_at_start(make_lab):
         f"{lab.git_url}/ics-week.git {lab.git_url}/water-week.git"
     )
     assert configured(make_lab()).Spawner.environment["ICSLAB_PULL_ON_START"] == ""
+
+
+def test_the_server_zygote_preloads_nothing_that_reads_a_participants_environment():
+    import subprocess
+
+    code = (
+        "import sys; from icslab.hub import zygote; zygote.preload();"
+        "print([m for m in zygote.NOT_PRELOADED if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout == "[]\n", done.stderr
