@@ -56,17 +56,18 @@ def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
     assert defaults["checkForUpdates"]["default"] is False
 
 
-def test_a_participant_cannot_reach_another_participants_server(lab):
-    p01, p02 = lab.login("p01"), lab.login("p02")
+def test_a_participant_cannot_reach_another_teams_server(lab):
+    # p01 (water) and p03 (power); teammates may share servers (see test_teams.py).
+    p01, p03 = lab.login("p01"), lab.login("p03")
     p01.start_server()
 
     with pytest.raises(AccessDenied):
-        p02.open_server("p01")
+        p03.open_server("p01")
     with pytest.raises(AccessDenied):
-        p02.run_code("open('/etc/hostname').read()", owner="p01")
+        p03.run_code("open('/etc/hostname').read()", owner="p01")
     with pytest.raises(AccessDenied):
-        p02.start_server("p03")
-    assert p02.http.get("hub/admin").status_code == 403
+        p03.start_server("p02")
+    assert p03.http.get("hub/admin").status_code == 403
 
 
 def test_an_instructor_sees_runs_and_stops_participants_servers_only(lab):
