@@ -12,8 +12,12 @@ instead of repeating an old value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+
+from icslab.errors import InputError
 
 
 def to_wide(
@@ -22,9 +26,13 @@ def to_wide(
     start=None,
     end=None,
     max_gap: str | pd.Timedelta | None = "11min",
+    tags: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One float64 column per tag on a UTC grid (index "timestamp") from `start` to
-    `end` (default: the table's first to last timestamp), every `freq`."""
+    `end` (default: the table's first to last timestamp), every `freq`.
+
+    `tags` keeps only those columns, in that order (default: every tag of the
+    table, including tags of a categorical column that have no rows)."""
     index = _utc(long["timestamp"])
     start = _utc([start])[0] if start is not None else index.min()
     end = _utc([end])[0] if end is not None else index.max()
@@ -32,6 +40,8 @@ def to_wide(
     stamps = index.asi8
 
     tag = long["tag"]
+    if tags is not None:
+        tag = _only(tag, list(tags))
     if isinstance(tag.dtype, pd.CategoricalDtype):  # keeps tags that have no rows
         codes, names = tag.cat.codes.to_numpy(), tag.cat.categories
     else:
@@ -47,6 +57,21 @@ def to_wide(
         rows = order[bounds[k] : bounds[k + 1]]
         wide[:, k] = _as_of(stamps[rows], values[rows], grid.asi8, limit)
     return pd.DataFrame(wide, index=grid, columns=pd.Index(names, dtype=str), copy=False)
+
+
+def _only(tag: pd.Series, wanted: list[str]) -> pd.Series:
+    """The tag column as a categorical of `wanted` (other rows become missing: code -1,
+    which sorts before every kept tag and so is never read)."""
+    if isinstance(tag.dtype, pd.CategoricalDtype):
+        known = set(tag.cat.categories)
+        kept = tag.cat.set_categories(wanted)
+    else:
+        known = set(tag.unique())
+        kept = tag.astype(pd.CategoricalDtype(wanted))
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise InputError(f"tags not in the historian table: {', '.join(unknown)}")
+    return kept
 
 
 def _as_of(stamps: np.ndarray, values: np.ndarray, grid: np.ndarray, limit: int) -> np.ndarray:

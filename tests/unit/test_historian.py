@@ -6,6 +6,7 @@ import pytest
 from sim_fixtures import synthetic_simulation
 
 from icslab.data.historian import to_wide
+from icslab.errors import InputError
 from icslab.sim.historian import HEARTBEAT, QUALITIES, export_historian
 
 SEED = 1
@@ -186,3 +187,14 @@ def test_to_wide_accepts_plain_string_columns(export):
     start = export.table["timestamp"].iloc[0]
     window = {"start": start, "end": start + pd.Timedelta("30min")}
     pd.testing.assert_frame_equal(to_wide(plain, **window), to_wide(export.table, **window))
+
+
+def test_to_wide_keeps_only_the_tags_asked_for(export):
+    table = export.table
+    every = to_wide(table)
+    for long in (table, table.astype({"tag": str})):
+        two = to_wide(long, tags=["LIT200", "FIT101"])
+        assert list(two.columns) == ["LIT200", "FIT101"]
+        pd.testing.assert_frame_equal(two, every[["LIT200", "FIT101"]])
+    with pytest.raises(InputError, match="tags not in the historian table: NOPE"):
+        to_wide(table, tags=["LIT200", "NOPE"])
