@@ -67,7 +67,7 @@ def _only(tag: pd.Series, wanted: list[str]) -> pd.Series:
         kept = tag.cat.set_categories(wanted)
     else:
         known = set(tag.unique())
-        kept = tag.astype(pd.CategoricalDtype(wanted))
+        kept = tag.where(tag.isin(wanted)).astype(pd.CategoricalDtype(wanted))
     unknown = sorted(set(wanted) - known)
     if unknown:
         raise InputError(f"tags not in the historian table: {', '.join(unknown)}")
