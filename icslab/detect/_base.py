@@ -128,6 +128,15 @@ class BaseDetector(BaseEstimator):
             return [f"x{i}" for i in range(n_features)]
         return [str(name) for name in names]
 
+    def _component_table(self, X, columns=None) -> pd.DataFrame:
+        """`score_components` for detectors with `_components(X)`: one column per part
+        (default: per tag)."""
+        X_checked = self._validate(X)
+        values = self._components(X_checked)
+        if columns is None:
+            columns = self._names(X_checked.shape[1])
+        return self._components_frame(values, columns, X)
+
     def _components_frame(self, values: np.ndarray, columns, X) -> pd.DataFrame:
         """Per-part scores as a DataFrame, on X's index when X is a DataFrame."""
         index = X.index if isinstance(X, pd.DataFrame) else None

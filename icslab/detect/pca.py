@@ -63,7 +63,4 @@ class PCAResidualDetector(BaseDetector):
 
     def score_components(self, X) -> pd.DataFrame:
         """Per tag: its squared residual (the row's SPE is their sum)."""
-        X_checked = self._validate(X)
-        return self._components_frame(
-            self._components(X_checked), self._names(X_checked.shape[1]), X
-        )
+        return self._component_table(X)

@@ -323,4 +323,4 @@ class RuleDetector(BaseDetector):
 
     def score_components(self, X) -> pd.DataFrame:
         """Per rule: rows broken for, minus `allowed_` (> 0: longer than in training)."""
-        return self._components_frame(self._components(self._validate(X)), self.rule_names_, X)
+        return self._component_table(X, self.rule_names_)

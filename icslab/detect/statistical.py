@@ -61,10 +61,7 @@ class RangeDetector(BaseDetector):
 
     def score_components(self, X) -> pd.DataFrame:
         """Per tag: distance outside the limits, in training ranges (negative inside)."""
-        X_checked = self._validate(X)
-        return self._components_frame(
-            self._components(X_checked), self._names(X_checked.shape[1]), X
-        )
+        return self._component_table(X)
 
 
 class EWMADetector(BaseDetector):
@@ -129,10 +126,7 @@ class EWMADetector(BaseDetector):
 
     def score_components(self, X) -> pd.DataFrame:
         """Per tag: the signed EWMA in units of `ewma_scale_`."""
-        X_checked = self._validate(X)
-        return self._components_frame(
-            self._components(X_checked), self._names(X_checked.shape[1]), X
-        )
+        return self._component_table(X)
 
 
 class CUSUMDetector(BaseDetector):
@@ -199,7 +193,4 @@ class CUSUMDetector(BaseDetector):
 
     def score_components(self, X) -> pd.DataFrame:
         """Per tag: max(S+, S-) / h."""
-        X_checked = self._validate(X)
-        return self._components_frame(
-            self._components(X_checked), self._names(X_checked.shape[1]), X
-        )
+        return self._component_table(X)
