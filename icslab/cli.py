@@ -14,10 +14,10 @@ from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
 from icslab.homework_cli import app as homework_app
 from icslab.images import app as images_app
-from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir, load_inputs
+from icslab.lab import default_data_dir, load_inputs
 from icslab.live_cli import app as live_app
 from icslab.notebooks_cli import app as notebooks_app
-from icslab.terminal import console, errors, fail
+from icslab.terminal import DataDirOption, console, errors, fail, lab_paths, saved_lab
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
@@ -38,14 +38,6 @@ ConfigOption = Annotated[
 RosterOption = Annotated[
     Path | None,
     typer.Option("--roster", help="Roster CSV (username,team,role); overrides the settings."),
-]
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help=f"Where the lab keeps its state [default: ${DATA_DIR_ENV} or ./.icslab]",
-        file_okay=False,
-    ),
 ]
 
 
@@ -104,7 +96,7 @@ def reset(
     """Give a user a new random password (printed and written to credentials.csv)."""
     from icslab.hub.accounts import reset_password
 
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    paths = lab_paths(data_dir)
     try:
         password = reset_password(paths, username)
     except InputError as error:
@@ -124,7 +116,7 @@ def warm(
     from icslab.hub.warm import participants, running_lab
     from icslab.hub.warm import warm as warm_servers
 
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
+    paths = lab_paths(data_dir)
     try:
         lab, api = running_lab(paths)
         api.close()
@@ -152,11 +144,9 @@ def publish(
     """Publish a workshop's participant version (no solutions) to the lab's git service."""
     from icslab.material.publish import publish as publish_workshop
 
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
-    if not paths.lab_file.exists():
-        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
+    lab = saved_lab(data_dir)
     try:
-        done = publish_workshop(paths.data_dir, workshop, message)
+        done = publish_workshop(lab.data_dir, workshop, message)
     except InputError as error:
         fail(error)
     if done.commit is None:
@@ -180,13 +170,9 @@ def link(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print the nbgitpuller link participants click to get (or update) a workshop."""
-    from icslab.lab import Lab
     from icslab.material.links import pull_link, write_qr
 
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
-    if not paths.lab_file.exists():
-        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
-    lab = Lab.load(paths.lab_file)
+    lab = saved_lab(data_dir)
     try:
         url = pull_link(hub_url or lab.url, lab.git_url, lab.data_dir, workshop, path)
         if qr:
@@ -243,7 +229,7 @@ def leaderboard(
     from icslab.leaderboard import run  # lazily: it loads pandas and the metrics
 
     if not submissions:
-        paths = LabPaths((data_dir or default_data_dir()).resolve())
+        paths = lab_paths(data_dir)
         if paths.lab_file.exists():
             from icslab.homework_cli import team_folders
             from icslab.lab import Lab

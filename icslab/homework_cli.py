@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from icslab.errors import InputError
-from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir
-from icslab.terminal import console, errors, fail
+from icslab.terminal import DataDirOption, console, errors, fail, saved_lab
 
 app = typer.Typer(help="Team homework: submit (participants) and collect (instructors).",
                   no_args_is_help=True)  # fmt: skip
@@ -35,21 +34,12 @@ def collect(
     out: Annotated[
         Path, typer.Option(help="Where the dated folder and zip go.", file_okay=False)
     ] = Path("homework"),
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help=f"The lab [default: ${DATA_DIR_ENV} or ./.icslab]", file_okay=False
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Gather every team's latest submission into OUT/homework-<time>/ and a zip."""
     from icslab.homework import collect as collect_homework
-    from icslab.lab import Lab
 
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
-    if not paths.lab_file.exists():
-        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
-    lab = Lab.load(paths.lab_file)
+    lab = saved_lab(data_dir)
     try:
         folder, archive, problems = collect_homework(team_folders(lab), out)
     except InputError as error:

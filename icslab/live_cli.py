@@ -10,26 +10,10 @@ from typing import Annotated
 import typer
 
 from icslab.errors import InputError
-from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir
-from icslab.terminal import console, fail
+from icslab.terminal import DataDirOption, console, fail, saved_lab
 
 app = typer.Typer(help="Live-coding broadcast: participants follow an instructor's notebook.",
                   no_args_is_help=True)  # fmt: skip
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help=f"The lab [default: ${DATA_DIR_ENV} or ./.icslab]", file_okay=False
-    ),
-]
-
-
-def _lab(data_dir: Path | None):
-    from icslab.lab import Lab
-
-    paths = LabPaths((data_dir or default_data_dir()).resolve())
-    if not paths.lab_file.exists():
-        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
-    return Lab.load(paths.lab_file)
 
 
 @app.command()
@@ -37,13 +21,13 @@ def start(
     path: Annotated[str, typer.Argument(help="The notebook, relative to your work folder.")],
     instructor: Annotated[str, typer.Option("--as", help="The instructor whose notebook it is.")],
     name: Annotated[str | None, typer.Option(help="The follow page's name.")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Make an instructor's notebook live: participants follow every save."""
     from icslab.live import registry
     from icslab.live.workspaces import notebook_in, work_folder
 
-    lab = _lab(data_dir)
+    lab = saved_lab(data_dir)
     try:
         if instructor not in lab.usernames("instructor"):
             raise InputError(
@@ -63,24 +47,24 @@ def start(
 
 @app.command()
 def stop(
-    name: Annotated[str, typer.Argument(help="The broadcast.")], data_dir: DataDir = None
+    name: Annotated[str, typer.Argument(help="The broadcast.")], data_dir: DataDirOption = None
 ) -> None:
     """End a broadcast: its follow page stops updating and says so."""
     from icslab.live import registry
 
     try:
-        registry.stop(_lab(data_dir).data_dir, name)
+        registry.stop(saved_lab(data_dir).data_dir, name)
     except InputError as error:
         fail(error)
     console.print(f"{name}: ended")
 
 
 @app.command("list")
-def list_live(data_dir: DataDir = None) -> None:
+def list_live(data_dir: DataDirOption = None) -> None:
     """The broadcasts live now."""
     from icslab.live import registry
 
-    lab = _lab(data_dir)
+    lab = saved_lab(data_dir)
     for broadcast in registry.live(lab.data_dir):
         console.print(
             f"{broadcast.name}: {broadcast.instructor}'s {broadcast.path} since "
