@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from icslab.data import load_plant
 from icslab.lab import Lab
 from icslab.roster import Member
 from icslab.settings import WorkshopSettings
@@ -45,3 +46,14 @@ def make_lab(tmp_path):
 @pytest.fixture
 def lab(tmp_path) -> Lab:
     return build_lab(tmp_path)
+
+
+# The datasets the notebooks' tests run on: 6 h of normal operation, 8 h with attacks.
+@pytest.fixture(scope="module")
+def train():
+    return load_plant("sample-train")
+
+
+@pytest.fixture(scope="module")
+def test():
+    return load_plant("sample")

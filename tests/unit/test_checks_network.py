@@ -11,20 +11,9 @@ from icslab.checks.network import (
     spoofed_alarms,
     write_limit,
 )
-from icslab.data import load_plant
 
 WRITE_CODES = [5, 6, 15, 16]
 WORKSTATION = "10.10.1.20"
-
-
-@pytest.fixture(scope="module")
-def train():
-    return load_plant("sample-train")
-
-
-@pytest.fixture(scope="module")
-def test():
-    return load_plant("sample")
 
 
 @pytest.fixture(scope="module")

@@ -6,20 +6,8 @@ import pytest
 
 from icslab.checks import Hint
 from icslab.checks.physics import alarms, pump_rules, t401_invariant, t501_area
-from icslab.data import load_plant
 from icslab.detect import Invariant, InvariantDetector, Rule, RuleDetector
 from icslab.sim.plant import AREA
-
-
-@pytest.fixture(scope="module")
-def train():
-    return load_plant("sample-train")
-
-
-@pytest.fixture(scope="module")
-def test():
-    return load_plant("sample")
-
 
 # --- t501_area ---------------------------------------------------------------
 

@@ -7,22 +7,11 @@ import pytest
 from icslab import metrics
 from icslab.checks import Hint, check
 from icslab.checks.statistical import best_alpha, cusum, shortest_hold, sigma_limits
-from icslab.data import load_plant
 from icslab.detect import CUSUMDetector, EWMADetector, RangeDetector
 
 ALPHAS = [1.0, 0.3, 0.1, 0.03, 0.01]
 HOLDS = [0, 1, 2, 5, 10, 15, 30]
 TAG, BIAS = "AIT401", 0.01
-
-
-@pytest.fixture(scope="module")
-def train():
-    return load_plant("sample-train")
-
-
-@pytest.fixture(scope="module")
-def test():
-    return load_plant("sample")
 
 
 @pytest.fixture(scope="module")
