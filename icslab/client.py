@@ -219,6 +219,22 @@ class LabClient:
         finally:
             self.server_api(owner, "DELETE", f"kernels/{kernel_id}")
 
+    def run_command(
+        self, argv: list[str], owner: str | None = None, timeout: float = 120
+    ) -> tuple[int, str]:
+        """Run a command of the server's own environment (`icslab`, `jupyter`...) as a
+        participant would in their terminal; returns its exit code and stdout + stderr."""
+        code = (
+            "import json, os, subprocess, sys\n"
+            f"argv = {list(argv)!r}\n"
+            "argv[0] = os.path.join(sys.prefix, 'bin', argv[0])\n"
+            "done = subprocess.run(argv, capture_output=True, text=True)\n"
+            "print(json.dumps([done.returncode, done.stdout + done.stderr]))"
+        )
+        # The last line: anything the kernel itself wrote to stderr comes before it.
+        returncode, output = json.loads(self.run_code(code, owner, timeout).splitlines()[-1])
+        return returncode, output
+
     def _execute(self, owner: str, kernel_id: str, code: str, timeout: float) -> str:
         websocket_base = self.base_url.replace("http", "ws", 1)
         url = f"{websocket_base}user/{owner}/api/kernels/{kernel_id}/channels"

@@ -204,10 +204,7 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
     listing = p02.run_code("import os; print(sorted(os.listdir('/home/jovyan/work/ics-week'))[:2])")
     assert listing == "['.git', '00-welcome.ipynb']\n"
     # The extension that pulls `material.pull_on_start` workshops is on in the image.
-    extensions = p02.run_code(
-        "import subprocess; r = subprocess.run(['jupyter', 'server', 'extension', 'list'],"
-        " capture_output=True, text=True); print(r.stdout + r.stderr)"
-    )
+    _, extensions = p02.run_command(["jupyter", "server", "extension", "list"])
     assert "icslab.material.autopull enabled" in extensions.replace("\x1b[32m", "").replace(
         "\x1b[0m", ""
     )
@@ -254,11 +251,8 @@ def test_team_volumes_are_shared_by_members_only_and_collect_reads_them(lab, pre
     assert joined.status_code in (200, 201) and joined.json()["fileId"]
     refused = p03.server_api("p01", "PUT", "collaboration/session/team/detector.ipynb", json=room)
     assert refused.status_code == 403
-    submitted = p01.run_code(
-        "import subprocess; r = subprocess.run(['icslab', 'homework', 'submit', '--message', 'v1'],"
-        " capture_output=True, text=True); print(r.returncode, r.stderr)"
-    )
-    assert submitted.startswith("0 "), submitted
+    code, submitted = p01.run_command(["icslab", "homework", "submit", "--message", "v1"])
+    assert code == 0, submitted
     done = lab.icslab("homework", "collect", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
@@ -280,8 +274,5 @@ def test_participants_follow_and_copy_an_instructors_live_notebook(lab):
     assert "threshold" in view and "# live" in view
     # From the participant's container, through the lab network's gateway.
     p01.start_server()
-    copied = p01.run_code(
-        "import subprocess; r = subprocess.run(['icslab', 'live', 'copy', 'live-demo'],"
-        " capture_output=True, text=True); print(r.returncode, r.stdout.strip(), r.stderr)"
-    )
-    assert copied.startswith("0 copied to live/live-demo-"), copied
+    code, copied = p01.run_command(["icslab", "live", "copy", "live-demo"])
+    assert code == 0 and copied.startswith("copied to live/live-demo-"), copied

@@ -11,19 +11,6 @@ import pytest
 from icslab.client import AccessDenied, wait_for
 
 pytestmark = pytest.mark.integration
-COPY = (
-    "import subprocess, sys, os; r = subprocess.run([os.path.join(sys.prefix, 'bin', 'icslab'),"
-    " 'live', 'copy', {name!r}], capture_output=True, text=True); print(r.returncode);"
-    " print(r.stdout + r.stderr)"
-)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    from icslab.testing import RunningLab
-
-    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
-        yield running
 
 
 def save(client, path, *sources):
@@ -75,12 +62,12 @@ def test_a_participant_copies_the_current_version_into_their_workspace(lab, trai
     lab.icslab("live", "start", "ewma.ipynb", "--as", "trainer1")
     p03 = lab.login("p03")
     p03.start_server()
-    copied = p03.run_code(COPY.format(name="ewma"))
-    assert copied.startswith("0\ncopied to live/ewma-"), copied
+    code, copied = p03.run_command(["icslab", "live", "copy", "ewma"])
+    assert code == 0 and copied.startswith("copied to live/ewma-"), copied
     (copy,) = (lab.data_dir / "users" / "p03" / "live").glob("ewma-*.ipynb")
     assert nbformat.read(copy, as_version=4).cells[0].source.startswith("alarms = detect")
-    missing = p03.run_code(COPY.format(name="nope"))
-    assert missing.startswith("2\n") and "no broadcast called 'nope'" in missing
+    code, missing = p03.run_command(["icslab", "live", "copy", "nope"])
+    assert code == 2 and "no broadcast called 'nope'" in missing
 
 
 def test_ending_a_broadcast_stops_updates_and_bad_requests_change_nothing(lab, trainer):

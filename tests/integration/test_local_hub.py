@@ -14,12 +14,6 @@ from icslab.testing import EXAMPLE_ROSTER, RunningLab
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
-        yield running
-
-
 def test_participant_logs_in_with_the_sheet_password_and_runs_code(lab):
     p01 = lab.login("p01")
     p01.start_server()

@@ -12,14 +12,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    from icslab.testing import RunningLab
-
-    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """A small workshop source folder the test can change, like an instructor's fix."""
     root = tmp_path_factory.mktemp("workshops")

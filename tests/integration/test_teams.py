@@ -15,19 +15,7 @@ NOTEBOOK = (
     "import nbformat; nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1+1')]);"
     " nbformat.write(nb, 'team/detector.ipynb')"
 )
-SUBMIT = (
-    "import subprocess, sys, os; r = subprocess.run([os.path.join(sys.prefix, 'bin', 'icslab'),"
-    " 'homework', 'submit', {args}], capture_output=True, text=True); print(r.returncode);"
-    " print(r.stdout + r.stderr)"
-)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    from icslab.testing import RunningLab
-
-    with RunningLab(tmp_path_factory.mktemp("lab")) as running:
-        yield running
+SUBMIT = ["icslab", "homework", "submit"]
 
 
 def test_teammates_share_a_team_folder(lab):
@@ -71,14 +59,14 @@ def test_submit_then_collect_gives_the_latest_with_checksums(lab, tmp_path):
     p01.start_server()
     p03.start_server()
     p01.run_code(NOTEBOOK)
-    first = p01.run_code(SUBMIT.format(args="'--message', 'draft'"))
-    second = p01.run_code(SUBMIT.format(args="'--message', 'final'"))
-    assert first.startswith("0\nsubmitted:") and second.startswith("0\nsubmitted:")
+    for message in ("draft", "final"):
+        code, output = p01.run_command([*SUBMIT, "--message", message])
+        assert code == 0 and output.startswith("submitted:"), output
     # Another team's name, or a team folder without notebooks: refused.
-    wrong = p01.run_code(SUBMIT.format(args="'--team', 'power'"))
-    assert wrong.startswith("2\n") and "you are in team 'water'" in wrong
-    empty = p03.run_code(SUBMIT.format(args=""))
-    assert empty.startswith("2\n") and "no notebooks to submit" in empty
+    code, output = p01.run_command([*SUBMIT, "--team", "power"])
+    assert code == 2 and "you are in team 'water'" in output
+    code, output = p03.run_command(SUBMIT)
+    assert code == 2 and "no notebooks to submit" in output
 
     done = lab.icslab("homework", "collect", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
