@@ -250,7 +250,7 @@ IMAGE_DATA = "/opt/icslab/data"
 
 def _docker(c: Config, lab: Lab) -> None:
     docker = lab.settings.docker
-    c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+    c.JupyterHub.spawner_class = "icslab.hub.spawners.DockerSpawner"
     c.DockerSpawner.image = docker.image
     c.DockerSpawner.pull_policy = "never"  # labs have no registry: fail, never pull
     c.DockerSpawner.prefix = docker.prefix

@@ -1,7 +1,13 @@
-"""The embedded local spawner: one JupyterLab process per participant.
+"""The lab's spawners: JupyterHub's, returning only once the server listens.
 
-No isolation between participants: for trying the lab and for tests. The
-Docker spawner is for real training weeks.
+The hub checks a new server with exponential backoff (up to 5 s between tries,
+not configurable), so a server that listens after 1.5 s is often noticed a
+second or more later. Watching the port from start(), every few milliseconds,
+lets the hub's first check succeed.
+
+- LocalSpawner: one JupyterLab process per participant, no isolation between
+  them: for trying the lab and for tests.
+- DockerSpawner: one container per participant, for real training weeks.
 """
 
 from __future__ import annotations
@@ -9,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import dockerspawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Bool, Float
 
@@ -23,16 +29,10 @@ from icslab.hub import zygote
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
-    """SimpleLocalProcessSpawner that forks servers from a preloaded process and
-    returns only once the server listens.
-
-    - `preload`: servers are forks of a zygote that imported JupyterLab and
-      jupyter_server once (icslab.hub.zygote), which saves ~1.5 s per start.
-    - The hub checks a new server with exponential backoff (up to 5 s between
-      tries, not configurable), so a server ready after 0.3 s is often noticed
-      seconds later. Watching the port here, every few milliseconds, lets the
-      hub's first check succeed.
-    """
+    """SimpleLocalProcessSpawner that forks servers from a preloaded process
+    (`preload`: a zygote that imported JupyterLab and jupyter_server once, see
+    icslab.hub.zygote, which saves ~1.5 s per start) and returns only once the
+    server listens."""
 
     port_poll_interval = Float(
         0.02, config=True, help="Seconds between checks that a starting server listens."
@@ -49,12 +49,7 @@ class LocalSpawner(SimpleLocalProcessSpawner):
             ip, port = await self._fork_from_zygote()
         else:
             ip, port = await super().start()
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline and await self.poll() is None:
-            if await asyncio.to_thread(_listening, ip, port):
-                break
-            await asyncio.sleep(self.port_poll_interval)
-        # Exited or too slow: return anyway and let the hub report it as usual.
+        await wait_until_listening(self, ip, port)
         return ip, port
 
     async def _fork_from_zygote(self) -> tuple[str, int]:
@@ -100,7 +95,39 @@ class _Zygote:
             return cls.path
 
 
-def _listening(ip: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((ip, port)) == 0
+class DockerSpawner(dockerspawner.DockerSpawner):
+    """DockerSpawner that returns only once the participant's server listens."""
+
+    port_poll_interval = Float(
+        0.05, config=True, help="Seconds between checks that a starting server listens."
+    )
+
+    async def start(self):
+        ip, port = await super().start()
+        await wait_until_listening(self, ip, port)
+        return ip, port
+
+
+async def wait_until_listening(spawner, ip: str, port: int) -> None:
+    """Return once ip:port accepts a connection, or the server exited, or
+    start_timeout passed (the hub then reports the failure as usual)."""
+    deadline = time.monotonic() + spawner.start_timeout
+    next_exit_check = time.monotonic()
+    while time.monotonic() < deadline:
+        if await _accepts(ip, port):
+            return
+        if time.monotonic() >= next_exit_check:  # poll() may ask the Docker engine: not often
+            if await spawner.poll() is not None:
+                return
+            next_exit_check = time.monotonic() + 1.0
+        await asyncio.sleep(spawner.port_poll_interval)
+
+
+async def _accepts(ip: str, port: int) -> bool:
+    try:
+        async with asyncio.timeout(0.5):
+            _, writer = await asyncio.open_connection(ip, port)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True

@@ -165,7 +165,7 @@ def test_configure_sets_whole_values_and_is_repeatable(lab):
 def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
     c = configured(make_lab("docker", limits={"memory": "1G", "cpus": 0.5}))
     spawner = c.DockerSpawner
-    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    assert c.JupyterHub.spawner_class == "icslab.hub.spawners.DockerSpawner"
     assert spawner.image == "icslab-participant:latest"
     assert spawner.pull_policy == "never"
     assert spawner.remove is True
