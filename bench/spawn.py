@@ -2,8 +2,9 @@
 
 Each measurement is what a participant waits for: submit the login form, the
 hub starts their server (unless warmed), JupyterLab opens, a kernel starts and
-answers 6*7. In docker mode it also prints each idle server's memory, the
-image's size and the time of an up-to-date and of a forced (cached) image build.
+answers 6*7. Each line is followed by the median of each of these phases. In
+docker mode it also prints each idle server's memory, the image's size and the
+time of an up-to-date and of a forced (cached) image build.
 
     .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5]
 """
@@ -11,6 +12,7 @@ image's size and the time of an up-to-date and of a forced (cached) image build.
 from __future__ import annotations
 
 import argparse
+import itertools
 import secrets
 import statistics
 import subprocess
@@ -22,37 +24,44 @@ from concurrent.futures import ThreadPoolExecutor
 
 from icslab.testing import RunningLab
 
+PHASES = ("login", "server ready", "open lab", "kernel answers")
 
-def login_to_kernel_ready(lab: RunningLab, username: str, barrier=None, stop=True) -> float:
+
+def login_to_kernel_ready(lab: RunningLab, username: str, barrier=None, stop=True) -> list[float]:
+    """Seconds spent in each of PHASES, in order."""
     client = lab.client()
     password = lab.credentials()[username]
     if barrier:
         barrier.wait()
-    started = time.perf_counter()
+    marks = [time.perf_counter()]
     client.login(username, password)
+    marks.append(time.perf_counter())
     client.start_server()
+    marks.append(time.perf_counter())
+    client.open_server()  # the hub's OAuth round trip and JupyterLab's page
+    marks.append(time.perf_counter())
     answer = client.run_code("6*7")
-    elapsed = time.perf_counter() - started
+    marks.append(time.perf_counter())
     if stop:
         client.stop_server()
     client.close()
     if answer != "42":
         raise RuntimeError(f"{username}'s kernel answered {answer!r}")
-    return elapsed
+    return [later - earlier for earlier, later in itertools.pairwise(marks)]
 
 
-def crowd(lab: RunningLab, names: list[str], stop: bool) -> tuple[list[float], list[str]]:
+def crowd(lab: RunningLab, names: list[str], stop: bool) -> tuple[list[list[float]], list[str]]:
     """Everyone submits the login form at the same moment."""
     barrier = threading.Barrier(len(names))
-    times, failures = [], []
+    phases, failures = [], []
     with ThreadPoolExecutor(len(names)) as pool:
         futures = [pool.submit(login_to_kernel_ready, lab, n, barrier, stop) for n in names]
         for future in futures:
             try:
-                times.append(future.result())
+                phases.append(future.result())
             except Exception as error:  # a failure is a figure too
                 failures.append(repr(error))
-    return times, failures
+    return phases, failures
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -60,14 +69,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(name: str, values: list[float], attempted: int) -> None:
-    if not values:
+def report(name: str, phases: list[list[float]], attempted: int) -> None:
+    """The total's median, p95 and max, then each phase's median."""
+    if not phases:
         print(f"{name:<30} ok=0/{attempted}")
         return
+    totals = [sum(p) for p in phases]
     print(
-        f"{name:<30} ok={len(values)}/{attempted:<4} median={statistics.median(values):.2f}s  "
-        f"p95={percentile(values, 0.95):.2f}s  max={max(values):.2f}s"
+        f"{name:<30} ok={len(totals)}/{attempted:<4} median={statistics.median(totals):.2f}s  "
+        f"p95={percentile(totals, 0.95):.2f}s  max={max(totals):.2f}s"
     )
+    medians = [statistics.median(p[i] for p in phases) for i in range(len(PHASES))]
+    print(f"{'':<30} " + "  ".join(f"{n} {m:.2f}s" for n, m in zip(PHASES, medians, strict=True)))
 
 
 def stop_all(lab: RunningLab, names: list[str]) -> None:
@@ -78,15 +91,37 @@ def stop_all(lab: RunningLab, names: list[str]) -> None:
 
 
 def idle_memory(prefix: str, names: list[str]) -> list[float]:
-    """MiB used by each warmed container before anyone logs in."""
+    """MiB used by each warmed container before anyone logs in, counted as
+    `docker stats` does: without the page cache the kernel may drop."""
     import docker
 
     engine = docker.from_env()
-    return [
-        engine.containers.get(f"{prefix}-{name}").stats(stream=False)["memory_stats"]["usage"]
-        / 2**20
-        for name in names
-    ]
+    used = []
+    for name in names:
+        memory = engine.containers.get(f"{prefix}-{name}").stats(stream=False)["memory_stats"]
+        cache = memory["stats"].get("total_inactive_file", memory["stats"].get("inactive_file", 0))
+        used.append((memory["usage"] - cache) / 2**20)
+    return used
+
+
+def wait_until_quiet(timeout: float = 180, idle_share: float = 0.9) -> None:
+    """Wait for a second in which the CPUs were mostly idle: warmed servers have
+    finished starting (and their spare kernels), as they would have by 9:00."""
+
+    def cpu_times() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+    deadline = time.monotonic() + timeout
+    idle, total = cpu_times()
+    while time.monotonic() < deadline:
+        time.sleep(1)  # the measuring window itself, not a wait for an event
+        now_idle, now_total = cpu_times()
+        if (now_idle - idle) / max(1, now_total - total) >= idle_share:
+            return
+        idle, total = now_idle, now_total
+    raise TimeoutError(f"the machine did not quieten within {timeout:.0f}s after warm")
 
 
 def image_figures() -> list[str]:
@@ -128,6 +163,7 @@ def main() -> None:
             warm = lab.icslab("warm", "--concurrency", "4")
             if warm.returncode != 0:
                 raise RuntimeError(f"icslab warm failed: {warm.stdout}{warm.stderr}")
+            wait_until_quiet()
             memory = idle_memory(prefix, names) if args.spawner == "docker" else []
             warmed, warm_failures = crowd(lab, names, stop=False)
             stop_all(lab, names)
@@ -144,8 +180,8 @@ def main() -> None:
     report(f"{users} at once after warm", warmed, users)
     print(f"{'warm':<30} {warm.stdout.strip().splitlines()[-1]}")
     if memory:
-        print(f"{'idle server memory':<30} median={statistics.median(memory):.0f} MiB  "
-              f"max={max(memory):.0f} MiB (n={len(memory)}, warmed, no kernel)")  # fmt: skip
+        figures = f"median={statistics.median(memory):.0f} MiB  max={max(memory):.0f} MiB"
+        print(f"{'idle server memory':<30} {figures} (n={len(memory)}, warmed, spare kernel too)")
     for line in images:
         print(line)
     for failure in cold_failures + warm_failures:
