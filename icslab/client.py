@@ -139,11 +139,29 @@ class LabClient:
             raise AccessDenied(f"{self.username} may not start {owner}'s server")
         if response.status_code not in (201, 202, 400):  # 400: already running
             response.raise_for_status()
-        wait_for(
-            lambda: self.server_status(owner).get("ready"),
-            timeout=timeout,
-            what=f"{owner}'s server",
-        )
+        self._follow_progress(owner, timeout)
+
+    def _follow_progress(self, owner: str, timeout: float) -> None:
+        """Wait on the hub's progress events, as its spawn page in a browser does:
+        one open request per participant instead of a poll every second, which
+        at 9:00 would keep the hub busy answering polls."""
+        deadline = time.monotonic() + timeout
+        path = f"hub/api/users/{owner}/server/progress"
+        with self.http.stream("GET", path, headers=self._hub_headers(), timeout=timeout) as stream:
+            if stream.status_code == 400:  # neither starting nor running
+                raise LabError(f"{owner}'s server is not starting: {stream.read().decode()}")
+            stream.raise_for_status()
+            for line in stream.iter_lines():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"timed out after {timeout:.0f}s: {owner}'s server")
+                if not line.startswith("data:"):
+                    continue  # keepalive comments
+                event = json.loads(line.removeprefix("data:"))
+                if event.get("ready"):
+                    return
+                if event.get("failed"):
+                    raise LabError(f"{owner}'s server did not start: {event.get('message')}")
+        raise LabError(f"the hub stopped reporting {owner}'s start before it was ready")
 
     def stop_server(self, owner: str | None = None, timeout: float = 60) -> None:
         owner = owner or self.username
