@@ -39,6 +39,21 @@ def test_servers_are_forks_of_one_preloaded_process(lab):
     assert not any("jupyterhub-singleuser" in " ".join(p.cmdline()) for p in lab.processes())
 
 
+def test_a_participants_first_kernel_was_started_with_their_server(lab):
+    p02 = lab.login("p02")
+    if p02.server_status():
+        p02.stop_server()  # another test may have used its spare kernel already
+    p02.start_server()
+    p02.open_server()
+    assert p02.server_api("p02", "GET", "kernels").json() == []  # spares are not listed
+
+    kernel = p02.server_api("p02", "POST", "kernels", json={"name": "python3"}).json()
+
+    handed_out = f"[icslab] handed out spare kernel {kernel['id']}"
+    wait_for(lambda: handed_out in lab.logs(), timeout=10, what="the hand-out in the hub log")
+    p02.server_api("p02", "DELETE", f"kernels/{kernel['id']}")
+
+
 def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
     p01 = lab.login("p01")
     p01.start_server()
