@@ -148,7 +148,8 @@ def _spawner(c: Config, lab: Lab) -> None:
     c.Spawner.environment = {
         "ICSLAB_DATA": str(lab.datasets_dir),
         "ICSLAB_WORKSHOP": settings.workshop.title,
-        # Lab defaults: no news or update checks (labs are offline; the prompt is noise).
+        # The lab's Jupyter config: no news or update checks (labs are offline), the
+        # kernel pool and autopull extensions on, language servers off.
         "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
         **git_environment(lab),
     }

@@ -203,11 +203,14 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
     p02.follow_pull_link(link)
     listing = p02.run_code("import os; print(sorted(os.listdir('/home/jovyan/work/ics-week'))[:2])")
     assert listing == "['.git', '00-welcome.ipynb']\n"
-    # The extension that pulls `material.pull_on_start` workshops is on in the image.
-    _, extensions = p02.run_command(["jupyter", "server", "extension", "list"])
-    assert "icslab.material.autopull enabled" in extensions.replace("\x1b[32m", "").replace(
-        "\x1b[0m", ""
-    )
+    # The image's Jupyter config is what the server loaded: autopull (for
+    # `material.pull_on_start`) and the kernel pool on, language servers off;
+    # and the kernel above was the spare the server started with itself.
+    log = engine.containers.get(f"{prefix}-p02").logs().decode()
+    assert "icslab.material.autopull | extension was successfully loaded" in log
+    assert "icslab.kernelpool | extension was successfully loaded" in log
+    assert "jupyter_lsp | extension was successfully loaded" not in log
+    assert "[icslab] handed out spare kernel" in log
 
 
 def test_every_participant_notebook_runs_inside_the_image(lab):
