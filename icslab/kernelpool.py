@@ -28,7 +28,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server._tz import utcnow
 from jupyter_server.prometheus.metrics import KERNEL_CURRENTLY_RUNNING_TOTAL
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Float, Integer
+from traitlets import Float, Integer, default
 
 # The kwargs jupyter_server passes when it starts a kernel for a notebook or the API.
 _HANDLED_KWARGS = {"kernel_name", "env"}
@@ -57,7 +57,9 @@ async def _start_jupyter_server_extension(serverapp) -> None:
 
 class PooledKernelManager(AsyncMappingKernelManager):
     pool_size = Integer(
-        1, config=True, help="Started kernels of the default kernel kept ready (0: no pool)."
+        config=True,
+        help="Started kernels of the default kernel kept ready (0: no pool). Default: "
+        "$ICSLAB_SPARE_KERNELS, which the hub sets from workshop.toml's limits.spare_kernels.",
     )
     refill_delay = Float(
         30.0,
@@ -66,6 +68,10 @@ class PooledKernelManager(AsyncMappingKernelManager):
         "(later than the rush of first notebooks, when CPU is scarce).",
     )
     ready_timeout = Float(60.0, config=True, help="Seconds a spare kernel may take to answer.")
+
+    @default("pool_size")
+    def _pool_size_of_the_lab(self) -> int:
+        return int(os.environ.get("ICSLAB_SPARE_KERNELS", "1"))
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

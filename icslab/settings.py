@@ -46,6 +46,9 @@ class Hub(Section):
 class Limits(Section):
     memory: str = Field("2G", description="per participant, e.g. 512M, 2G")
     cpus: float = Field(1.0, gt=0, le=64, description="per participant, fractions allowed")
+    spare_kernels: int = Field(
+        1, ge=0, le=4, description="kernels each server keeps started for the next notebook"
+    )
 
     @field_validator("memory")
     @classmethod

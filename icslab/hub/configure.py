@@ -151,6 +151,7 @@ def _spawner(c: Config, lab: Lab) -> None:
         # The lab's Jupyter config: no news or update checks (labs are offline), the
         # kernel pool and autopull extensions on, language servers off.
         "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
+        "ICSLAB_SPARE_KERNELS": str(settings.limits.spare_kernels),
         **git_environment(lab),
     }
     c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
@@ -268,6 +269,7 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.environment = {
         "ICSLAB_DATA": IMAGE_DATA,
         "ICSLAB_WORKSHOP": lab.settings.workshop.title,
+        "ICSLAB_SPARE_KERNELS": str(lab.settings.limits.spare_kernels),
         **git_environment(lab),
     }
     c.DockerSpawner.extra_host_config = {

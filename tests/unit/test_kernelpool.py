@@ -189,6 +189,13 @@ def test_shutting_down_the_server_stops_spare_kernels(root):
     assert pids and not any(is_running(pid) for pid in pids)
 
 
+def test_the_pool_size_comes_from_the_labs_settings(root, monkeypatch):
+    monkeypatch.setenv("ICSLAB_SPARE_KERNELS", "2")  # set by the hub from limits.spare_kernels
+    assert PooledKernelManager(root_dir=str(root)).pool_size == 2
+    monkeypatch.delenv("ICSLAB_SPARE_KERNELS")
+    assert PooledKernelManager(root_dir=str(root)).pool_size == 1
+
+
 def test_pool_size_zero_starts_no_spare(root):
     async def scenario(manager):
         manager.refill_soon(delay=0)

@@ -65,6 +65,13 @@ def test_every_bad_value_is_reported_with_its_line(tmp_path):
     assert found[3].startswith(f"{path}:8: limits.cpus = 0: ")
 
 
+def test_spare_kernels_must_be_a_small_count(tmp_path):
+    found = problems(tmp_path, '[workshop]\ntitle = "x"\n[limits]\nspare_kernels = -1\n')
+    assert len(found) == 1
+    assert found[0].startswith(f"{tmp_path / 'workshop.toml'}:4: limits.spare_kernels = -1: ")
+    assert "greater than or equal to 0" in found[0]
+
+
 def test_a_misspelt_key_is_refused(tmp_path):
     found = problems(tmp_path, '[workshop]\ntitle = "x"\n[culler]\nidle_timeout = 5\n')
     assert found == [
