@@ -221,6 +221,15 @@ class LabClient:
     def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
         """Start a kernel on a server, run `code`, return its result (or output) as text."""
         owner = owner or self.username
+        kernel_id = self.start_kernel(owner)
+        try:
+            return self.execute(kernel_id, code, owner, timeout)
+        finally:
+            self.shutdown_kernel(kernel_id, owner)
+
+    def start_kernel(self, owner: str | None = None) -> str:
+        """Start a python3 kernel on a server, as opening a notebook does; its id."""
+        owner = owner or self.username
         if self.cookie("_xsrf", f"/user/{owner}/") is None:
             self.open_server(owner)  # a browser would have opened the page first
         created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
@@ -231,11 +240,10 @@ class LabClient:
         if created.status_code in (401, 403):
             raise AccessDenied(f"{self.username} may not start kernels on {owner}'s server")
         created.raise_for_status()
-        kernel_id = created.json()["id"]
-        try:
-            return self._execute(owner, kernel_id, code, timeout)
-        finally:
-            self.server_api(owner, "DELETE", f"kernels/{kernel_id}")
+        return created.json()["id"]
+
+    def shutdown_kernel(self, kernel_id: str, owner: str | None = None) -> None:
+        self.server_api(owner or self.username, "DELETE", f"kernels/{kernel_id}")
 
     def run_command(
         self, argv: list[str], owner: str | None = None, timeout: float = 120
@@ -253,7 +261,11 @@ class LabClient:
         returncode, output = json.loads(self.run_code(code, owner, timeout).splitlines()[-1])
         return returncode, output
 
-    def _execute(self, owner: str, kernel_id: str, code: str, timeout: float) -> str:
+    def execute(
+        self, kernel_id: str, code: str, owner: str | None = None, timeout: float = 60
+    ) -> str:
+        """Run `code` in a running kernel; its result (or output) as text."""
+        owner = owner or self.username
         websocket_base = self.base_url.replace("http", "ws", 1)
         url = f"{websocket_base}user/{owner}/api/kernels/{kernel_id}/channels"
         cookies = "; ".join(

@@ -47,11 +47,12 @@ def test_a_participants_first_kernel_was_started_with_their_server(lab):
     p02.open_server()
     assert p02.server_api("p02", "GET", "kernels").json() == []  # spares are not listed
 
-    kernel = p02.server_api("p02", "POST", "kernels", json={"name": "python3"}).json()
+    kernel_id = p02.start_kernel()
 
-    handed_out = f"[icslab] handed out spare kernel {kernel['id']}"
+    handed_out = f"[icslab] handed out spare kernel {kernel_id}"
     wait_for(lambda: handed_out in lab.logs(), timeout=10, what="the hand-out in the hub log")
-    p02.server_api("p02", "DELETE", f"kernels/{kernel['id']}")
+    assert p02.execute(kernel_id, "6*7") == "42"
+    p02.shutdown_kernel(kernel_id)
 
 
 def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
