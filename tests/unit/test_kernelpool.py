@@ -41,6 +41,13 @@ async def evaluate(manager: PooledKernelManager, kernel_id: str, expression: str
         client.stop_channels()
 
 
+async def a_ready_spare(manager: PooledKernelManager):
+    """Start the pool as the server's start hook does; its one spare, once ready."""
+    manager.refill_soon(delay=0)
+    await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
+    return manager._spares[0]
+
+
 def pid_of(kernel_manager) -> int:
     return kernel_manager.provisioner.process.pid
 
@@ -73,10 +80,8 @@ def run(root, scenario, **traits):
 
 def test_a_notebook_gets_the_spare_kernel_in_its_own_folder_and_session(root):
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
+        spare = await a_ready_spare(manager)
         assert manager.list_kernels() == []  # JupyterLab does not see spares
-        spare = manager._spares[0]
 
         notebook = str(root / "week1" / "detect.ipynb")
         kernel_id = await manager.start_kernel(
@@ -118,8 +123,7 @@ def test_a_notebook_opened_while_the_spare_starts_waits_for_it(root):
 
 def test_a_restarted_kernel_keeps_the_notebooks_folder(root):
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
+        await a_ready_spare(manager)
         kernel_id = await manager.start_kernel(path="week1/detect.ipynb", kernel_name="python3")
         before = pid_of(manager.get_kernel(kernel_id))
 
@@ -135,8 +139,7 @@ def test_a_restarted_kernel_keeps_the_notebooks_folder(root):
 
 def test_the_pool_refills_after_the_delay(root):
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
+        await a_ready_spare(manager)
         await manager.start_kernel()
         assert manager.spare_count == 0
         await eventually(lambda: manager.spare_count == 1, what="the pool to refill")
@@ -149,9 +152,7 @@ def test_a_notebook_never_gets_a_dead_spare(root):
     kernel, the notebook gets a kernel that answers, not the killed process."""
 
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
-        killed = pid_of(manager._spares[0])
+        killed = pid_of(await a_ready_spare(manager))
         os.kill(killed, signal.SIGKILL)
         await eventually(lambda: not is_running(killed), what="the spare to die")
 
@@ -165,8 +166,7 @@ def test_a_notebook_never_gets_a_dead_spare(root):
 
 def test_other_kernels_and_chosen_ids_are_not_served_from_the_pool(root):
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
+        await a_ready_spare(manager)
 
         chosen = await manager.start_kernel(kernel_id="my-own-id")
 
@@ -180,9 +180,7 @@ def test_shutting_down_the_server_stops_spare_kernels(root):
     pids = []
 
     async def scenario(manager):
-        manager.refill_soon(delay=0)
-        await eventually(lambda: manager.spare_count == 1, what="a spare kernel")
-        pids.extend(pid_of(spare) for spare in manager._spares)
+        pids.append(pid_of(await a_ready_spare(manager)))
 
     run(root, scenario)  # run() shuts the manager down, as the server does on exit
 
