@@ -2,9 +2,11 @@
 
 Each measurement is what a participant waits for: submit the login form, the
 hub starts their server (unless warmed), JupyterLab opens, a kernel starts and
-answers 6*7. Each line is followed by the median of each of these phases. In
-docker mode it also prints each idle server's memory, the image's size and the
-time of an up-to-date and of a forced (cached) image build.
+answers 6*7. Each line is followed by the median of each of these phases and,
+for a crowd, by the CPU seconds each kind of process used meanwhile (hub,
+servers, kernels, proxy, these benchmark clients...): what 2 cores had to share.
+In docker mode it also prints each idle server's memory, the image's size and
+the time of an up-to-date and of a forced (cached) image build.
 
     .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5]
 """
@@ -12,8 +14,10 @@ time of an up-to-date and of a forced (cached) image build.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import itertools
+import os
 import secrets
 import statistics
 import subprocess
@@ -22,6 +26,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from icslab.testing import RunningLab
 
@@ -65,18 +70,68 @@ def login_to_kernel_ready(
     return [later - earlier for earlier, later in itertools.pairwise(marks)]
 
 
-def crowd(lab: RunningLab, names: list[str], stop: bool) -> tuple[list[list[float]], list[str]]:
-    """Everyone submits the login form at the same moment."""
-    start, finish = threading.Barrier(len(names)), threading.Barrier(len(names))
-    phases, failures = [], []
+@dataclass
+class Crowd:
+    phases: list[list[float]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    cpu: collections.Counter = field(default_factory=collections.Counter)
+
+
+def crowd(lab: RunningLab, names: list[str], stop: bool) -> Crowd:
+    """Everyone submits the login form at the same moment. Also counts the CPU
+    each kind of process used from that moment until the last kernel answered."""
+    result, before = Crowd(), collections.Counter()
+    start = threading.Barrier(len(names), action=lambda: before.update(cpu_seconds()))
+    finish = threading.Barrier(len(names), action=lambda: result.cpu.update(cpu_seconds()))
     with ThreadPoolExecutor(len(names)) as pool:
         futures = [pool.submit(login_to_kernel_ready, lab, n, start, finish, stop) for n in names]
         for future in futures:
             try:
-                phases.append(future.result())
+                result.phases.append(future.result())
             except Exception as error:  # a failure is a figure too
-                failures.append(repr(error))
-    return phases, failures
+                result.failures.append(repr(error))
+    if result.cpu:  # empty when someone failed: the finish barrier was broken
+        result.cpu.subtract(before)
+    return result
+
+
+def cpu_seconds() -> collections.Counter:
+    """CPU seconds (user + system) used so far by each kind of process, from
+    /proc. A process that exits between two readings is missed: the crowd
+    reads both while every kernel and server still runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: collections.Counter = collections.Counter()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                name, fields = stat.read().rsplit(")", 1)
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile
+        numbers = fields.split()
+        kind = _process_kind(int(entry.name), command, name.split("(", 1)[1])
+        used[kind] += (int(numbers[11]) + int(numbers[12])) / ticks
+    return used
+
+
+def _process_kind(pid: int, command: str, name: str) -> str:
+    if pid == os.getpid():
+        return "bench clients"
+    for kind, marker in (
+        ("servers", "jupyterhub-singleuser"),
+        ("servers", "icslab.hub.zygote"),  # local mode's servers are its forks
+        ("kernels", "ipykernel_launcher"),
+        ("hub", "bin/jupyterhub"),
+        ("proxy", "configurable-http-proxy"),
+        ("docker engine", "dockerd"),
+        ("docker engine", "containerd"),
+    ):
+        if marker in command:
+            return kind
+    return "linux kernel threads" if not command else "other"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -84,8 +139,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(name: str, phases: list[list[float]], attempted: int) -> None:
-    """The total's median, p95 and max, then each phase's median."""
+def report(name: str, phases: list[list[float]], attempted: int, cpu=None) -> None:
+    """The total's median, p95 and max, then each phase's median, then (for a
+    crowd) the CPU seconds each kind of process used meanwhile."""
     if not phases:
         print(f"{name:<30} ok=0/{attempted}")
         return
@@ -96,6 +152,9 @@ def report(name: str, phases: list[list[float]], attempted: int) -> None:
     )
     medians = [statistics.median(p[i] for p in phases) for i in range(len(PHASES))]
     print(f"{'':<30} " + "  ".join(f"{n} {m:.2f}s" for n, m in zip(PHASES, medians, strict=True)))
+    if cpu:
+        used = [(kind, seconds) for kind, seconds in cpu.most_common() if seconds >= 0.05]
+        print(f"{'':<30} CPU: " + ", ".join(f"{kind} {seconds:.1f}s" for kind, seconds in used))
 
 
 def stop_all(lab: RunningLab, names: list[str]) -> None:
@@ -174,13 +233,13 @@ def main() -> None:
         ):
             login_to_kernel_ready(lab, "solo")  # warm the page cache, not measured
             alone = [login_to_kernel_ready(lab, "solo") for _ in range(args.runs)]
-            cold, cold_failures = crowd(lab, names, stop=True)
+            cold = crowd(lab, names, stop=True)
             warm = lab.icslab("warm", "--concurrency", "4")
             if warm.returncode != 0:
                 raise RuntimeError(f"icslab warm failed: {warm.stdout}{warm.stderr}")
             wait_until_quiet()
             memory = idle_memory(prefix, names) if args.spawner == "docker" else []
-            warmed, warm_failures = crowd(lab, names, stop=False)
+            warmed = crowd(lab, names, stop=False)
             stop_all(lab, names)
         images = image_figures() if args.spawner == "docker" else []
     finally:
@@ -191,15 +250,15 @@ def main() -> None:
 
     print(f"login-to-kernel-ready, {args.spawner} spawner (JupyterLab + python3 kernel)")
     report("1 participant", alone, args.runs)
-    report(f"{users} at once", cold, users)
-    report(f"{users} at once after warm", warmed, users)
+    report(f"{users} at once", cold.phases, users, cold.cpu)
+    report(f"{users} at once after warm", warmed.phases, users, warmed.cpu)
     print(f"{'warm':<30} {warm.stdout.strip().splitlines()[-1]}")
     if memory:
         figures = f"median={statistics.median(memory):.0f} MiB  max={max(memory):.0f} MiB"
         print(f"{'idle server memory':<30} {figures} (n={len(memory)}, warmed, spare kernel too)")
     for line in images:
         print(line)
-    for failure in cold_failures + warm_failures:
+    for failure in cold.failures + warmed.failures:
         print("  failed:", failure)
 
 
