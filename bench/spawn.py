@@ -239,8 +239,10 @@ def main() -> None:
                 raise RuntimeError(f"icslab warm failed: {warm.stdout}{warm.stderr}")
             wait_until_quiet()
             memory = idle_memory(prefix, names) if args.spawner == "docker" else []
+            # One sample: the warmed server's spare kernel is used up by it.
+            alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
             warmed = crowd(lab, names, stop=False)
-            stop_all(lab, names)
+            stop_all(lab, [*names, "solo"])
         images = image_figures() if args.spawner == "docker" else []
     finally:
         if args.spawner == "docker":
@@ -250,6 +252,7 @@ def main() -> None:
 
     print(f"login-to-kernel-ready, {args.spawner} spawner (JupyterLab + python3 kernel)")
     report("1 participant", alone, args.runs)
+    report("1 participant after warm", alone_warmed, 1)
     report(f"{users} at once", cold.phases, users, cold.cpu)
     report(f"{users} at once after warm", warmed.phases, users, warmed.cpu)
     print(f"{'warm':<30} {warm.stdout.strip().splitlines()[-1]}")
