@@ -17,10 +17,10 @@ import pandas as pd
 from icslab import metrics
 from icslab.checks import Hint, exercise
 from icslab.detect import Invariant, Rule, RuleDetector
-from icslab.sim.plant import AREA
+from icslab.sim.plant import AREA, TANK_FLOWS
 
 AREA_TOLERANCE = 0.05  # relative
-CLEAR_WELL = ("LIT401", ("FIT301",), ("FIT302", "FIT401"), AREA["T401"])
+CLEAR_WELL = (*TANK_FLOWS["T401"], AREA["T401"])
 MIN_WINDOW, MAX_WINDOW = 60, 3600  # rows (seconds): minutes, not seconds
 MAX_ALLOWED = 300  # s a rule may stay broken on TRAIN before it describes normal operation
 MIN_PUMP_ATTACKS = 2

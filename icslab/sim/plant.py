@@ -24,6 +24,13 @@ DAY = 86_400
 
 # Plant constants: also printed in the datacard, used by the invariant tests.
 AREA = {"T101": 150.0, "T401": 400.0, "T501": 120.0, "T502": 100.0}  # m2
+# Each tank's level and the flows that fill and drain it: its mass balance.
+TANK_FLOWS = {
+    "T101": ("LIT101", ("FIT101",), ("FIT301",)),
+    "T401": ("LIT401", ("FIT301",), ("FIT302", "FIT401")),
+    "T501": ("LIT501", ("FIT501",), ("FIT503",)),
+    "T502": ("LIT502", ("FIT502",), ("FIT504",)),
+}
 RIVER_PUMP_FLOW = 620.0  # m3/h each, P101/P102
 HIGH_LIFT_FLOW = 450.0  # m3/h each, P401-P403
 BACKWASH_FLOW = 900.0  # m3/h, P301, drawn from the clear well

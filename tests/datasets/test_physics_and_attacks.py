@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from icslab.data import load_plant
-from icslab.sim.plant import AREA, SETPOINT_DEFAULTS
+from icslab.sim.plant import AREA, SETPOINT_DEFAULTS, TANK_FLOWS
 from icslab.sim.tags import BY_NAME
 
 WINDOW = 600  # s: long enough to average out sensor noise
@@ -20,14 +20,6 @@ def balance_error(scada: pd.DataFrame, level: str, inflows, outflows, area: floa
     return (measured - predicted).iloc[WINDOW::WINDOW]
 
 
-TANKS = {
-    "T101": ("LIT101", ["FIT101"], ["FIT301"]),
-    "T401": ("LIT401", ["FIT301"], ["FIT302", "FIT401"]),
-    "T501": ("LIT501", ["FIT501"], ["FIT503"]),
-    "T502": ("LIT502", ["FIT502"], ["FIT504"]),
-}
-
-
 @pytest.fixture(scope="module")
 def normal(test_runs):
     return test_runs[1].scada
@@ -38,9 +30,9 @@ def attacked(test_runs):
     return test_runs[0]
 
 
-@pytest.mark.parametrize("tank", TANKS)
+@pytest.mark.parametrize("tank", TANK_FLOWS)
 def test_levels_follow_inflow_minus_outflow_in_normal_data(normal, tank):
-    level, inflows, outflows = TANKS[tank]
+    level, inflows, outflows = TANK_FLOWS[tank]
     error = balance_error(normal, level, inflows, outflows, AREA[tank])
     # Noise, flow lag and register resolution: a few centimetres over 10 minutes.
     assert error.abs().max() < 0.05, error.abs().describe()
@@ -100,7 +92,7 @@ def test_manipulations_propagate_through_the_physics(attacked, normal):
     # The replayed clear-well level breaks the T401 mass balance while it lasts.
     inside = attacked.scada["timestamp"].between(replay.start, replay.end)
     during = attacked.scada[inside].reset_index(drop=True)
-    error = balance_error(during, *TANKS["T401"], AREA["T401"])
+    error = balance_error(during, *TANK_FLOWS["T401"], AREA["T401"])
     assert error.abs().max() > 0.1
 
 

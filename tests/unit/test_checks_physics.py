@@ -7,7 +7,7 @@ import pytest
 from icslab.checks import Hint
 from icslab.checks.physics import alarms, pump_rules, t401_invariant, t501_area
 from icslab.detect import Invariant, InvariantDetector, Rule, RuleDetector
-from icslab.sim.plant import AREA
+from icslab.sim.plant import AREA, TANK_FLOWS
 
 # --- t501_area ---------------------------------------------------------------
 
@@ -191,20 +191,13 @@ def test_pump_rules_reports_rules_that_cannot_be_evaluated(train, test):
 
 # --- alarms ------------------------------------------------------------------
 
-TANKS = {
-    "T101": ("LIT101", ["FIT101"], ["FIT301"]),
-    "T401": ("LIT401", ["FIT301"], ["FIT302", "FIT401"]),
-    "T501": ("LIT501", ["FIT501"], ["FIT503"]),
-    "T502": ("LIT502", ["FIT502"], ["FIT504"]),
-}
-
 
 @pytest.fixture(scope="module")
 def either(train, test):
     """The notebook's raw alarms: the invariants' or the rules' (no off-delay)."""
     invariants = [
         Invariant.mass_balance(level, ins, outs, area=AREA[name], window=600, name=name)
-        for name, (level, ins, outs) in TANKS.items()
+        for name, (level, ins, outs) in TANK_FLOWS.items()
     ]
     invariants.append(
         Invariant(
