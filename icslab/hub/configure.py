@@ -146,13 +146,12 @@ def _spawner(c: Config, lab: Lab) -> None:
     settings = lab.settings
     c.Spawner.default_url = settings.hub.default_url
     c.Spawner.environment = {
+        **server_environment(lab),
         "ICSLAB_DATA": str(lab.datasets_dir),
-        "ICSLAB_WORKSHOP": settings.workshop.title,
         # The lab's Jupyter config: no news or update checks (labs are offline), the
-        # kernel pool and autopull extensions on, language servers off.
+        # kernel pool and autopull extensions on, language servers off. The image
+        # sets it for containers.
         "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
-        "ICSLAB_SPARE_KERNELS": str(settings.limits.spare_kernels),
-        **git_environment(lab),
     }
     c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
     c.Spawner.mem_limit = settings.limits.memory
@@ -223,6 +222,15 @@ def _services(c: Config, lab: Lab) -> None:
     ]
 
 
+def server_environment(lab: Lab) -> dict:
+    """What every participant's server gets, in either mode."""
+    return {
+        "ICSLAB_WORKSHOP": lab.settings.workshop.title,
+        "ICSLAB_SPARE_KERNELS": str(lab.settings.limits.spare_kernels),
+        **git_environment(lab),
+    }
+
+
 def git_environment(lab: Lab) -> dict:
     """Makes `git` in a participant's server (so nbgitpuller) send the server's own hub
     token to the git service, and only there."""
@@ -266,12 +274,7 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.notebook_dir = IMAGE_HOME
     c.DockerSpawner.network_name = lab.docker_network
     c.DockerSpawner.use_internal_ip = True
-    c.DockerSpawner.environment = {
-        "ICSLAB_DATA": IMAGE_DATA,
-        "ICSLAB_WORKSHOP": lab.settings.workshop.title,
-        "ICSLAB_SPARE_KERNELS": str(lab.settings.limits.spare_kernels),
-        **git_environment(lab),
-    }
+    c.DockerSpawner.environment = {**server_environment(lab), "ICSLAB_DATA": IMAGE_DATA}
     c.DockerSpawner.extra_host_config = {
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],

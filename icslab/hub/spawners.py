@@ -108,6 +108,9 @@ class DockerSpawner(dockerspawner.DockerSpawner):
         return ip, port
 
 
+FAST_PROBING_SECONDS = 3.0
+
+
 async def wait_until_listening(spawner, ip: str, port: int) -> None:
     """Return once ip:port accepts a connection, or the server exited, or
     start_timeout passed (the hub then reports the failure as usual).
@@ -127,9 +130,6 @@ async def wait_until_listening(spawner, ip: str, port: int) -> None:
             next_exit_check = time.monotonic() + 2.0
         fast = time.monotonic() - started < FAST_PROBING_SECONDS
         await asyncio.sleep(spawner.port_poll_interval if fast else 0.25)
-
-
-FAST_PROBING_SECONDS = 3.0
 
 
 async def _accepts(ip: str, port: int) -> bool:
