@@ -6,13 +6,19 @@ websocket protocol. Used by the integration tests and the spawn benchmark.
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
+import urllib.request
 import uuid
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlparse
 
+import httpcore
 import httpx
 import websocket
+from jupyterhub.utils import subdomain_hook_idna
 
 
 class LabError(Exception):
@@ -80,11 +86,67 @@ def wait_for(condition, *, timeout: float, what: str, first_delay: float = 0.05)
         delay = min(delay * 1.5, 1.0)
 
 
+class Resolver:
+    """Test host names (`lab.test`, `p01.lab.test`) -> a loopback address, for this
+    client only: the machine's resolver and every other program are left alone."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = {name.lower(): address for name, address in names.items()}
+
+    def address(self, host: str) -> str:
+        host = host.lower()
+        for name, address in self.names.items():
+            if host == name or host.endswith(f".{name}"):
+                return address
+        return host
+
+    def connect(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((self.address(host), port), timeout=timeout)
+
+
+class _ResolvingBackend(httpcore.SyncBackend):
+    def __init__(self, resolver: Resolver):
+        self.resolver = resolver
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        # TLS still checks the certificate against the name asked for (SNI), not the address.
+        return super().connect_tcp(
+            self.resolver.address(host), port, timeout, local_address, socket_options
+        )
+
+
 class LabClient:
-    def __init__(self, base_url: str, timeout: float = 60):
+    """A user's browser. `ca`: trust only this CA (a lab-ca lab); `resolve`: names to
+    loopback addresses; `user_domain`: servers live on `<user>.<user_domain>`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 60,
+        *,
+        ca: Path | None = None,
+        resolve: dict[str, str] | None = None,
+        user_domain: str | None = None,
+    ):
         self.base_url = base_url.rstrip("/") + "/"
-        self.http = httpx.Client(base_url=self.base_url, follow_redirects=True, timeout=timeout)
+        self.resolver = Resolver(resolve or {})
+        self.tls = ssl.create_default_context(cafile=str(ca)) if ca else None
+        transport = httpx.HTTPTransport(verify=self.tls or True)
+        transport._pool._network_backend = _ResolvingBackend(self.resolver)
+        self.http = httpx.Client(
+            base_url=self.base_url, follow_redirects=True, timeout=timeout, transport=transport
+        )
+        self.user_domain = user_domain
         self.username: str | None = None
+
+    def server_url(self, owner: str) -> str:
+        """Where a user's server is: on their own host, or under the hub's."""
+        if not self.user_domain:
+            return f"{self.base_url}user/{owner}/"
+        hub = urlparse(self.base_url)
+        port = f":{hub.port}" if hub.port else ""
+        host = subdomain_hook_idna(owner, self.user_domain, "user")
+        return f"{hub.scheme}://{host}{port}/user/{owner}/"
 
     def close(self) -> None:
         self.http.close()
@@ -175,15 +237,15 @@ class LabClient:
     def open_server(self, owner: str | None = None, page: str = "lab") -> httpx.Response:
         """Open a server's page as a browser would, accepting the OAuth consent page."""
         owner = owner or self.username
-        response = self.http.get(f"user/{owner}/{page}")
+        response = self.http.get(f"{self.server_url(owner)}{page}")
         if urlparse(str(response.url)).path.endswith("/oauth2/authorize") and response.is_success:
             form = _parse(response.text).forms[0]
             fields: dict[str, list[str]] = {}
             for name, value in form["fields"]:
                 fields.setdefault(name, []).append(value)
             response = self.http.post(urljoin(str(response.url), form["action"]), data=fields)
-        if response.status_code in (403, 404) or not urlparse(str(response.url)).path.startswith(
-            f"/user/{owner}/"
+        if response.status_code in (403, 404) or not str(response.url).startswith(
+            self.server_url(owner)
         ):
             raise AccessDenied(
                 f"{self.username} cannot open {owner}'s server (HTTP {response.status_code})"
@@ -204,7 +266,8 @@ class LabClient:
         query = dict(parse_qsl(landed.query))
         query.setdefault("targetpath", query["repo"].rstrip("/").split("/")[-1])
         events = []
-        with self.http.stream("GET", f"{landed.path}/api", params=query, timeout=timeout) as stream:
+        api = str(page.url.copy_with(query=None)) + "/api"
+        with self.http.stream("GET", api, params=query, timeout=timeout) as stream:
             if stream.status_code != 200:
                 raise AccessDenied(f"git-pull answered HTTP {stream.status_code}")
             for line in stream.iter_lines():
@@ -216,7 +279,8 @@ class LabClient:
 
     def server_api(self, owner: str, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {"X-XSRFToken": self.cookie("_xsrf", f"/user/{owner}/") or ""}
-        return self.http.request(method, f"user/{owner}/api/{path}", headers=headers, **kwargs)
+        url = f"{self.server_url(owner)}api/{path}"
+        return self.http.request(method, url, headers=headers, **kwargs)
 
     def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
         """Start a kernel on a server, run `code`, return its result (or output) as text."""
@@ -266,20 +330,32 @@ class LabClient:
     ) -> str:
         """Run `code` in a running kernel; its result (or output) as text."""
         owner = owner or self.username
-        websocket_base = self.base_url.replace("http", "ws", 1)
-        url = f"{websocket_base}user/{owner}/api/kernels/{kernel_id}/channels"
-        cookies = "; ".join(
-            f"{cookie.name}={cookie.value}"
-            for cookie in self.http.cookies.jar
-            if f"/user/{owner}/".startswith(cookie.path.rstrip("/") + "/")
-        )
-        socket = websocket.create_connection(url, header=[f"Cookie: {cookies}"], timeout=timeout)
+        channels = f"{self.server_url(owner)}api/kernels/{kernel_id}/channels"
+        connection = self._websocket(channels, timeout)
         try:
             msg_id = uuid.uuid4().hex
-            socket.send(json.dumps(_execute_request(msg_id, code)))
-            return _collect_result(socket, msg_id, timeout)
+            connection.send(json.dumps(_execute_request(msg_id, code)))
+            return _collect_result(connection, msg_id, timeout)
         finally:
-            socket.close()
+            connection.close()
+
+    def _websocket(self, url: str, timeout: float) -> websocket.WebSocket:
+        """A websocket to an http(s) URL, with the cookies a browser would send there,
+        over the same name resolution and trust as every other request."""
+        with_cookies = urllib.request.Request(url)
+        self.http.cookies.jar.add_cookie_header(with_cookies)
+        parts = urlparse(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        raw = self.resolver.connect(parts.hostname, port, timeout)
+        if parts.scheme == "https":
+            context = self.tls or ssl.create_default_context()
+            raw = context.wrap_socket(raw, server_hostname=parts.hostname)
+        return websocket.create_connection(
+            url.replace("http", "ws", 1),
+            header=[f"Cookie: {with_cookies.get_header('Cookie', '')}"],
+            timeout=timeout,
+            socket=raw,
+        )
 
 
 def _execute_request(msg_id: str, code: str) -> dict:

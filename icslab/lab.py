@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
+from jupyterhub.utils import subdomain_hook_idna
 from pydantic import BaseModel, ConfigDict
 
 from icslab.errors import InputError
@@ -73,6 +75,30 @@ class LabPaths:
         """The API token `icslab warm` and friends use (the icslab-cli service's)."""
         return self.data_dir / "cli_token"
 
+    @property
+    def tls(self) -> Path:
+        """The front door's state: caddy's config and storage, the lab CA, the CA page."""
+        return self.data_dir / "tls"
+
+    @property
+    def caddyfile(self) -> Path:
+        return self.tls / "Caddyfile"
+
+    @property
+    def caddy_storage(self) -> Path:
+        """Certificates caddy obtained (ACME) and its account keys: kept across restarts."""
+        return self.tls / "caddy"
+
+    @property
+    def lab_ca(self) -> Path:
+        """The lab's own CA (lab-ca mode) and the server certificate it signs."""
+        return self.tls / "lab-ca"
+
+    @property
+    def ca_site(self) -> Path:
+        """What plain HTTP serves besides redirects: the lab CA page, under /ca/."""
+        return self.tls / "site"
+
 
 class Lab(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -82,7 +108,14 @@ class Lab(BaseModel):
     data_dir: Path
     members: list[Member]
     spawner: Literal["local", "docker"]
-    port: int
+    # What participants type (scheme://host[:port]); --port may have changed the port.
+    public_url: str
+    # configurable-http-proxy: on the public port without TLS, else on a loopback port
+    # behind the TLS front (caddy), which listens on the public and plain-HTTP ports.
+    proxy_port: int
+    http_port: int | None = None
+    # acme: where caddy asks whether a participant's host may get a certificate.
+    ask_port: int = 0
     hub_api_port: int
     proxy_api_port: int
     datasets_dir: Path
@@ -101,7 +134,45 @@ class Lab(BaseModel):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        """The lab's address for participants, with a trailing slash."""
+        return f"{self.public_url}/"
+
+    @property
+    def tls_on(self) -> bool:
+        return self.settings.tls_on
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.public_url).hostname
+
+    @property
+    def public_port(self) -> int:
+        return urlsplit(self.public_url).port or (443 if self.tls_on else 80)
+
+    @property
+    def user_origins(self) -> bool:
+        return self.settings.user_origins
+
+    def user_host(self, username: str) -> str:
+        """Where a participant's server lives with per-user origins (JupyterHub's own rule)."""
+        return subdomain_hook_idna(username, self.public_host, "user")
+
+    def service_host(self, service: str) -> str:
+        return subdomain_hook_idna(service, self.public_host, "service")
+
+    def service_url(self, service: str) -> str:
+        """A hub service's pages as browsers reach them (with per-user origins, each
+        service has a host of its own, as each user does)."""
+        if not self.user_origins:
+            return f"{self.url}services/{service}/"
+        port = "" if self.public_port == 443 else f":{self.public_port}"
+        return f"https://{self.service_host(service)}{port}/services/{service}/"
+
+    @property
+    def hub_api_url(self) -> str:
+        """The hub's REST API as `icslab` commands on this machine reach it: directly,
+        not through the front door (no certificate or name to resolve)."""
+        return f"http://{self.service_ip}:{self.hub_api_port}/hub/api/"
 
     @property
     def git_url(self) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from icslab.errors import InputError
+from icslab.hub.configure import LIVE_SERVICE
 from icslab.terminal import DataDirOption, console, fail, saved_lab
 
 app = typer.Typer(help="Live-coding broadcast: participants follow an instructor's notebook.",
@@ -41,7 +42,7 @@ def start(
         broadcast = registry.start(lab.data_dir, instructor, path, name)
     except InputError as error:
         fail(error)
-    console.print(f"live: {lab.url}services/icslab-live/{broadcast.name}", highlight=False)
+    console.print(f"live: {lab.service_url(LIVE_SERVICE)}{broadcast.name}", highlight=False)
     console.print(f"participants copy it with: icslab live copy {broadcast.name}", highlight=False)
 
 
@@ -68,7 +69,7 @@ def list_live(data_dir: DataDirOption = None) -> None:
     for broadcast in registry.live(lab.data_dir):
         console.print(
             f"{broadcast.name}: {broadcast.instructor}'s {broadcast.path} since "
-            f"{broadcast.started}  {lab.url}services/icslab-live/{broadcast.name}",
+            f"{broadcast.started}  {lab.service_url(LIVE_SERVICE)}{broadcast.name}",
             highlight=False,
         )
 

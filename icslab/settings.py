@@ -6,10 +6,12 @@ line, the key and what is allowed, and all problems are reported at once.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,8 +29,23 @@ class Workshop(Section):
     title: Annotated[str, Field(min_length=1, description="shown on the hub's pages")]
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+# Settings that were renamed: the message says what replaced them.
+REPLACED = {
+    ("hub", "port"): 'hub.public_url, e.g. public_url = "http://127.0.0.1:8000" (the port is '
+    "part of the address)",
+}
+
+
 class Hub(Section):
-    port: int = Field(8000, ge=1, le=65535, description="port on 127.0.0.1 for browsers")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="what participants type: https://name[:port]"
+    )
+    listen: str = Field("", description="interface for HTTPS and port 80; empty = all")
+    http_port: int = Field(80, ge=1, le=65535, description="plain HTTP: redirects, ACME, CA page")
+    user_origins: bool | None = Field(
+        None, description="each participant's server on <user>.<public host>; default: TLS on"
+    )
     spawner: Literal["auto", "local", "docker"] = Field(
         "auto", description="where participants' servers run; auto = docker if an engine answers"
     )
@@ -41,6 +58,53 @@ class Hub(Section):
         if not value.startswith("/"):
             raise ValueError("must start with '/', e.g. '/lab'")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _site_address(cls, value: str) -> str:
+        """scheme://host[:port], nothing else: the lab owns the whole site."""
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as error:
+            raise ValueError(f"not a URL ({error})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must look like https://lab.example.org (or http://127.0.0.1:8000)")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be only scheme://host[:port], with no path: the lab is the site")
+        host = parts.hostname.lower()
+        shown = f"[{host}]" if ":" in host else host
+        return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value:
+            ipaddress.ip_address(value)  # ValueError names the problem
+        return value
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.public_url).hostname
+
+    @property
+    def public_port(self) -> int:
+        parts = urlsplit(self.public_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def host_is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.public_host)
+            return True
+        except ValueError:
+            return False
+
+    @property
+    def host_is_loopback(self) -> bool:
+        if self.public_host == "localhost":
+            return True
+        return self.host_is_ip and ipaddress.ip_address(self.public_host).is_loopback
 
 
 class Limits(Section):
@@ -92,6 +156,29 @@ class Material(Section):
     )
 
 
+class Tls(Section):
+    mode: Literal["acme", "files", "lab-ca", "off"] = Field(
+        "off", description="where the HTTPS certificate comes from; off only on loopback"
+    )
+    acme_email: str = Field("", description="acme: contact for the CA's expiry notices")
+    acme_directory: str = Field(LETS_ENCRYPT, description="acme: the CA's directory URL")
+    acme_ca_root: Path | None = Field(
+        None, description="acme: PEM root of a site's own ACME CA, relative to this file"
+    )
+    cert_file: Path | None = Field(None, description="files: certificate chain (PEM)")
+    key_file: Path | None = Field(None, description="files: its private key (PEM)")
+    ip_addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = Field(
+        default_factory=list, description="lab-ca: addresses the certificate also covers"
+    )
+
+    @field_validator("acme_directory")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be the CA's https:// directory URL")
+        return value
+
+
 class WorkshopSettings(Section):
     workshop: Workshop
     hub: Hub = Hub()
@@ -101,6 +188,57 @@ class WorkshopSettings(Section):
     data: Data = Data()
     docker: Docker = Docker()
     material: Material = Material()
+    tls: Tls = Tls()
+
+    @property
+    def tls_on(self) -> bool:
+        return self.tls.mode != "off"
+
+    @property
+    def user_origins(self) -> bool:
+        """Per-user hosts: on by default whenever TLS is."""
+        return self.tls_on if self.hub.user_origins is None else self.hub.user_origins
+
+
+def _combination_problems(settings: WorkshopSettings) -> list[tuple[tuple[str, str], str]]:
+    """Settings that are each valid but do not go together: (where, what to fix)."""
+    hub, tls = settings.hub, settings.tls
+    https = hub.public_url.startswith("https://")
+    found = []
+    if tls.mode == "off" and not hub.host_is_loopback:
+        found.append(
+            (
+                ("tls", "mode"),
+                f"tls.mode = 'off' would send passwords in clear text to {hub.public_url}: "
+                "choose acme, files or lab-ca (with an https:// hub.public_url), or keep "
+                "public_url on a loopback address for a trial on this machine",
+            )
+        )
+    elif tls.mode == "off" and https:
+        found.append((("hub", "public_url"), "is https:// but tls.mode is 'off': choose a mode"))
+    if tls.mode != "off" and not https:
+        found.append(
+            (("hub", "public_url"), f"must start with https:// when tls.mode = {tls.mode!r}")
+        )
+    if hub.user_origins and tls.mode == "off":
+        found.append((("hub", "user_origins"), "needs TLS: set tls.mode, or user_origins = false"))
+    if settings.user_origins and hub.host_is_ip and tls.mode != "off":
+        found.append(
+            (
+                ("hub", "user_origins"),
+                f"participants' hosts need a name, not the address {hub.public_host}: use a "
+                "host name in hub.public_url, or set hub.user_origins = false (see the README)",
+            )
+        )
+    if tls.mode == "acme" and hub.host_is_ip:
+        found.append((("tls", "mode"), "acme needs a host name in hub.public_url, not an address"))
+    if tls.mode == "files":
+        found += [
+            (("tls", key), f"tls.{key} is required when tls.mode = 'files'")
+            for key in ("cert_file", "key_file")
+            if getattr(tls, key) is None
+        ]
+    return found
 
 
 def load_settings(path: Path) -> WorkshopSettings:
@@ -116,9 +254,16 @@ def load_settings(path: Path) -> WorkshopSettings:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
     try:
-        return WorkshopSettings.model_validate(raw)
+        settings = WorkshopSettings.model_validate(raw)
     except ValidationError as error:
         raise InputError(*(_describe(path, text, problem) for problem in error.errors())) from None
+    problems = []
+    for keys, message in _combination_problems(settings):
+        line = _line_of(text, list(keys))
+        problems.append(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+    if problems:
+        raise InputError(*problems)
+    return settings
 
 
 def _describe(path: Path, text: str, problem: dict) -> str:
@@ -129,6 +274,8 @@ def _describe(path: Path, text: str, problem: dict) -> str:
     kind = problem["type"]
     if kind == "missing":
         return f"{where}: {dotted} is required but missing"
+    if kind == "extra_forbidden" and tuple(keys) in REPLACED:
+        return f"{where}: {dotted} is gone: use {REPLACED[tuple(keys)]}"
     if kind == "extra_forbidden":
         return f"{where}: unknown setting {dotted} (check its spelling against the comments)"
     message = problem["msg"].removeprefix("Value error, ")

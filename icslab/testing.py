@@ -6,6 +6,9 @@
 
 It runs `icslab up` exactly as an instructor does, on a free loopback port,
 and on exit stops it with SIGTERM and checks that nothing it started survives.
+With `tls={"mode": "lab-ca"}` (or acme, files) it serves `https://lab.test:<port>`
+on all interfaces, and its clients reach `lab.test` and `*.lab.test` on
+127.0.0.2, trusting only the lab's CA (or `ca`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -26,6 +30,8 @@ from icslab.hub.launch import free_port
 from icslab.lab import Lab
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
+TEST_HOST = "lab.test"
+TEST_ADDRESS = "127.0.0.2"  # stands in for the lab server's address on the room's network
 
 EXAMPLE_ROSTER = [
     ("trainer1", "", "instructor"),
@@ -62,7 +68,10 @@ def write_settings(path: Path, roster: str = "roster.csv", **sections: dict) -> 
 
 
 class RunningLab:
-    def __init__(self, folder: Path, roster=EXAMPLE_ROSTER, **sections: dict):
+    def __init__(
+        self, folder: Path, roster=EXAMPLE_ROSTER, *, ca: Path | None = None, **sections: dict
+    ):
+        self.ca = ca
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.folder / "data"
@@ -75,15 +84,37 @@ class RunningLab:
         self.port = 0
 
     @property
+    def tls(self) -> bool:
+        return self.sections.get("tls", {}).get("mode", "off") != "off"
+
+    @property
+    def host(self) -> str:
+        return TEST_HOST if self.tls else "127.0.0.1"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/"
+
+    @property
+    def http_port(self) -> int | None:
+        return self.sections.get("hub", {}).get("http_port")
+
+    def trusted_ca(self) -> Path | None:
+        """What the lab's clients trust: `ca`, or the lab's own CA (lab-ca mode)."""
+        if self.ca or not self.tls:
+            return self.ca
+        return self.data_dir / "tls" / "lab-ca" / "lab-ca.crt"
 
     def set_roster(self, rows) -> None:
         write_roster(self.roster, rows)
 
     def start(self, timeout: float = 60) -> RunningLab:
-        write_settings(self.config, **self.sections)
         self.port = free_port()
+        if self.tls:
+            hub = self.sections.setdefault("hub", {})
+            hub.setdefault("public_url", f"https://{TEST_HOST}")
+            hub.setdefault("http_port", free_port())
+        write_settings(self.config, **self.sections)
         command = [ICSLAB, "up", "--config", str(self.config), "--data-dir", str(self.data_dir)]
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
@@ -95,8 +126,12 @@ class RunningLab:
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"icslab up exited with {self.process.returncode}:\n{self.logs()}")
+        ca = self.trusted_ca()
+        if ca is not None and not ca.exists():
+            return False  # icslab up has not made the lab CA yet
         try:
-            return httpx.get(self.url + "hub/health", timeout=2).status_code == 200
+            with LabClient(self.url, timeout=2, **self._client_options(ca)) as probe:
+                return probe.http.get("hub/health").status_code == 200
         except httpx.TransportError:
             return False
 
@@ -130,8 +165,15 @@ class RunningLab:
     def credentials(self) -> dict[str, str]:
         return read_credentials(self.data_dir / "credentials.csv")
 
+    def _client_options(self, ca: Path | None) -> dict:
+        if not self.tls:
+            return {}
+        return {"ca": ca, "resolve": {TEST_HOST: TEST_ADDRESS}}
+
     def client(self) -> LabClient:
-        return LabClient(self.url)
+        lab = self.resolved()
+        domain = urlsplit(lab.public_url).hostname if lab.user_origins else None
+        return LabClient(self.url, **self._client_options(self.trusted_ca()), user_domain=domain)
 
     def login(self, username: str, password: str | None = None) -> LabClient:
         client = self.client()

@@ -43,6 +43,7 @@ CLI_SCOPES = [
 GIT_SERVICE = "icslab-git"
 GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
 LIVE_SERVICE = "icslab-live"
+FRONT_SERVICE = "icslab-front"
 LIVE_ACCESS = f"access:services!service={LIVE_SERVICE}"
 USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS]
 # JupyterHub's default for a server's own token (the `server` role), plus fetching
@@ -76,10 +77,22 @@ def configure(c: Config, lab: Lab) -> None:
 
 
 def _network(c: Config, lab: Lab) -> None:
-    # Browsers reach the proxy on loopback; the hub API listens on loopback too,
-    # or in docker mode on the lab network's gateway, where containers reach it.
+    # Without TLS browsers reach the proxy on the (loopback) public address. With
+    # TLS they reach the front (caddy), which hands requests to the proxy on
+    # loopback. The hub API listens on loopback too, or in docker mode on the lab
+    # network's gateway, where containers reach it.
     hub_ip = lab.docker_gateway if lab.spawner == "docker" else "127.0.0.1"
-    c.JupyterHub.bind_url = f"http://127.0.0.1:{lab.port}"
+    proxy_host = lab.public_host if not lab.tls_on else "127.0.0.1"
+    c.JupyterHub.bind_url = f"http://{proxy_host}:{lab.proxy_port}"
+    if lab.tls_on:
+        # Links, redirects and cookies use the public https address (cookies Secure).
+        c.JupyterHub.public_url = lab.url
+        c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+    if lab.user_origins:
+        # Each participant's server on its own host: what it serves never runs with
+        # a visitor's hub session, and the hub's cookies never reach it.
+        c.JupyterHub.subdomain_host = lab.public_url
+        c.JupyterHub.cookie_host_prefix_enabled = True
     c.JupyterHub.hub_bind_url = f"http://{hub_ip}:{lab.hub_api_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{lab.proxy_api_port}"
     c.ConfigurableHTTPProxy.command = list(lab.proxy_command)
@@ -200,26 +213,28 @@ def _services(c: Config, lab: Lab) -> None:
         ],
         "oauth_no_confirm": True,  # a lab page, not a third party: no "Authorize" step
     }
-    c.JupyterHub.services = [cli, git, live]
+    services = [cli, git, live]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
-    if idle_minutes == 0:
-        return
-    timeout = idle_minutes * 60
-    c.JupyterHub.services = [
-        cli,
-        git,
-        live,
-        {
-            "name": "idle-culler",
-            "command": [
-                sys.executable,
-                "-m",
-                "jupyterhub_idle_culler",
-                f"--timeout={timeout}",
-                f"--cull-every={max(60, min(600, timeout // 4))}",
-            ],
-        },
-    ]
+    if idle_minutes:
+        timeout = idle_minutes * 60
+        services.append(
+            {
+                "name": "idle-culler",
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={timeout}",
+                    f"--cull-every={max(60, min(600, timeout // 4))}",
+                ],
+            }
+        )
+    if lab.tls_on:
+        # The TLS front starts and stops with the hub, as the proxy does.
+        routed = [f"--service={service['name']}" for service in services if "url" in service]
+        front = [sys.executable, "-m", "icslab.hub.front", f"--data-dir={lab.data_dir}", *routed]
+        services.append({"name": FRONT_SERVICE, "command": front})
+    c.JupyterHub.services = services
 
 
 def server_environment(lab: Lab) -> dict:
@@ -227,6 +242,8 @@ def server_environment(lab: Lab) -> dict:
     return {
         "ICSLAB_WORKSHOP": lab.settings.workshop.title,
         "ICSLAB_SPARE_KERNELS": str(lab.settings.limits.spare_kernels),
+        # Behind TLS every cookie the server sets is Secure (jupyter_config sets _xsrf's).
+        **({"ICSLAB_SECURE_COOKIES": "1"} if lab.tls_on else {}),
         **git_environment(lab),
     }
 

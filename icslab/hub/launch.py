@@ -19,6 +19,7 @@ from icslab.errors import InputError
 from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
 from icslab.hub.configure import roster_groups
 from icslab.hub.docker_env import client, engine_answers, ensure_network, require_image
+from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
@@ -32,6 +33,7 @@ class Started:
     accounts: AccountChanges
     group_changes: list[str]
     lock_fd: int
+    certificate: Certificate | None = None
 
 
 def resolve_spawner(requested: str) -> str:
@@ -74,17 +76,56 @@ def _reuse_port(data_dir: Path, field: str) -> int:
     return free_port()
 
 
-def check_port(port: int) -> None:
-    with socket.socket() as probe:
+def check_port(port: int, address: str = "127.0.0.1", setting: str = "--port") -> None:
+    """Refuse early, naming the port, rather than let the proxy or the front fail later."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((address, port))
         except OSError as error:
+            where = f"{address or 'all interfaces'}:{port}"
             if error.errno == errno.EADDRINUSE:
                 raise InputError(
-                    f"port {port} on 127.0.0.1 is already in use: stop what listens there "
-                    f"(`ss -ltnp 'sport = :{port}'` shows it) or pick another with --port"
+                    f"port {port} on {address or 'all interfaces'} is already in use: stop what "
+                    f"listens there (`ss -ltnp 'sport = :{port}'` shows it) or pick another "
+                    f"with {setting}"
                 ) from None
-            raise InputError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+            raise InputError(f"cannot listen on {where}: {error.strerror}") from None
+
+
+def public_url_with_port(settings, port: int | None) -> str:
+    """hub.public_url, with --port (when given) as its port."""
+    if port is None:
+        return settings.hub.public_url
+    scheme, host = settings.hub.public_url.split("://", 1)
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") and ":" in host else host
+    return f"{scheme}://{host}:{port}"
+
+
+def network_fields(settings, data_dir: Path, port: int | None) -> dict:
+    """Where things listen. Without TLS the proxy is the front, on the (loopback) public
+    address; with TLS, caddy takes the public and plain-HTTP ports and the proxy moves
+    to a loopback port of its own."""
+    public_url = public_url_with_port(settings, port)
+    if not settings.tls_on:
+        return {"public_url": public_url, "proxy_port": int(public_url.rsplit(":", 1)[1])}
+    on_demand = settings.tls.mode == "acme" and settings.user_origins
+    return {
+        "public_url": public_url,
+        "proxy_port": _reuse_port(data_dir, "proxy_port"),
+        "http_port": settings.hub.http_port,
+        "ask_port": _reuse_port(data_dir, "ask_port") if on_demand else 0,
+    }
+
+
+def check_ports(lab: Lab) -> None:
+    if not lab.tls_on:
+        check_port(lab.proxy_port, lab.public_host, "--port or hub.public_url")
+        return
+    listen = lab.settings.hub.listen
+    check_port(lab.public_port, listen, "--port or the port of hub.public_url")
+    check_port(lab.http_port, listen, "hub.http_port")
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -133,7 +174,7 @@ def prepare(
         data_dir=data_dir.resolve(),
         members=members,
         spawner=chosen,
-        port=port or settings.hub.port,
+        **network_fields(settings, data_dir, port),
         # Running containers know the hub API's address: keep it across restarts.
         hub_api_port=_reuse_port(data_dir, "hub_api_port"),
         proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
@@ -143,16 +184,24 @@ def prepare(
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),
     )
-    check_port(lab.port)
+    check_ports(lab)
     check_data_dir(lab.data_dir)
     lock_fd = lock_data_dir(lab.paths)
+    certificate = prepare_front(lab) if lab.tls_on else None
     accounts = sync_accounts(lab.paths, lab.usernames())
     ensure_secret(lab.paths.cli_token)
     group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
     lab.paths.users.mkdir(exist_ok=True)
     lab.datasets_dir.mkdir(parents=True, exist_ok=True)  # empty until datasets are built
     lab.save()
-    return Started(lab, accounts, group_changes, lock_fd)
+    return Started(lab, accounts, group_changes, lock_fd, certificate)
+
+
+def prepare_front(lab: Lab) -> Certificate:
+    """Certificates and the Caddyfile, checked before any account or state changes."""
+    certificate = ensure_certificate(lab)
+    write_caddyfile(lab)
+    return certificate
 
 
 def hub_config_file(lab: Lab) -> Path:

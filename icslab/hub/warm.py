@@ -34,13 +34,15 @@ def running_lab(paths: LabPaths) -> tuple[Lab, httpx.Client]:
     lab = Lab.load(paths.lab_file)
     token = paths.cli_token.read_text().strip()
     api = httpx.Client(
-        base_url=f"{lab.url}hub/api/", headers={"Authorization": f"token {token}"}, timeout=30
+        base_url=lab.hub_api_url, headers={"Authorization": f"token {token}"}, timeout=30
     )
     try:
         api.get("").raise_for_status()
     except httpx.HTTPError:
         api.close()
-        raise InputError(f"the lab at {lab.url} does not answer: is `icslab up` running?") from None
+        raise InputError(
+            f"the lab's hub at {lab.hub_api_url} does not answer: is `icslab up` running?"
+        ) from None
     return lab, api
 
 

@@ -16,7 +16,7 @@ def configured(lab) -> Config:
 
 def test_everything_listens_on_loopback_only(lab):
     c = configured(lab)
-    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"  # the trial: public_url itself
     assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8124"
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8125"
     assert c.ConfigurableHTTPProxy.command == ["/opt/chp"]
@@ -183,7 +183,7 @@ def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
     assert spawner.environment["ICSLAB_SPARE_KERNELS"] == "1"  # the default
     # The hub API listens where containers reach it, and only there.
     assert c.JupyterHub.hub_bind_url == "http://172.18.0.1:8124"
-    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"
     # Containers outlive a hub restart.
     assert c.JupyterHub.cleanup_servers is False
 

@@ -24,7 +24,8 @@ def problems(tmp_path, text):
 
 def test_the_shipped_settings_are_valid():
     settings = load_settings(EXAMPLE)
-    assert settings.hub.port == 8000
+    assert settings.hub.public_url == "http://127.0.0.1:8000"
+    assert settings.tls.mode == "off"
     assert settings.hub.spawner == "auto"
     assert settings.hub.roster == Path("roster.example.csv")
 
@@ -32,21 +33,22 @@ def test_the_shipped_settings_are_valid():
 def test_only_the_title_is_required_and_the_rest_has_defaults(tmp_path):
     settings = load_settings(settings_file(tmp_path, '[workshop]\ntitle = "Water week"\n'))
     assert settings.workshop.title == "Water week"
-    assert (settings.hub.port, settings.hub.default_url) == (8000, "/lab")
+    assert (settings.hub.public_port, settings.hub.default_url) == (8000, "/lab")
+    assert (settings.tls_on, settings.user_origins) == (False, False)
     assert (settings.limits.memory, settings.limits.cpus) == ("2G", 1.0)
     assert settings.culler.idle_timeout_minutes == 60
     assert settings.accounts.max_failed_logins == 5
 
 
 def test_a_missing_title_names_the_setting(tmp_path):
-    found = problems(tmp_path, "[workshop]\n\n[hub]\nport = 8000\n")
+    found = problems(tmp_path, '[workshop]\n\n[hub]\npublic_url = "http://127.0.0.1:8000"\n')
     assert found == [f"{tmp_path / 'workshop.toml'}:1: workshop.title is required but missing"]
 
 
 def test_every_bad_value_is_reported_with_its_line(tmp_path):
     text = (
         '[workshop]\ntitle = "x"\n'
-        "[hub]\nport = 70000\n"  # line 4
+        "[hub]\nhttp_port = 70000\n"  # line 4
         'spawner = "kubernetes"\n'  # line 5
         "[limits]\n"
         'memory = "lots"\n'  # line 7
@@ -55,7 +57,7 @@ def test_every_bad_value_is_reported_with_its_line(tmp_path):
     found = problems(tmp_path, text)
     path = tmp_path / "workshop.toml"
     assert len(found) == 4
-    assert found[0].startswith(f"{path}:4: hub.port = 70000: ")
+    assert found[0].startswith(f"{path}:4: hub.http_port = 70000: ")
     assert "less than or equal to 65535" in found[0]
     assert found[1].startswith(f"{path}:5: hub.spawner = 'kubernetes': ")
     assert "'auto', 'local' or 'docker'" in found[1]

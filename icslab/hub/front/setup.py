@@ -1,0 +1,101 @@
+"""What `icslab up` and `icslab check` do for the front door before anything
+starts: certificates in place and valid (or refused, naming the file and the
+problem), the Caddyfile written and accepted by caddy itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from icslab.errors import InputError
+from icslab.hub.front import caddy, certs
+from icslab.hub.front.ca_page import write_ca_site
+from icslab.lab import Lab
+
+# A host every lab serves with per-user origins: its live-coding service.
+SAMPLE_SERVICE = "icslab-live"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What the banner and `icslab check` say about the certificate in use."""
+
+    source: str  # e.g. "lab CA", "files", "ACME (https://.../directory)"
+    info: certs.CertInfo | None  # None: not obtained yet (acme, first start)
+
+
+def hosts_to_cover(lab: Lab) -> list[str]:
+    """The public host, and with per-user origins one user host and one service host
+    (a wildcard covers all of them; a list of names must name every one)."""
+    hosts = [lab.public_host]
+    if lab.user_origins:
+        hosts += [lab.user_host(name) for name in lab.usernames()]
+        hosts.append(lab.service_host(SAMPLE_SERVICE))
+    return hosts
+
+
+def ensure_certificate(lab: Lab) -> Certificate:
+    """Make or check the certificate the mode needs; raise InputError if unusable."""
+    tls = lab.settings.tls
+    if tls.mode == "lab-ca":
+        ca = certs.ensure_lab_ca(lab.paths.lab_ca, lab.settings.workshop.title)
+        names = [] if lab.settings.hub.host_is_ip else [lab.public_host]
+        ips = [str(ip) for ip in tls.ip_addresses]
+        if lab.settings.hub.host_is_ip and lab.public_host not in ips:
+            ips.insert(0, lab.public_host)
+        cert, _ = certs.ensure_server_cert(
+            lab.paths.lab_ca, ca, hosts=names, ips=ips, wildcard=lab.user_origins
+        )
+        write_ca_site(
+            lab.paths.ca_site, title=lab.settings.workshop.title, ca_cert=ca, https_url=lab.url
+        )
+        return Certificate("lab CA", certs.describe(cert))
+    if tls.mode == "files":
+        cert, key = caddy.server_cert(lab)
+        return Certificate("files", certs.check_files(cert, key, hosts=hosts_to_cover(lab)))
+    if tls.mode == "acme":
+        return Certificate(f"ACME ({tls.acme_directory})", stored_acme_certificate(lab))
+    return Certificate("none", None)
+
+
+def stored_acme_certificate(lab: Lab) -> certs.CertInfo | None:
+    """The public host's certificate caddy obtained earlier, if any (newest first)."""
+    host = lab.public_host
+    found = sorted(
+        lab.paths.caddy_storage.glob(f"certificates/*/{host}/{host}.crt"),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    return certs.describe(found[0]) if found else None
+
+
+def write_caddyfile(lab: Lab) -> Path:
+    """Write the Caddyfile and have caddy check it; refuse with caddy's own words."""
+    lab.paths.tls.mkdir(mode=0o700, exist_ok=True)
+    lab.paths.caddyfile.write_text(caddy.render(lab), encoding="utf-8")
+    try:
+        checked = subprocess.run(
+            [
+                caddy.CADDY,
+                "validate",
+                "--config",
+                str(lab.paths.caddyfile),
+                "--adapter",
+                "caddyfile",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=caddy.environment(lab.paths),
+        )
+    except FileNotFoundError:
+        raise InputError(
+            "caddy is not installed: `apt-get install caddy` (or scripts/debian-deps), or set "
+            "tls.mode = 'off' for a trial on this machine"
+        ) from None
+    if checked.returncode != 0:
+        last = [line for line in checked.stderr.splitlines() if line.strip()][-1:]
+        raise InputError(f"caddy refused {lab.paths.caddyfile}: {' '.join(last)}")
+    return lab.paths.caddyfile
