@@ -37,7 +37,7 @@ up: install ## build what is missing, then run the lab on http://127.0.0.1:8000
 	$(BIN)/icslab up --roster $(ROSTER) $(ARGS)
 
 test: install ## run every test: unit, datasets, integration (real hub, Docker), browser
-	PYTHON=$(PYTHON) scripts/debian-deps browser
+	PYTHON=$(PYTHON) scripts/debian-deps browser test
 	$(BIN)/icslab datasets build --missing
 	$(BIN)/icslab images build --if-engine
 	$(BIN)/icslab test

@@ -29,6 +29,8 @@ app.add_typer(notebooks_app, name="notebooks")
 app.add_typer(homework_app, name="homework")
 app.add_typer(live_app, name="live")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
+tls = typer.Typer(help="The lab's HTTPS certificates.", no_args_is_help=True)
+app.add_typer(tls, name="tls")
 app.add_typer(detect, name="detect")
 
 DEFAULT_CONFIG = Path("hub_config/workshop.toml")
@@ -75,10 +77,19 @@ def up(
 def check(
     config: ConfigOption = DEFAULT_CONFIG,
     roster: RosterOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Validate the settings and the roster without starting or changing anything."""
+    """Validate the settings, the roster and (serving a room) the certificate and DNS,
+    without starting or changing anything."""
+    from icslab.hub.front.setup import check_front
+    from icslab.hub.front.status import describe
+    from icslab.hub.launch import planned_lab
+
     try:
         settings, roster_file, members = load_inputs(config, roster)
+        certificate, problems = check_front(
+            planned_lab(config, data_dir or default_data_dir(), roster)
+        )
     except InputError as error:
         fail(error)
     teams = {m.team for m in members if m.team}
@@ -86,6 +97,39 @@ def check(
         f"{config}: ok ({settings.workshop.title!r}); {roster_file}: {len(members)} users "
         f"in {len(teams)} teams"
     )
+    if certificate is not None:
+        shown = describe(certificate.info) if certificate.info else "none yet"
+        console.print(f"{settings.hub.public_url}: certificate from {certificate.source}: {shown}")
+    for problem in problems:
+        errors.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(1 if problems else 0)
+
+
+@tls.command("ca")
+def tls_ca(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the CA certificate (PEM).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the lab CA's certificate for participants to install (lab-ca mode); print
+    its SHA-256 fingerprint to show on the projector. Makes the CA if there is none."""
+    import shutil
+
+    from icslab.hub.front.certs import describe, ensure_lab_ca
+    from icslab.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+        if settings.tls.mode != "lab-ca":
+            raise InputError(
+                f"{config}: tls.mode is {settings.tls.mode!r}: participants install a lab CA "
+                "only with tls.mode = 'lab-ca'"
+            )
+        ca = ensure_lab_ca(lab_paths(data_dir).lab_ca, settings.workshop.title)
+    except InputError as error:
+        fail(error)
+    shutil.copyfile(ca, out)
+    console.print(f"{out}: lab CA, SHA-256 {describe(ca).sha256}", highlight=False)
 
 
 @passwords.command("reset")

@@ -53,5 +53,5 @@ def clean(
         fail(error)
     console.print(
         f"removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
-        f"{len(removed.volumes)} volumes"
+        f"{len(removed.volumes)} volumes, {len(removed.firewall)} firewall tables"
     )

@@ -123,6 +123,7 @@ class Lab(BaseModel):
     # Docker mode: the lab's network and the gateway address the hub API binds to.
     docker_network: str | None = None
     docker_gateway: str | None = None
+    docker_bridge: str | None = None  # its interface on this host (firewall rules)
     # The git service (workshop material): where participants' servers fetch from.
     git_port: int = 0
     # The live-coding service (follow pages), reached the same way.

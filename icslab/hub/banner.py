@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from icslab.hub.front.status import describe, dns_records
 from icslab.hub.launch import Started
+from icslab.lab import Lab
+
+USER_ORIGINS_OFF_RISK = (
+    "  [bold red]hub.user_origins = false: every participant's server shares the hub's "
+    "origin. A page a participant serves runs with the visitor's hub session: instructors "
+    "and teammates must not open other people's servers in this lab (see the README).[/]"
+)
 
 
 def banner(started: Started) -> list[str]:
@@ -10,6 +18,7 @@ def banner(started: Started) -> list[str]:
     lines = [
         f"[bold]{lab.settings.workshop.title}[/]",
         f"  URL          {lab.url}",
+        *_front(started),
     ]
     if lab.spawner == "docker":
         docker = lab.settings.docker
@@ -17,7 +26,8 @@ def banner(started: Started) -> list[str]:
         lines += [
             f"  spawner      docker: a container per participant, {docker.prefix}-<name>",
             f"  image        {docker.image}",
-            f"  network      {lab.docker_network} ({egress}; hub API on {lab.docker_gateway})",
+            f"  network      {lab.docker_network} ({egress}; hub API on {lab.docker_gateway}; "
+            f"firewall table inet {docker.prefix}-lab)",
             f"  volumes      {docker.prefix}-user-<name> (each participant's work)",
         ]
     else:
@@ -35,3 +45,42 @@ def banner(started: Started) -> list[str]:
             "for trying the lab and for tests; use docker mode for a real week.[/]"
         )
     return lines
+
+
+def _front(started: Started) -> list[str]:
+    """TLS, where it listens, DNS, and the risk of shared origins, when serving a room."""
+    lab, certificate = started.lab, started.certificate
+    if not lab.tls_on or certificate is None:
+        return ["  listens      on this machine only (tls.mode = 'off'): a trial, not a room"]
+    if certificate.info:
+        tls = f"{certificate.source}: {describe(certificate.info)}"
+    else:
+        tls = f"{certificate.source}: requested when the front starts (see the log)"
+    listen = lab.settings.hub.listen or "all interfaces"
+    lines = [
+        f"  TLS          {tls}",
+        f"  listens      {listen}: HTTPS on {lab.public_port}, plain HTTP on {lab.http_port} "
+        "(redirects only); proxy and hub API on loopback"
+        + (" and the lab network's gateway" if lab.spawner == "docker" else ""),
+    ]
+    if lab.settings.tls.mode == "lab-ca":
+        lines.append(
+            f"  lab CA       participants install it from http://{lab.public_host}"
+            f"{_port(lab.http_port, 80)}/ca/ (SHA-256 {_ca_fingerprint(lab)})"
+        )
+    lines += [f"  DNS          {record}" for record in dns_records(lab)]
+    if lab.user_origins:
+        lines.append(f"  servers      each on its own host: {lab.user_host('p01')}, ...")
+    else:
+        lines.append(USER_ORIGINS_OFF_RISK)
+    return lines
+
+
+def _ca_fingerprint(lab: Lab) -> str:
+    from icslab.hub.front.certs import describe as cert
+
+    return cert(lab.paths.lab_ca / "lab-ca.crt").sha256
+
+
+def _port(port: int, default: int) -> str:
+    return "" if port == default else f":{port}"

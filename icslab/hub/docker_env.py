@@ -15,6 +15,8 @@ import docker
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 from icslab.errors import InputError
+from icslab.hub import firewall
+from icslab.hub.firewall import bridge_of
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
 LAB_LABEL = "org.icslab.lab"
@@ -25,6 +27,7 @@ class LabNetwork:
     name: str
     gateway: str
     internal: bool
+    bridge: str  # the host's interface for it, where the lab's firewall rules apply
 
 
 def engine_answers() -> bool:
@@ -88,7 +91,10 @@ def ensure_network(engine: docker.DockerClient, prefix: str, egress: bool) -> La
         )
         network.reload()
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
-    return LabNetwork(name=name, gateway=gateway, internal=internal)
+    bridge = network.attrs.get("Options", {}).get("com.docker.network.bridge.name")
+    return LabNetwork(
+        name=name, gateway=gateway, internal=internal, bridge=bridge or bridge_of(network.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,13 @@ class Removed:
     containers: list[str]
     volumes: list[str]
     networks: list[str]
+    firewall: list[str]
 
 
 def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     """Remove the lab's own containers, network and (if asked) volumes: by prefix only."""
     engine = client()
-    removed = Removed([], [], [])
+    removed = Removed([], [], [], [])
     for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
         if container.name.startswith(f"{prefix}-"):
             container.remove(force=True)
@@ -112,6 +119,8 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
         removed.networks.append(network.name)
     except NotFound:
         pass
+    if firewall.remove(prefix):
+        removed.firewall.append(firewall.table_name(prefix))
     if volumes:
         own = (f"{prefix}-user-", f"{prefix}-team-")  # participants' and teams' work
         for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from icslab.errors import InputError
+from icslab.hub import firewall
 from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
 from icslab.hub.configure import roster_groups
 from icslab.hub.docker_env import client, engine_answers, ensure_network, require_image
+from icslab.hub.firewall import LabFirewall
 from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
@@ -48,7 +50,11 @@ def docker_fields(settings) -> dict:
     engine = client()
     require_image(engine, settings.docker.image)
     network = ensure_network(engine, settings.docker.prefix, settings.docker.egress)
-    return {"docker_network": network.name, "docker_gateway": network.gateway}
+    return {
+        "docker_network": network.name,
+        "docker_gateway": network.gateway,
+        "docker_bridge": network.bridge,
+    }
 
 
 def free_port() -> int:
@@ -188,6 +194,8 @@ def prepare(
     check_data_dir(lab.data_dir)
     lock_fd = lock_data_dir(lab.paths)
     certificate = prepare_front(lab) if lab.tls_on else None
+    if lab.spawner == "docker":
+        guard_lab_network(lab)
     accounts = sync_accounts(lab.paths, lab.usernames())
     ensure_secret(lab.paths.cli_token)
     group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
@@ -202,6 +210,42 @@ def prepare_front(lab: Lab) -> Certificate:
     certificate = ensure_certificate(lab)
     write_caddyfile(lab)
     return certificate
+
+
+def guard_lab_network(lab: Lab) -> None:
+    """Containers reach the lab's own ports on the gateway and nothing else of this
+    host; nothing else reaches those ports. Installed (atomically) and checked at
+    every start: refuse to start without it."""
+    wanted = LabFirewall(
+        prefix=lab.settings.docker.prefix,
+        bridge=lab.docker_bridge,
+        gateway=lab.docker_gateway,
+        ports=(lab.hub_api_port, lab.git_port, lab.live_port),
+    )
+    firewall.install(wanted)
+    problems = firewall.check(wanted)
+    if problems:
+        raise InputError(*(f"the lab network's firewall: {problem}" for problem in problems))
+
+
+def planned_lab(config_file: Path, data_dir: Path, roster_file: Path | None = None) -> Lab:
+    """The lab these inputs describe, without choosing ports or touching the engine:
+    what `icslab check` inspects."""
+    settings, _, members = load_inputs(config_file, roster_file)
+    return Lab(
+        settings=settings,
+        config_file=config_file.resolve(),
+        data_dir=data_dir.resolve(),
+        members=members,
+        spawner="local" if settings.hub.spawner == "local" else "docker",
+        public_url=settings.hub.public_url,
+        proxy_port=0,
+        http_port=settings.hub.http_port,
+        hub_api_port=0,
+        proxy_api_port=0,
+        datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
+        proxy_command=[],
+    )
 
 
 def hub_config_file(lab: Lab) -> Path:

@@ -60,6 +60,28 @@ def ensure_certificate(lab: Lab) -> Certificate:
     return Certificate("none", None)
 
 
+def check_front(lab: Lab) -> tuple[Certificate | None, list[str]]:
+    """`icslab check`: the certificate and DNS, changing nothing. Files that cannot
+    serve raise InputError; other problems (DNS, renewal) come back as a list."""
+    from icslab.hub.front.status import certificate_problems, dns_problems
+
+    tls = lab.settings.tls
+    if tls.mode == "off":
+        return None, []
+    if tls.mode == "lab-ca":
+        server = lab.paths.lab_ca / "server.crt"
+        if server.exists():
+            certificate = Certificate("lab CA", certs.describe(server))
+        else:
+            certificate = Certificate("lab CA (made at the first `icslab up`)", None)
+    else:
+        certificate = ensure_certificate(lab)  # files: checked; acme: read, never requested
+    problems = dns_problems(lab)
+    if certificate.info and tls.mode != "lab-ca":
+        problems += certificate_problems(certificate.info, acme=tls.mode == "acme")
+    return certificate, problems
+
+
 def stored_acme_certificate(lab: Lab) -> certs.CertInfo | None:
     """The public host's certificate caddy obtained earlier, if any (newest first)."""
     host = lab.public_host
