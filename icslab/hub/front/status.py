@@ -50,9 +50,10 @@ def resolve(host: str) -> list[str]:
 
 
 def dns_problems(
-    lab: Lab, resolver: Resolver = resolve, here: list[str] | None = None
+    lab: Lab, resolver: Resolver | None = None, here: list[str] | None = None
 ) -> list[str]:
     """Resolve the public host and one participant's host; say what is wrong."""
+    resolver = resolver or resolve
     if lab.settings.hub.host_is_ip:
         return []
     here = server_addresses() if here is None else here
