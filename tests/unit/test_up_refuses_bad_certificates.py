@@ -4,9 +4,9 @@ cannot serve the room, naming the file and the problem, and nothing starts."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cert_fixtures import write_pair
 from typer.testing import CliRunner
 
-from cert_fixtures import write_pair
 from icslab.cli import app
 from icslab.testing import write_roster, write_settings
 
