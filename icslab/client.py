@@ -5,6 +5,7 @@ websocket protocol. Used by the integration tests and the spawn benchmark.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import socket
 import ssl
@@ -133,11 +134,27 @@ class LabClient:
         self.tls = ssl.create_default_context(cafile=str(ca)) if ca else None
         transport = httpx.HTTPTransport(verify=self.tls or True)
         transport._pool._network_backend = _ResolvingBackend(self.resolver)
+        # As browsers do, a cookie set without a Domain goes back to its own host only
+        # (Python's default would also send the hub's cookies to participants' hosts).
+        policy = http.cookiejar.DefaultCookiePolicy(
+            strict_ns_domain=http.cookiejar.DefaultCookiePolicy.DomainStrictNonDomain
+        )
         self.http = httpx.Client(
-            base_url=self.base_url, follow_redirects=True, timeout=timeout, transport=transport
+            base_url=self.base_url,
+            follow_redirects=True,
+            timeout=timeout,
+            transport=transport,
+            cookies=http.cookiejar.CookieJar(policy),
+            event_hooks={"request": [self._browser_cookies]},
         )
         self.user_domain = user_domain
         self.username: str | None = None
+
+    def _browser_cookies(self, request: httpx.Request) -> None:
+        """The cookies a browser would send to this URL: httpx carries the first
+        request's Cookie header over redirects, even to another host."""
+        request.headers.pop("cookie", None)
+        self.http.cookies.set_cookie_header(request)
 
     def server_url(self, owner: str) -> str:
         """Where a user's server is: on their own host, or under the hub's."""

@@ -14,7 +14,9 @@ on all interfaces, and its clients reach `lab.test` and `*.lab.test` on
 from __future__ import annotations
 
 import csv
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from icslab.hub.launch import free_port
 from icslab.lab import Lab
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
+PARTICIPANT_IMAGE = "icslab-participant:latest"
 TEST_HOST = "lab.test"
 TEST_ADDRESS = "127.0.0.2"  # stands in for the lab server's address on the room's network
 
@@ -62,8 +65,9 @@ def write_settings(path: Path, roster: str = "roster.csv", **sections: dict) -> 
     lines = []
     for name, values in tables.items():
         lines.append(f"[{name}]")
-        lines += [f"{key} = {value!r}" for key, value in values.items()]
-    path.write_text("\n".join(lines).replace("'", '"') + "\n", encoding="utf-8")
+        # JSON strings, numbers, booleans and lists are TOML values (repr's False is not).
+        lines += [f"{key} = {json.dumps(value, default=str)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -190,3 +194,16 @@ class RunningLab:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def unique_prefix() -> str:
+    """A docker.prefix of its own for one test module's lab (containers, volumes,
+    network, firewall table), so that cleaning up removes only what it made."""
+    return f"icslabt{secrets.token_hex(3)}"
+
+
+def docker_lab(folder: Path, prefix: str, **sections: dict) -> RunningLab:
+    """A docker-mode lab with the participant image and its own prefix."""
+    hub = {"spawner": "docker", **sections.pop("hub", {})}
+    docker = {"prefix": prefix, "image": PARTICIPANT_IMAGE, **sections.pop("docker", {})}
+    return RunningLab(folder, roster=EXAMPLE_ROSTER, hub=hub, docker=docker, **sections)

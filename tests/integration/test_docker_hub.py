@@ -6,17 +6,14 @@ run, and only those are removed afterwards.
 """
 
 import os
-import secrets
 import signal
 
-import docker
 import pytest
 
 from icslab.client import KernelDied, wait_for
-from icslab.hub.docker_env import engine_answers, remove_lab_resources
-from icslab.testing import EXAMPLE_ROSTER, RunningLab
-
-IMAGE = "icslab-participant:latest"
+from icslab.hub.docker_env import engine_answers
+from icslab.testing import PARTICIPANT_IMAGE as IMAGE
+from icslab.testing import RunningLab, docker_lab
 
 pytestmark = [
     pytest.mark.integration,
@@ -25,36 +22,6 @@ pytestmark = [
         not engine_answers() and not os.environ.get("CI"), reason="no Docker engine answers"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def engine():
-    client = docker.from_env()
-    try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        pytest.fail(f"{IMAGE} is missing: run `make images` first", pytrace=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def prefix(engine):
-    name = f"icslabt{secrets.token_hex(3)}"
-    yield name
-    remove_lab_resources(name, volumes=True)
-    # Everything the lab made carries its prefix, and `docker clean --volumes` removed it all.
-    assert not [v.name for v in engine.volumes.list(filters={"name": name})]
-
-
-def docker_lab(folder, prefix, **sections):
-    return RunningLab(
-        folder,
-        roster=EXAMPLE_ROSTER,
-        hub={"spawner": "docker"},
-        docker={"prefix": prefix, "image": IMAGE},
-        **sections,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,134 @@
+"""A room with no internet, served over HTTPS by the lab's own CA: participants
+reach https://lab.test (here on 127.0.0.2, as if on the room's network), each
+participant's server lives on its own host, and plain HTTP only redirects or
+hands out the CA.
+"""
+
+import ssl
+import subprocess
+
+import httpx
+import psutil
+import pytest
+
+from icslab.client import LabClient
+from icslab.hub.front.certs import describe
+from icslab.testing import TEST_ADDRESS, TEST_HOST, RunningLab
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with RunningLab(tmp_path_factory.mktemp("tls-lab"), tls={"mode": "lab-ca"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def p01(lab):
+    client = lab.login("p01")
+    client.start_server()
+    yield client
+    client.close()
+
+
+def handshake(lab, host: str, context: ssl.SSLContext) -> dict:
+    with ssl_socket(lab, host, context) as tls:
+        return tls.getpeercert()
+
+
+def ssl_socket(lab, host, context):
+    import socket
+
+    raw = socket.create_connection((TEST_ADDRESS, lab.port), timeout=10)
+    return context.wrap_socket(raw, server_hostname=host)
+
+
+def test_a_client_trusting_only_the_lab_ca_logs_in_and_runs_code_on_its_own_host(lab, p01):
+    only_lab_ca = ssl.create_default_context(cafile=str(lab.trusted_ca()))
+    for host in (TEST_HOST, f"p01.{TEST_HOST}"):
+        assert handshake(lab, host, only_lab_ca)["subject"]  # verified against the lab CA
+    opened = p01.open_server()
+    assert str(opened.url) == f"https://p01.{TEST_HOST}:{lab.port}/user/p01/lab"
+    assert p01.run_code("6*7") == "42"
+
+
+def test_a_client_that_does_not_trust_the_lab_ca_is_refused(lab):
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(lab, TEST_HOST, ssl.create_default_context())
+
+
+def test_plain_http_redirects_to_https_keeping_the_port(lab):
+    answer = httpx.get(
+        f"http://{TEST_ADDRESS}:{lab.http_port}/hub/login?next=%2Fhub%2F",
+        headers={"Host": TEST_HOST},
+    )
+    assert answer.status_code == 308
+    assert answer.headers["location"] == f"https://{TEST_HOST}:{lab.port}/hub/login?next=%2Fhub%2F"
+
+
+def test_plain_http_hands_out_the_lab_ca_and_its_fingerprint(lab):
+    base = f"http://{TEST_ADDRESS}:{lab.http_port}"
+    page = httpx.get(f"{base}/ca/", headers={"Host": TEST_HOST})
+    ca = httpx.get(f"{base}/ca/lab-ca.crt", headers={"Host": TEST_HOST})
+    assert page.status_code == ca.status_code == 200
+    assert describe(lab.trusted_ca()).sha256 in page.text.replace("<br>", ":")  # two rows
+    assert ca.content == lab.trusted_ca().read_bytes()
+    # The command an instructor runs for the projector prints the same fingerprint.
+    out = lab.folder / "handout.crt"
+    done = lab.icslab("tls", "ca", "--out", str(out), "--config", str(lab.config))
+    assert done.returncode == 0, done.stderr
+    assert describe(lab.trusted_ca()).sha256 in done.stdout
+    assert out.read_bytes() == ca.content
+
+
+@pytest.mark.parametrize("where", ["hub", "server"])
+def test_responses_carry_hsts_and_the_lab_headers(lab, p01, where):
+    url = "hub/login" if where == "hub" else f"{p01.server_url('p01')}api/status"
+    headers = p01.http.get(url).headers
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["content-security-policy"] == "frame-ancestors 'self'"
+
+
+def test_every_cookie_is_secure_and_the_hubs_never_reach_a_participants_host(lab, p01):
+    assert p01.http.cookies.jar, "logged in, so there are cookies"
+    assert all(cookie.secure for cookie in p01.http.cookies.jar)
+    sent = []
+    with LabClient(
+        lab.url, ca=lab.trusted_ca(), resolve={TEST_HOST: TEST_ADDRESS}, user_domain=TEST_HOST
+    ) as visitor:
+        visitor.http.event_hooks["request"].append(sent.append)  # after the cookies are set
+        visitor.login("trainer1", lab.credentials()["trainer1"])
+        visitor.open_server("p01")  # an instructor opening a participant's server
+    to_p01 = [r for r in sent if r.url.host == f"p01.{TEST_HOST}"]
+    assert to_p01
+    for request in to_p01:
+        assert "jupyterhub-hub-login" not in request.headers.get("cookie", "")
+
+
+def test_only_the_front_listens_beyond_loopback(lab, p01):
+    hub = psutil.Process(lab.process.pid)
+    listening = {}
+    for process in [hub, *hub.children(recursive=True)]:
+        for connection in process.net_connections(kind="inet"):
+            if connection.status == psutil.CONN_LISTEN:
+                listening[connection.laddr.port] = (process.name(), connection.laddr.ip)
+    front = {lab.port, lab.http_port}
+    for port, (name, address) in listening.items():
+        if port in front:
+            assert (name, address) in {("caddy", "::"), ("caddy", "0.0.0.0")}, (port, name)
+        else:
+            assert address == "127.0.0.1", (port, name, address)  # proxy, APIs, servers
+    assert front <= set(listening)
+
+
+def test_caddy_accepts_the_config_icslab_wrote(lab):
+    checked = subprocess.run(
+        ["caddy", "validate", "--config", str(lab.data_dir / "tls" / "Caddyfile")],
+        capture_output=True,
+        text=True,
+        env={"HOME": str(lab.data_dir / "tls"), "PATH": "/usr/bin:/bin"},
+    )
+    assert checked.returncode == 0, checked.stderr
