@@ -6,6 +6,7 @@ module's lab makes carries that module's own prefix, and only those are removed.
 import docker
 import pytest
 
+from icslab.hub import firewall
 from icslab.hub.docker_env import remove_lab_resources
 from icslab.testing import PARTICIPANT_IMAGE, unique_prefix
 
@@ -28,3 +29,4 @@ def prefix(engine):
     remove_lab_resources(name, volumes=True)
     # Everything the lab made carries its prefix, and `docker clean --volumes` removed it all.
     assert not [v.name for v in engine.volumes.list(filters={"name": name})]
+    assert firewall.installed(name) is None
