@@ -4,11 +4,19 @@ Each measurement is what a participant waits for: submit the login form, the
 hub starts their server (unless warmed), JupyterLab opens, a kernel starts and
 answers 6*7. Each line is followed by the median of each of these phases and,
 for a crowd, by the CPU seconds each kind of process used meanwhile (hub,
-servers, kernels, proxy, these benchmark clients...): what 2 cores had to share.
+servers, kernels, proxy, TLS front, bench clients...): what 2 cores had to share.
 In docker mode it also prints each idle server's memory, the image's size and
 the time of an up-to-date and of a forced (cached) image build.
 
-    .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5]
+With --tls it instead compares plain HTTP on loopback with HTTPS through the
+caddy front (lab-ca, each participant's server on its own <user>.lab.test), on
+the same machine and spawner: one participant alone (median of --runs) and
+--users at once (p95, median), then the HTTPS/HTTP ratios. The two labs run one
+after the other, each started fresh in its own folder (and docker prefix), each
+with its own unmeasured first login: the HTTPS lab first, so whatever the first
+lab warms up for the second (page cache, image layers) favours plain HTTP.
+
+    .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5] [--tls]
 """
 
 from __future__ import annotations
@@ -126,6 +134,8 @@ def _process_kind(pid: int, command: str, name: str) -> str:
         ("kernels", "ipykernel_launcher"),
         ("hub", "bin/jupyterhub"),
         ("proxy", "configurable-http-proxy"),
+        ("front", "caddy run"),  # the TLS front (--tls)
+        ("front", "-m icslab.hub.front"),  # and the service that runs it
         ("docker engine", "dockerd"),
         ("docker engine", "containerd"),
     ):
@@ -212,19 +222,22 @@ def image_figures() -> list[str]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spawner", choices=("local", "docker"), default="local")
-    parser.add_argument("--users", type=int, help="participants at once [10 local, 20 docker]")
-    parser.add_argument("--runs", type=int, default=5, help="single-participant runs")
-    args = parser.parse_args()
-    users = args.users or (20 if args.spawner == "docker" else 10)
-    names = [f"b{i:03d}" for i in range(users)]
-    roster = [("trainer", "", "instructor"), ("solo", "solo", "participant")]
-    roster += [(name, "crowd", "participant") for name in names]
+@dataclass
+class Figures:
+    alone: list[list[float]]
+    cold: Crowd
+    alone_warmed: list[list[float]] = field(default_factory=list)
+    warmed: Crowd | None = None
+    warm: str = ""
+    memory: list[float] = field(default_factory=list)
+
+
+def measure(spawner: str, roster, names: list[str], runs: int, warm: bool, **sections) -> Figures:
+    """One lab started fresh: 1 participant alone `runs` times, everyone at once,
+    and (if `warm`) the same after `icslab warm` and, in docker mode, idle memory."""
     prefix = f"icslabbench{secrets.token_hex(2)}"
-    sections = {"hub": {"spawner": args.spawner}}
-    if args.spawner == "docker":
+    sections["hub"] = {"spawner": spawner}
+    if spawner == "docker":
         sections["docker"] = {"prefix": prefix}
     try:
         with (
@@ -232,37 +245,82 @@ def main() -> None:
             RunningLab(folder, roster=roster, **sections) as lab,
         ):
             login_to_kernel_ready(lab, "solo")  # warm the page cache, not measured
-            alone = [login_to_kernel_ready(lab, "solo") for _ in range(args.runs)]
-            cold = crowd(lab, names, stop=True)
-            warm = lab.icslab("warm", "--concurrency", "4")
-            if warm.returncode != 0:
-                raise RuntimeError(f"icslab warm failed: {warm.stdout}{warm.stderr}")
+            alone = [login_to_kernel_ready(lab, "solo") for _ in range(runs)]
+            figures = Figures(alone, crowd(lab, names, stop=True))
+            if not warm:
+                return figures
+            warmed = lab.icslab("warm", "--concurrency", "4")
+            if warmed.returncode != 0:
+                raise RuntimeError(f"icslab warm failed: {warmed.stdout}{warmed.stderr}")
+            figures.warm = warmed.stdout.strip().splitlines()[-1]
             wait_until_quiet()
-            memory = idle_memory(prefix, names) if args.spawner == "docker" else []
+            figures.memory = idle_memory(prefix, names) if spawner == "docker" else []
             # One sample: the warmed server's spare kernel is used up by it.
-            alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
-            warmed = crowd(lab, names, stop=False)
+            figures.alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
+            figures.warmed = crowd(lab, names, stop=False)
             stop_all(lab, [*names, "solo"])
-        images = image_figures() if args.spawner == "docker" else []
+            return figures
     finally:
-        if args.spawner == "docker":
+        if spawner == "docker":
             from icslab.hub.docker_env import remove_lab_resources
 
             remove_lab_resources(prefix, volumes=True)
 
+
+def print_figures(figures: Figures, runs: int, users: int, label: str = "") -> None:
+    report(f"1 participant{label}", figures.alone, runs)
+    if figures.warmed:
+        report(f"1 participant after warm{label}", figures.alone_warmed, 1)
+    report(f"{users} at once{label}", figures.cold.phases, users, figures.cold.cpu)
+    if figures.warmed:
+        warmed = figures.warmed
+        report(f"{users} at once after warm{label}", warmed.phases, users, warmed.cpu)
+        print(f"{'warm':<30} {figures.warm}")
+    if figures.memory:
+        memory = figures.memory
+        summary = f"median={statistics.median(memory):.0f} MiB  max={max(memory):.0f} MiB"
+        print(f"{'idle server memory':<30} {summary} (n={len(memory)}, warmed, spare kernel too)")
+
+
+def ratio(https: list[list[float]], http: list[list[float]], statistic) -> str:
+    if not https or not http:
+        return "n/a"
+    return f"{statistic([sum(p) for p in https]) / statistic([sum(p) for p in http]):.2f}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spawner", choices=("local", "docker"), default="local")
+    parser.add_argument("--users", type=int, help="participants at once [10 local, 20 docker]")
+    parser.add_argument("--runs", type=int, default=5, help="single-participant runs")
+    parser.add_argument("--tls", action="store_true", help="compare HTTP with HTTPS (lab-ca)")
+    args = parser.parse_args()
+    users = args.users or (20 if args.spawner == "docker" else 10)
+    names = [f"b{i:03d}" for i in range(users)]
+    roster = [("trainer", "", "instructor"), ("solo", "solo", "participant")]
+    roster += [(name, "crowd", "participant") for name in names]
+    same = (args.spawner, roster, names, args.runs, not args.tls)  # warm: not with --tls
+    https = measure(*same, tls={"mode": "lab-ca"}) if args.tls else None  # first: see above
+    http = measure(*same)
+    images = image_figures() if args.spawner == "docker" and not args.tls else []
+
     print(f"login-to-kernel-ready, {args.spawner} spawner (JupyterLab + python3 kernel)")
-    report("1 participant", alone, args.runs)
-    report("1 participant after warm", alone_warmed, 1)
-    report(f"{users} at once", cold.phases, users, cold.cpu)
-    report(f"{users} at once after warm", warmed.phases, users, warmed.cpu)
-    print(f"{'warm':<30} {warm.stdout.strip().splitlines()[-1]}")
-    if memory:
-        figures = f"median={statistics.median(memory):.0f} MiB  max={max(memory):.0f} MiB"
-        print(f"{'idle server memory':<30} {figures} (n={len(memory)}, warmed, spare kernel too)")
+    labelled = [(", HTTP", http), (", HTTPS", https)] if https else [("", http)]
+    for label, figures in labelled:
+        print_figures(figures, args.runs, users, label)
     for line in images:
         print(line)
-    for failure in cold.failures + warmed.failures:
-        print("  failed:", failure)
+    if https:
+        median, p95 = statistics.median, lambda totals: percentile(totals, 0.95)
+        print(
+            f"HTTPS/HTTP ratio: 1 participant median {ratio(https.alone, http.alone, median)} "
+            f"(target <= 1.15), {users} at once p95 "
+            f"{ratio(https.cold.phases, http.cold.phases, p95)} (target <= 1.15), "
+            f"median {ratio(https.cold.phases, http.cold.phases, median)}"
+        )
+    for label, figures in labelled:
+        for failure in figures.cold.failures + (figures.warmed.failures if figures.warmed else []):
+            print(f"  failed{label}:", failure)
 
 
 if __name__ == "__main__":
