@@ -179,6 +179,14 @@ class Tls(Section):
         return value
 
 
+class Dns(Section):
+    serve: bool = Field(False, description="answer DNS for the lab's names (rooms without DNS)")
+    address: ipaddress.IPv4Address | None = Field(
+        None, description="the address the lab's names resolve to: this server on the room"
+    )
+    port: int = Field(53, ge=1, le=65535, description="DNS port (53 for a room)")
+
+
 class WorkshopSettings(Section):
     workshop: Workshop
     hub: Hub = Hub()
@@ -189,6 +197,7 @@ class WorkshopSettings(Section):
     docker: Docker = Docker()
     material: Material = Material()
     tls: Tls = Tls()
+    dns: Dns = Dns()
 
     @property
     def tls_on(self) -> bool:
@@ -232,6 +241,12 @@ def _combination_problems(settings: WorkshopSettings) -> list[tuple[tuple[str, s
         )
     if tls.mode == "acme" and hub.host_is_ip:
         found.append((("tls", "mode"), "acme needs a host name in hub.public_url, not an address"))
+    if settings.dns.serve and settings.dns.address is None:
+        found.append((("dns", "address"), "dns.address is required when dns.serve = true"))
+    if settings.dns.serve and hub.host_is_ip:
+        found.append(
+            (("dns", "serve"), "the lab can only name itself with a host name in hub.public_url")
+        )
     if tls.mode == "files":
         found += [
             (("tls", key), f"tls.{key} is required when tls.mode = 'files'")

@@ -11,6 +11,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from icslab.hub.auth import TEMPLATES
+from icslab.hub.front import dns
 from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles
 from icslab.lab import Lab
 from icslab.roster import Member, teams
@@ -234,6 +235,8 @@ def _services(c: Config, lab: Lab) -> None:
         routed = [f"--service={service['name']}" for service in services if "url" in service]
         front = [sys.executable, "-m", "icslab.hub.front", f"--data-dir={lab.data_dir}", *routed]
         services.append({"name": FRONT_SERVICE, "command": front})
+    if lab.settings.dns.serve:
+        services.append(dns.service(lab))
     c.JupyterHub.services = services
 
 

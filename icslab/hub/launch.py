@@ -132,6 +132,8 @@ def check_ports(lab: Lab) -> None:
     listen = lab.settings.hub.listen
     check_port(lab.public_port, listen, "--port or the port of hub.public_url")
     check_port(lab.http_port, listen, "hub.http_port")
+    if lab.settings.dns.serve:
+        check_port(lab.settings.dns.port, listen, "dns.port")
 
 
 def check_data_dir(data_dir: Path) -> None:

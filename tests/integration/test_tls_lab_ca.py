@@ -7,12 +7,16 @@ hands out the CA.
 import ssl
 import subprocess
 
+import dns.message
+import dns.query
+import dns.rcode
 import httpx
 import psutil
 import pytest
 
 from icslab.client import LabClient
 from icslab.hub.front.certs import describe
+from icslab.hub.launch import free_port
 from icslab.testing import TEST_ADDRESS, TEST_HOST, RunningLab
 
 pytestmark = pytest.mark.integration
@@ -20,7 +24,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with RunningLab(tmp_path_factory.mktemp("tls-lab"), tls={"mode": "lab-ca"}) as running:
+    """A room with no name server of its own: the lab answers for its names."""
+    with RunningLab(
+        tmp_path_factory.mktemp("tls-lab"),
+        tls={"mode": "lab-ca"},
+        dns={"serve": True, "address": TEST_ADDRESS, "port": free_port()},
+    ) as running:
         yield running
 
 
@@ -116,9 +125,12 @@ def test_only_the_front_listens_beyond_loopback(lab, p01):
             if connection.status == psutil.CONN_LISTEN:
                 listening[connection.laddr.port] = (process.name(), connection.laddr.ip)
     front = {lab.port, lab.http_port}
+    names = lab.resolved().settings.dns.port
     for port, (name, address) in listening.items():
         if port in front:
             assert (name, address) in {("caddy", "::"), ("caddy", "0.0.0.0")}, (port, name)
+        elif port == names:
+            assert name == "dnsmasq"  # one socket per interface address
         else:
             assert address == "127.0.0.1", (port, name, address)  # proxy, APIs, servers
     assert front <= set(listening)
@@ -132,3 +144,23 @@ def test_caddy_accepts_the_config_icslab_wrote(lab):
         env={"HOME": str(lab.data_dir / "tls"), "PATH": "/usr/bin:/bin"},
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def ask_the_lab(lab, name: str) -> dns.message.Message:
+    query = dns.message.make_query(name, "A")
+    return dns.query.udp(query, "127.0.0.1", port=lab.resolved().settings.dns.port, timeout=5)
+
+
+@pytest.mark.parametrize(
+    "name", [TEST_HOST, f"p01.{TEST_HOST}", f"icslab-live--service.{TEST_HOST}"]
+)
+def test_a_laptop_pointed_at_the_labs_dns_finds_the_lab_and_every_server(lab, name):
+    answer = ask_the_lab(lab, name)
+    assert answer.rcode() == dns.rcode.NOERROR
+    assert [item.address for rrset in answer.answer for item in rrset] == [TEST_ADDRESS]
+
+
+@pytest.mark.parametrize("name", ["example.org", f"{TEST_HOST}.evil.example"])
+def test_the_labs_dns_answers_nothing_but_the_labs_names(lab, name):
+    answer = ask_the_lab(lab, name)
+    assert answer.rcode() == dns.rcode.REFUSED and not answer.answer

@@ -107,3 +107,13 @@ def test_the_old_port_setting_says_what_replaced_it(tmp_path):
 def test_listen_must_be_an_address(tmp_path):
     (problem,) = refused(tmp_path, 'listen = "eth0"')
     assert "hub.listen = 'eth0'" in problem
+
+
+def test_the_lab_names_itself_only_with_an_address_to_answer(tmp_path):
+    hub = 'public_url = "https://lab.test"'
+    (problem,) = refused(tmp_path, hub, 'mode = "lab-ca"\n[dns]\nserve = true')
+    assert "dns.address is required" in problem
+    settings = load_settings(
+        settings_text(tmp_path, hub, 'mode = "lab-ca"\n[dns]\nserve = true\naddress = "10.1.2.3"')
+    )
+    assert str(settings.dns.address) == "10.1.2.3" and settings.dns.port == 53

@@ -32,9 +32,16 @@ def server_addresses() -> list[str]:
 
 
 def dns_records(lab: Lab) -> list[str]:
-    """The records a site needs, one line each."""
+    """The records a site needs, one line each (or how to use the lab's own DNS)."""
     if lab.settings.hub.host_is_ip:
         return []
+    dns = lab.settings.dns
+    if dns.serve:
+        return [
+            f"the lab answers {lab.public_host} and *.{lab.public_host} with {dns.address} "
+            f"(port {dns.port}): point the room's DHCP DNS option, or participants' DNS "
+            f"setting, at {dns.address}"
+        ]
     here = ", ".join(server_addresses()) or "this server's address"
     records = [f"{lab.public_host}  A  {here}"]
     if lab.user_origins:
@@ -54,8 +61,8 @@ def dns_problems(
 ) -> list[str]:
     """Resolve the public host and one participant's host; say what is wrong."""
     resolver = resolver or resolve
-    if lab.settings.hub.host_is_ip:
-        return []
+    if lab.settings.hub.host_is_ip or lab.settings.dns.serve:
+        return []  # no names, or names the lab answers itself
     here = server_addresses() if here is None else here
     hosts = [lab.public_host]
     participants = lab.usernames("participant")
