@@ -4,6 +4,7 @@ participant's server lives on its own host, and plain HTTP only redirects or
 hands out the CA.
 """
 
+import socket
 import ssl
 import subprocess
 
@@ -11,12 +12,14 @@ import dns.message
 import dns.query
 import dns.rcode
 import httpx
+import nbformat
 import psutil
 import pytest
 
 from icslab.client import LabClient
 from icslab.hub.front.certs import describe
 from icslab.hub.launch import free_port
+from icslab.material.publish import publish
 from icslab.testing import TEST_ADDRESS, TEST_HOST, RunningLab
 
 pytestmark = pytest.mark.integration
@@ -47,8 +50,6 @@ def handshake(lab, host: str, context: ssl.SSLContext) -> dict:
 
 
 def ssl_socket(lab, host, context):
-    import socket
-
     raw = socket.create_connection((TEST_ADDRESS, lab.port), timeout=10)
     return context.wrap_socket(raw, server_hostname=host)
 
@@ -164,3 +165,38 @@ def test_a_laptop_pointed_at_the_labs_dns_finds_the_lab_and_every_server(lab, na
 def test_the_labs_dns_answers_nothing_but_the_labs_names(lab, name):
     answer = ask_the_lab(lab, name)
     assert answer.rcode() == dns.rcode.REFUSED and not answer.answer
+
+
+def test_a_pull_link_is_https_and_lands_on_the_participants_own_host(lab, p01, tmp_path):
+    source = tmp_path / "water-week"
+    source.mkdir()
+    (source / "workshop.toml").write_text(
+        'title = "Water week"\n'
+        '[[modules]]\nfile = "01-levels.ipynb"\ntitle = "Levels"\nminutes = 20\ngoal = "Levels"\n'
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("level = 4.2")])
+    nbformat.write(notebook, source / "01-levels.ipynb")
+    publish(lab.data_dir, "water-week", "Day 1", root=tmp_path)
+
+    link = lab.icslab("link", "water-week").stdout.strip()
+    assert link.startswith(f"https://{TEST_HOST}:{lab.port}/hub/user-redirect/git-pull?")
+    events = p01.follow_pull_link(link)
+    assert events[-1]["phase"] == "finished"
+    assert (lab.data_dir / "users" / "p01" / "water-week" / "01-levels.ipynb").exists()
+
+
+def test_the_live_follow_page_is_on_the_services_own_host(lab, p01):
+    trainer = lab.login("trainer1")
+    trainer.start_server()
+    trainer.open_server()
+    notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    saved = trainer.server_api(
+        "trainer1", "PUT", "contents/demo.ipynb", json={"type": "notebook", "content": notebook}
+    )
+    assert saved.status_code in (200, 201), saved.text
+    started = lab.icslab("live", "start", "demo.ipynb", "--as", "trainer1")
+    assert started.returncode == 0, started.stderr
+    page_url = f"https://icslab-live--service.{TEST_HOST}:{lab.port}/services/icslab-live/demo"
+    assert page_url in started.stdout
+    page = p01.http.get(page_url)  # the service's own OAuth round trip, on its host
+    assert page.status_code == 200 and "icslab live copy demo" in page.text
