@@ -49,7 +49,10 @@ def up(
         str | None,
         typer.Option(help="auto | local | docker [default: from the settings]"),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1", min=1, max=65535)] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="The port of hub.public_url (what participants type)", min=1, max=65535),
+    ] = None,
     data_dir: DataDirOption = None,
     roster: RosterOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
