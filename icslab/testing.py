@@ -13,6 +13,7 @@ on all interfaces, and its clients reach `lab.test` and `*.lab.test` on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -20,6 +21,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,9 +75,17 @@ def write_settings(path: Path, roster: str = "roster.csv", **sections: dict) -> 
 
 class RunningLab:
     def __init__(
-        self, folder: Path, roster=EXAMPLE_ROSTER, *, ca: Path | None = None, **sections: dict
+        self,
+        folder: Path,
+        roster=EXAMPLE_ROSTER,
+        *,
+        ca: Path | None = None,
+        port: int | None = None,
+        **sections: dict,
     ):
+        """`port`: the public port (a free one if not given); `ca`: what clients trust."""
         self.ca = ca
+        self.chosen_port = port
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.folder / "data"
@@ -113,7 +123,7 @@ class RunningLab:
         write_roster(self.roster, rows)
 
     def start(self, timeout: float = 60) -> RunningLab:
-        self.port = free_port()
+        self.port = self.chosen_port or free_port()
         if self.tls:
             hub = self.sections.setdefault("hub", {})
             hub.setdefault("public_url", f"https://{TEST_HOST}")
@@ -207,3 +217,33 @@ def docker_lab(folder: Path, prefix: str, **sections: dict) -> RunningLab:
     hub = {"spawner": "docker", **sections.pop("hub", {})}
     docker = {"prefix": prefix, "image": PARTICIPANT_IMAGE, **sections.pop("docker", {})}
     return RunningLab(folder, roster=EXAMPLE_ROSTER, hub=hub, docker=docker, **sections)
+
+
+@contextlib.contextmanager
+def lan_host(routes: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """A machine on the room's network: a network namespace wired to this host by a
+    veth pair (root only). Yields (namespace, this host's address as it sees it);
+    `routes` (e.g. the lab network's subnet) go through this host. Removes only
+    what it made."""
+    name = f"iclt{secrets.token_hex(2)}"
+    third = 200 + secrets.randbelow(50)
+    ours, theirs = f"10.{third}.77.1", f"10.{third}.77.2"
+    steps = [
+        ["ip", "netns", "add", name],
+        ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}l"],
+        ["ip", "link", "set", f"{name}l", "netns", name],
+        ["ip", "addr", "add", f"{ours}/30", "dev", f"{name}h"],
+        ["ip", "link", "set", f"{name}h", "up"],
+        ["ip", "-n", name, "addr", "add", f"{theirs}/30", "dev", f"{name}l"],
+        ["ip", "-n", name, "link", "set", f"{name}l", "up"],
+        ["ip", "-n", name, "link", "set", "lo", "up"],
+        *(["ip", "-n", name, "route", "add", route, "via", ours] for route in routes),
+    ]
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True)
+        yield name, ours
+    finally:
+        # Deleting the host's end removes both ends at once, even while sockets linger.
+        subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)

@@ -111,6 +111,8 @@ class RosterAuthenticator(FirstUseAuthenticator):
             )
 
     async def authenticate(self, handler, data):
+        if not data:  # a request with no login form at all (e.g. an API call)
+            return None
         username = self.normalize_username(data.get("username", ""))
         password = data.get("password", "")
         if username not in self.allowed_users:

@@ -8,7 +8,6 @@ front and none of those gateway ports.
 
 import json
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import threading
 
 import pytest
 
+from icslab import testing
 from icslab.hub.docker_env import engine_answers
 from icslab.hub.launch import free_port
 from icslab.testing import TEST_HOST, docker_lab
@@ -59,29 +59,10 @@ def host_only_server():
 
 @pytest.fixture(scope="module")
 def lan_host(lab):
-    """A network namespace wired to this host by a veth pair, as a laptop on the LAN
-    would be; it routes the lab network's addresses through the host."""
-    name = f"iclt{secrets.token_hex(2)}"
-    third = 200 + secrets.randbelow(50)
-    ours, theirs = f"10.{third}.77.1", f"10.{third}.77.2"
+    """A laptop on the LAN; it routes the lab network's addresses through this host."""
     subnet = lab.resolved().docker_gateway.rsplit(".", 1)[0] + ".0/16"
-    steps = [
-        ["ip", "netns", "add", name],
-        ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}l"],
-        ["ip", "link", "set", f"{name}l", "netns", name],
-        ["ip", "addr", "add", f"{ours}/30", "dev", f"{name}h"],
-        ["ip", "link", "set", f"{name}h", "up"],
-        ["ip", "-n", name, "addr", "add", f"{theirs}/30", "dev", f"{name}l"],
-        ["ip", "-n", name, "link", "set", f"{name}l", "up"],
-        ["ip", "-n", name, "route", "add", subnet, "via", ours],
-    ]
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True)
-        yield name, ours
-    finally:
-        subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    with testing.lan_host(routes=(subnet,)) as found:
+        yield found
 
 
 def lab_ports(lab) -> dict[str, int]:

@@ -8,6 +8,7 @@ root on every start: the lab's clients trust only that root.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -93,11 +94,15 @@ def _get(url: str, listener_cert: Path, timeout: float = 5) -> bytes:
         return response.read()
 
 
-@pytest.fixture(scope="module")
-def pebble(tmp_path_factory):
-    """Pebble on free loopback ports, issuing at once and without challenges."""
+@contextlib.contextmanager
+def running_pebble(
+    folder: Path, *, validate: bool = False, http_port=5002, tls_port=5001, dns: str = ""
+):
+    """Pebble on free loopback ports. By default it issues at once without contacting
+    the lab; with `validate`, it checks challenges for real on the lab's ports, asking
+    `dns` (host:port) where the lab's names are."""
     _require_tools()
-    folder = tmp_path_factory.mktemp("pebble")
+    folder.mkdir(parents=True, exist_ok=True)
     listener_cert, listener_key = _write_listener_cert(folder)
     port, management_port = free_port(), free_port()
     config = folder / "pebble.json"
@@ -109,8 +114,8 @@ def pebble(tmp_path_factory):
                     "managementListenAddress": f"127.0.0.1:{management_port}",
                     "certificate": str(listener_cert),
                     "privateKey": str(listener_key),
-                    "httpPort": 5002,  # never used: the VA does not contact anyone
-                    "tlsPort": 5001,
+                    "httpPort": http_port,  # where it checks HTTP-01: the lab's port 80
+                    "tlsPort": tls_port,
                     "ocspResponderURL": "",
                     "externalAccountBindingRequired": False,
                 }
@@ -120,15 +125,15 @@ def pebble(tmp_path_factory):
     )
     env = {
         **os.environ,
-        "PEBBLE_VA_ALWAYS_VALID": "1",  # every challenge passes without a request
         "PEBBLE_VA_NOSLEEP": "1",
         "PEBBLE_WFE_NONCEREJECT": "0",  # no random bad-nonce rejections to retry
         "PEBBLE_AUTHZREUSE": "100",
+        **({} if validate else {"PEBBLE_VA_ALWAYS_VALID": "1"}),  # pass without a request
     }
     log = folder / "pebble.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            ["pebble", "-config", str(config)],
+            ["pebble", "-config", str(config), *(["-dnsserver", dns] if dns else [])],
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=folder,
@@ -160,6 +165,12 @@ def pebble(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pebble(tmp_path_factory):
+    with running_pebble(tmp_path_factory.mktemp("pebble")) as running:
+        yield running
 
 
 def _acme(pebble: Pebble) -> dict:
@@ -310,3 +321,36 @@ def test_a_restart_reuses_the_stored_certificate(pebble, tmp_path):
     assert _fingerprint(after) == _fingerprint(before)
     assert _issued_for(pebble, TEST_HOST) == issued  # nothing new from the CA
     assert len(_stored(lab, TEST_HOST)) == 1
+
+
+def test_a_real_challenge_through_the_labs_own_ports_and_names(tmp_path):
+    """Pebble checks the challenge for real: it asks the lab's own DNS (dns.serve)
+    where lab.test is, then fetches the key authorization from the lab's plain-HTTP
+    port (or its HTTPS port, for TLS-ALPN), as Let's Encrypt would on 80 and 443."""
+    http_port, https_port, dns_port = free_port(), free_port(), free_port()
+    with running_pebble(
+        tmp_path / "pebble",
+        validate=True,
+        http_port=http_port,
+        tls_port=https_port,
+        dns=f"127.0.0.1:{dns_port}",
+    ) as pebble:
+        lab = RunningLab(
+            tmp_path / "lab",
+            ca=pebble.issuing_root,
+            port=https_port,
+            tls=_acme(pebble),
+            hub={"http_port": http_port},
+            dns={"serve": True, "address": TEST_ADDRESS, "port": dns_port},
+        )
+        with lab:
+            served = _served(lab, TEST_HOST, _trusting(pebble.issuing_root))
+            assert served.subject.rfc4514_string() == f"CN={TEST_HOST}"
+        checked = pebble.log.read_text()
+        assert "set VALID by completed challenge" in checked
+        # Caddy chose the challenge; either way the lab's own port answered pebble.
+        answered = re.search(r'"served key authentication[^"]*".*"challenge":"([a-z0-9-]+)"', lab.logs())
+        assert answered, lab.logs()[-3000:]
+        if answered.group(1) == "http-01":
+            wanted = f"validate w/ HTTP: http://{TEST_HOST}:{http_port}/.well-known/acme-challenge/"
+            assert wanted in checked

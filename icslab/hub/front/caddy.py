@@ -22,7 +22,9 @@ CADDY = "caddy"  # Debian's package: /usr/bin/caddy
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "frame-ancestors 'self'",
+    # Added beside the upstream's own policy, never instead: browsers enforce both,
+    # and jupyter-server's `sandbox` on /files/ pages must survive.
+    "+Content-Security-Policy": "frame-ancestors 'self'",
 }
 HSTS_SECONDS = 365 * 24 * 3600
 
