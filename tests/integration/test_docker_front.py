@@ -59,9 +59,8 @@ def host_only_server():
 
 @pytest.fixture(scope="module")
 def lan_host(lab):
-    """A laptop on the LAN; it routes the lab network's addresses through this host."""
-    subnet = lab.resolved().docker_gateway.rsplit(".", 1)[0] + ".0/16"
-    with testing.lan_host(routes=(subnet,)) as found:
+    """A laptop on the LAN; it sends the lab network's gateway address to this host."""
+    with testing.lan_host(routes=(f"{lab.resolved().docker_gateway}/32",)) as found:
         yield found
 
 
