@@ -115,7 +115,7 @@ def network_fields(settings, data_dir: Path, port: int | None) -> dict:
     to a loopback port of its own."""
     public_url = public_url_with_port(settings, port)
     if not settings.tls_on:
-        return {"public_url": public_url, "proxy_port": int(public_url.rsplit(":", 1)[1])}
+        return {"public_url": public_url, "proxy_port": port or settings.hub.public_port}
     on_demand = settings.tls.mode == "acme" and settings.user_origins
     return {
         "public_url": public_url,
