@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from jupyterhub.utils import subdomain_hook_idna
 from pydantic import BaseModel, ConfigDict
 
 from icslab.errors import InputError
@@ -20,6 +19,9 @@ from icslab.roster import Member, read_roster
 from icslab.settings import WorkshopSettings, load_settings
 
 DATA_DIR_ENV = "ICSLAB_DATA_DIR"
+# The lab's hub services that browsers or participants' servers reach.
+GIT_SERVICE = "icslab-git"
+LIVE_SERVICE = "icslab-live"
 LAB_FILE_ENV = "ICSLAB_LAB_FILE"
 
 
@@ -156,10 +158,10 @@ class Lab(BaseModel):
 
     def user_host(self, username: str) -> str:
         """Where a participant's server lives with per-user origins (JupyterHub's own rule)."""
-        return subdomain_hook_idna(username, self.public_host, "user")
+        return _subdomain(username, self.public_host, "user")
 
     def service_host(self, service: str) -> str:
-        return subdomain_hook_idna(service, self.public_host, "service")
+        return _subdomain(service, self.public_host, "service")
 
     def service_url(self, service: str) -> str:
         """A hub service's pages as browsers reach them (with per-user origins, each
@@ -183,7 +185,7 @@ class Lab(BaseModel):
     @property
     def live_url(self) -> str:
         """The live service's pages, as participants' servers reach them."""
-        return f"http://{self.service_ip}:{self.live_port}/services/icslab-live/"
+        return f"http://{self.service_ip}:{self.live_port}/services/{LIVE_SERVICE}/"
 
     @property
     def service_ip(self) -> str:
@@ -203,6 +205,13 @@ class Lab(BaseModel):
     @classmethod
     def load(cls, path: Path) -> Lab:
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def _subdomain(name: str, domain: str, kind: str) -> str:
+    # Imported here: jupyterhub.utils costs every `icslab` command ~0.3 s at import.
+    from jupyterhub.utils import subdomain_hook_idna
+
+    return subdomain_hook_idna(name, domain, kind)
 
 
 def load_inputs(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from icslab.errors import InputError
-from icslab.hub.configure import LIVE_SERVICE
+from icslab.lab import LIVE_SERVICE
 from icslab.terminal import DataDirOption, console, fail, saved_lab
 
 app = typer.Typer(help="Live-coding broadcast: participants follow an instructor's notebook.",

@@ -13,7 +13,7 @@ from traitlets.config import Config
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
 from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles
-from icslab.lab import Lab
+from icslab.lab import GIT_SERVICE, LIVE_SERVICE, Lab
 from icslab.roster import Member, teams
 
 PARTICIPANTS = "participants"
@@ -41,9 +41,7 @@ CLI_SCOPES = [
     "list:groups",
     "read:groups",
 ]
-GIT_SERVICE = "icslab-git"
 GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
-LIVE_SERVICE = "icslab-live"
 FRONT_SERVICE = "icslab-front"
 LIVE_ACCESS = f"access:services!service={LIVE_SERVICE}"
 USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS]

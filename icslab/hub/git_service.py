@@ -29,8 +29,9 @@ from dulwich.web import (
     make_wsgi_chain,
 )
 
-SERVICE_NAME = "icslab-git"
-log = logging.getLogger(SERVICE_NAME)
+from icslab.lab import GIT_SERVICE
+
+log = logging.getLogger(GIT_SERVICE)
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 App = Callable[[Environ, StartResponse], Iterable[bytes]]

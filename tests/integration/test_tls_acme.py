@@ -349,7 +349,9 @@ def test_a_real_challenge_through_the_labs_own_ports_and_names(tmp_path):
         checked = pebble.log.read_text()
         assert "set VALID by completed challenge" in checked
         # Caddy chose the challenge; either way the lab's own port answered pebble.
-        answered = re.search(r'"served key authentication[^"]*".*"challenge":"([a-z0-9-]+)"', lab.logs())
+        answered = re.search(
+            r'"served key authentication[^"]*".*"challenge":"([a-z0-9-]+)"', lab.logs()
+        )
         assert answered, lab.logs()[-3000:]
         if answered.group(1) == "http-01":
             wanted = f"validate w/ HTTP: http://{TEST_HOST}:{http_port}/.well-known/acme-challenge/"

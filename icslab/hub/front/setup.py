@@ -12,10 +12,7 @@ from pathlib import Path
 from icslab.errors import InputError
 from icslab.hub.front import caddy, certs
 from icslab.hub.front.ca_page import write_ca_site
-from icslab.lab import Lab
-
-# A host every lab serves with per-user origins: its live-coding service.
-SAMPLE_SERVICE = "icslab-live"
+from icslab.lab import LIVE_SERVICE, Lab
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,7 @@ def hosts_to_cover(lab: Lab) -> list[str]:
     hosts = [lab.public_host]
     if lab.user_origins:
         hosts += [lab.user_host(name) for name in lab.usernames()]
-        hosts.append(lab.service_host(SAMPLE_SERVICE))
+        hosts.append(lab.service_host(LIVE_SERVICE))
     return hosts
 
 
