@@ -12,10 +12,14 @@ import logging
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from icslab.hub.front import ask, caddy
 from icslab.lab import Lab, LabPaths
+
+QUICK_EXIT_SECONDS = 5
+RETRY_SECONDS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +36,22 @@ def main(argv: list[str] | None = None) -> int:
         [caddy.CADDY, "run", "--config", str(paths.caddyfile), "--adapter", "caddyfile"],
         env=caddy.environment(paths),
     )
+    stopping = []
+
+    def forward(number, _frame):
+        stopping.append(number)
+        front.send_signal(number)
+
     # The hub stops its services with SIGTERM (SIGINT on Ctrl-C): pass either on.
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda number, _frame: front.send_signal(number))
-    return front.wait()
+        signal.signal(signum, forward)
+    started = time.monotonic()
+    code = front.wait()
+    if code and not stopping and time.monotonic() - started < QUICK_EXIT_SECONDS:
+        # The hub restarts a service that exits at once: not in a tight loop, please.
+        logging.error("caddy exited with %s at start; trying again in %s s", code, RETRY_SECONDS)
+        time.sleep(RETRY_SECONDS)
+    return code
 
 
 if __name__ == "__main__":
