@@ -11,12 +11,13 @@ the time of an up-to-date and of a forced (cached) image build.
 With --tls it instead compares plain HTTP on loopback with HTTPS through the
 caddy front (lab-ca, each participant's server on its own <user>.lab.test), on
 the same machine and spawner: one participant alone (median of --runs) and
---users at once (p95, median), then the HTTPS/HTTP ratios. The two labs run one
-after the other, each started fresh in its own folder (and docker prefix), each
-with its own unmeasured first login: the HTTPS lab first, so whatever the first
-lab warms up for the second (page cache, image layers) favours plain HTTP.
+--users at once (--crowds times; the median of the crowds' p95 and medians),
+then the HTTPS/HTTP ratios. Both labs run side by side, each with its own
+unmeasured first login, and take turns (HTTP, HTTPS, then HTTPS, HTTP...), so
+neither gets the quieter machine or the warmer page cache.
 
-    .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5] [--tls]
+    .venv/bin/python bench/spawn.py [--spawner local|docker] [--users N] [--runs 5]
+                                    [--tls [--crowds 3]]
 """
 
 from __future__ import annotations
@@ -232,9 +233,10 @@ class Figures:
     memory: list[float] = field(default_factory=list)
 
 
-def measure(spawner: str, roster, names: list[str], runs: int, warm: bool, **sections) -> Figures:
-    """One lab started fresh: 1 participant alone `runs` times, everyone at once,
-    and (if `warm`) the same after `icslab warm` and, in docker mode, idle memory."""
+@contextlib.contextmanager
+def fresh_lab(spawner: str, roster, **sections):
+    """A lab started fresh in its own folder (and docker prefix, removed afterwards),
+    after one unmeasured login that warms the page cache. Yields (lab, prefix)."""
     prefix = f"icslabbench{secrets.token_hex(2)}"
     sections["hub"] = {"spawner": spawner}
     if spawner == "docker":
@@ -244,22 +246,8 @@ def measure(spawner: str, roster, names: list[str], runs: int, warm: bool, **sec
             tempfile.TemporaryDirectory(prefix="icslab-bench-") as folder,
             RunningLab(folder, roster=roster, **sections) as lab,
         ):
-            login_to_kernel_ready(lab, "solo")  # warm the page cache, not measured
-            alone = [login_to_kernel_ready(lab, "solo") for _ in range(runs)]
-            figures = Figures(alone, crowd(lab, names, stop=True))
-            if not warm:
-                return figures
-            warmed = lab.icslab("warm", "--concurrency", "4")
-            if warmed.returncode != 0:
-                raise RuntimeError(f"icslab warm failed: {warmed.stdout}{warmed.stderr}")
-            figures.warm = warmed.stdout.strip().splitlines()[-1]
-            wait_until_quiet()
-            figures.memory = idle_memory(prefix, names) if spawner == "docker" else []
-            # One sample: the warmed server's spare kernel is used up by it.
-            figures.alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
-            figures.warmed = crowd(lab, names, stop=False)
-            stop_all(lab, [*names, "solo"])
-            return figures
+            login_to_kernel_ready(lab, "solo")
+            yield lab, prefix
     finally:
         if spawner == "docker":
             from icslab.hub.docker_env import remove_lab_resources
@@ -267,11 +255,57 @@ def measure(spawner: str, roster, names: list[str], runs: int, warm: bool, **sec
             remove_lab_resources(prefix, volumes=True)
 
 
-def print_figures(figures: Figures, runs: int, users: int, label: str = "") -> None:
+def measure(spawner: str, roster, names: list[str], runs: int) -> Figures:
+    """1 participant alone `runs` times, everyone at once, the same after `icslab warm`
+    and, in docker mode, idle memory."""
+    with fresh_lab(spawner, roster) as (lab, prefix):
+        alone = [login_to_kernel_ready(lab, "solo") for _ in range(runs)]
+        figures = Figures(alone, crowd(lab, names, stop=True))
+        warmed = lab.icslab("warm", "--concurrency", "4")
+        if warmed.returncode != 0:
+            raise RuntimeError(f"icslab warm failed: {warmed.stdout}{warmed.stderr}")
+        figures.warm = warmed.stdout.strip().splitlines()[-1]
+        wait_until_quiet()
+        figures.memory = idle_memory(prefix, names) if spawner == "docker" else []
+        # One sample: the warmed server's spare kernel is used up by it.
+        figures.alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
+        figures.warmed = crowd(lab, names, stop=False)
+        stop_all(lab, [*names, "solo"])
+        return figures
+
+
+def compare_tls(spawner: str, roster, names: list[str], runs: int, crowds: int):
+    """HTTP and HTTPS labs side by side, taking turns: (http, https) Figures, where
+    `cold` holds every crowd's phases and `crowds` each crowd's (p95, median)."""
+    with (
+        fresh_lab(spawner, roster) as (plain, _),
+        fresh_lab(spawner, roster, tls={"mode": "lab-ca"}) as (secure, _),
+    ):
+        labs = {"http": plain, "https": secure}
+        figures = {kind: Figures([], Crowd()) for kind in labs}
+        summaries = {kind: [] for kind in labs}
+        for turn in range(max(runs, crowds)):
+            order = ("http", "https") if turn % 2 == 0 else ("https", "http")
+            for kind in order if turn < runs else ():
+                figures[kind].alone.append(login_to_kernel_ready(labs[kind], "solo"))
+            for kind in order if turn < crowds else ():
+                done = crowd(labs[kind], names, stop=True)
+                figures[kind].cold.phases += done.phases
+                figures[kind].cold.failures += done.failures
+                figures[kind].cold.cpu.update(done.cpu)
+                totals = [sum(phases) for phases in done.phases]
+                summaries[kind].append((percentile(totals, 0.95), statistics.median(totals)))
+    return figures["http"], figures["https"], summaries
+
+
+def print_figures(
+    figures: Figures, runs: int, users: int, label: str = "", crowds: int = 1
+) -> None:
     report(f"1 participant{label}", figures.alone, runs)
     if figures.warmed:
         report(f"1 participant after warm{label}", figures.alone_warmed, 1)
-    report(f"{users} at once{label}", figures.cold.phases, users, figures.cold.cpu)
+    at_once = f"{users} at once" + (f" (x{crowds})" if crowds > 1 else "")
+    report(f"{at_once}{label}", figures.cold.phases, users * crowds, figures.cold.cpu)
     if figures.warmed:
         warmed = figures.warmed
         report(f"{users} at once after warm{label}", warmed.phases, users, warmed.cpu)
@@ -282,45 +316,55 @@ def print_figures(figures: Figures, runs: int, users: int, label: str = "") -> N
         print(f"{'idle server memory':<30} {summary} (n={len(memory)}, warmed, spare kernel too)")
 
 
-def ratio(https: list[list[float]], http: list[list[float]], statistic) -> str:
-    if not https or not http:
-        return "n/a"
-    return f"{statistic([sum(p) for p in https]) / statistic([sum(p) for p in http]):.2f}x"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spawner", choices=("local", "docker"), default="local")
     parser.add_argument("--users", type=int, help="participants at once [10 local, 20 docker]")
     parser.add_argument("--runs", type=int, default=5, help="single-participant runs")
     parser.add_argument("--tls", action="store_true", help="compare HTTP with HTTPS (lab-ca)")
+    parser.add_argument("--crowds", type=int, default=3, help="crowds per lab with --tls")
     args = parser.parse_args()
     users = args.users or (20 if args.spawner == "docker" else 10)
     names = [f"b{i:03d}" for i in range(users)]
     roster = [("trainer", "", "instructor"), ("solo", "solo", "participant")]
     roster += [(name, "crowd", "participant") for name in names]
-    same = (args.spawner, roster, names, args.runs, not args.tls)  # warm: not with --tls
-    https = measure(*same, tls={"mode": "lab-ca"}) if args.tls else None  # first: see above
-    http = measure(*same)
-    images = image_figures() if args.spawner == "docker" and not args.tls else []
-
     print(f"login-to-kernel-ready, {args.spawner} spawner (JupyterLab + python3 kernel)")
-    labelled = [(", HTTP", http), (", HTTPS", https)] if https else [("", http)]
-    for label, figures in labelled:
-        print_figures(figures, args.runs, users, label)
-    for line in images:
-        print(line)
-    if https:
-        median, p95 = statistics.median, lambda totals: percentile(totals, 0.95)
-        print(
-            f"HTTPS/HTTP ratio: 1 participant median {ratio(https.alone, http.alone, median)} "
-            f"(target <= 1.15), {users} at once p95 "
-            f"{ratio(https.cold.phases, http.cold.phases, p95)} (target <= 1.15), "
-            f"median {ratio(https.cold.phases, http.cold.phases, median)}"
-        )
+    if args.tls:
+        http, https, crowds = compare_tls(args.spawner, roster, names, args.runs, args.crowds)
+        for label, figures in ((", HTTP", http), (", HTTPS", https)):
+            print_figures(figures, args.runs, users, label, args.crowds)
+        print_tls_ratios(http, https, crowds, users)
+        labelled = [(", HTTP", http), (", HTTPS", https)]
+    else:
+        figures = measure(args.spawner, roster, names, args.runs)
+        print_figures(figures, args.runs, users)
+        for line in image_figures() if args.spawner == "docker" else []:
+            print(line)
+        labelled = [("", figures)]
     for label, figures in labelled:
         for failure in figures.cold.failures + (figures.warmed.failures if figures.warmed else []):
             print(f"  failed{label}:", failure)
+
+
+def print_tls_ratios(http: Figures, https: Figures, crowds: dict, users: int) -> None:
+    """Each crowd's p95 and median, then HTTPS/HTTP: the median participant alone, and
+    the median over crowds of each crowd's p95 (and median)."""
+    for kind, summaries in crowds.items():
+        shown = ", ".join(f"p95 {p95:.2f}s median {median:.2f}s" for p95, median in summaries)
+        print(f"{users} at once, {kind.upper():<5} each crowd: {shown}")
+
+    def crowds_median(kind: str, which: int) -> float:
+        return statistics.median(summary[which] for summary in crowds[kind])
+
+    def alone(figures: Figures) -> float:
+        return statistics.median(sum(phases) for phases in figures.alone)
+
+    p95 = crowds_median("https", 0) / crowds_median("http", 0)
+    median = crowds_median("https", 1) / crowds_median("http", 1)
+    print(
+        f"HTTPS/HTTP ratio: 1 participant median {alone(https) / alone(http):.2f}x "
+        f"(target <= 1.15), {users} at once p95 {p95:.2f}x (target <= 1.15), median {median:.2f}x"
+    )
 
 
 if __name__ == "__main__":
