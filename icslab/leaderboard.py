@@ -349,10 +349,18 @@ def run(
     dataset: str,
 ) -> None:
     """`icslab leaderboard`: print the ranked table, write OUT (HTML) and OUT.csv."""
+    from rich.markup import escape
     from rich.table import Table
 
     from icslab.terminal import console, errors, fail
 
+    csv_path = out.with_suffix(".csv")
+    if csv_path == out:
+        fail(
+            InputError(
+                f"--out {out}: name the HTML file (e.g. leaderboard.html); the CSV goes beside it"
+            )
+        )
     folders = submissions or [submissions_folder()]
     try:
         board = build_board(folders, dataset=dataset, answers=answers)
@@ -363,7 +371,8 @@ def run(
     for key, name in COLUMNS.items():
         table.add_column(name, justify="left" if key == "team" else "right")
     for row in rows:
-        table.add_row(*(row[key] for key in COLUMNS))
+        # Team names come from what participants wrote: never rich markup.
+        table.add_row(*(escape(str(row[key])) for key in COLUMNS))
     console.print(table)
     console.print(
         "BATADAL 04: dataset04's labelled hours; BATADAL test: hours flagged, not scored "
@@ -376,7 +385,6 @@ def run(
         errors.print(f"[bold yellow]Not scored ({len(board.problems)}):[/]")
     for problem in board.problems:
         errors.print(f"  - {problem}", markup=False, highlight=False)
-    csv_path = out.with_suffix(".csv")
     try:
         write_atomically(out, to_html(board))
         write_atomically(csv_path, to_csv(board))

@@ -219,6 +219,9 @@ def docker_lab(folder: Path, prefix: str, **sections: dict) -> RunningLab:
     return RunningLab(folder, roster=EXAMPLE_ROSTER, hub=hub, docker=docker, **sections)
 
 
+NO_IPV6 = "/proc/sys/net/ipv6/conf/all/disable_ipv6"  # of the namespace it runs in
+
+
 @contextlib.contextmanager
 def lan_host(routes: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
     """A machine on the room's network: a network namespace wired to this host by a
@@ -232,6 +235,9 @@ def lan_host(routes: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
         ["ip", "netns", "add", name],
         ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}l"],
         ["ip", "link", "set", f"{name}l", "netns", name],
+        # IPv4 only: an IPv6 address finishing its duplicate check a second after the
+        # link comes up is a "network change" that makes chromium abort its requests.
+        ["ip", "netns", "exec", name, "sh", "-c", f"echo 1 > {NO_IPV6}"],
         ["ip", "addr", "add", f"{ours}/30", "dev", f"{name}h"],
         ["ip", "link", "set", f"{name}h", "up"],
         ["ip", "-n", name, "addr", "add", f"{theirs}/30", "dev", f"{name}l"],
