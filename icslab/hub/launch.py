@@ -38,10 +38,19 @@ class Started:
     certificate: Certificate | None = None
 
 
-def resolve_spawner(requested: str) -> str:
-    """auto means docker when an engine answers, else local."""
+def resolve_spawner(requested: str, settings) -> str:
+    """auto means docker when an engine answers; local only for a trial on loopback."""
+    hub = settings.hub
     if requested == "auto":
-        return "docker" if engine_answers() else "local"
+        if engine_answers():
+            return "docker"
+        if not hub.host_is_loopback:
+            raise InputError(
+                f"hub.spawner = 'auto' and the Docker engine does not answer: start it "
+                f"(`systemctl start docker`, or `dockerd &`). A lab serving {hub.public_url} "
+                "never falls back to local mode, which does not isolate participants"
+            )
+        return "local"
     return requested
 
 
@@ -175,7 +184,7 @@ def prepare(
 ) -> Started:
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
-    chosen = resolve_spawner(spawner or settings.hub.spawner)
+    chosen = resolve_spawner(spawner or settings.hub.spawner, settings)
     lab = Lab(
         settings=settings,
         config_file=config_file.resolve(),

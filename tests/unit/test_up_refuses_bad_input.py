@@ -115,12 +115,14 @@ def test_docker_mode_without_an_engine_says_how_to_start_one(workshop, tmp_path,
     assert result.exit_code == 2 and "use auto, local or docker" in result.output
 
 
-def test_auto_picks_local_when_no_engine_answers(monkeypatch, tmp_path):
+def test_auto_picks_local_for_a_trial_when_no_engine_answers(monkeypatch, tmp_path):
     from icslab.hub.launch import resolve_spawner
+    from icslab.settings import WorkshopSettings
 
+    trial = WorkshopSettings.model_validate({"workshop": {"title": "x"}})
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
-    assert resolve_spawner("auto") == "local"
-    assert resolve_spawner("docker") == "docker"
+    assert resolve_spawner("auto", trial) == "local"
+    assert resolve_spawner("docker", trial) == "docker"
 
 
 def test_check_validates_without_starting(workshop):
