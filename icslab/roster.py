@@ -95,6 +95,12 @@ def _check_row(username: str, team: str, role: str, where: str) -> list[str]:
         problems.append(f"{where}: unknown role {role!r}: use one of {', '.join(ROLES)}")
     if role == "participant" and not team:
         problems.append(f"{where}: participant {username!r} needs a team")
+    if role == "instructor" and team:
+        # A team's members may open each other's servers: it must never include one.
+        problems.append(
+            f"{where}: instructor {username!r} cannot be in team {team!r} (teammates may run "
+            "code on each other's servers): leave the team column empty"
+        )
     if team and not NAME.match(team):
         problems.append(
             f"{where}: invalid team {team!r}: use 1-32 lowercase letters, digits, '-' or '_', "

@@ -78,3 +78,17 @@ def test_an_empty_roster_is_refused(tmp_path):
 def test_a_missing_roster_file_says_how_to_pass_one(tmp_path):
     with pytest.raises(InputError, match=r"roster not found \(pass --roster CSV\)"):
         read_roster(tmp_path / "absent.csv")
+
+
+def test_an_instructor_in_a_team_is_refused_with_the_line(tmp_path):
+    # Teammates may run code on each other's servers: an instructor's must stay out.
+    found = problems(
+        tmp_path, "username,team,role\np01,water,participant\ntrainer1,water,instructor\n"
+    )
+    assert found == [
+        [
+            f"{tmp_path / 'roster.csv'}:3",
+            "instructor 'trainer1' cannot be in team 'water' (teammates may run code on each "
+            "other's servers): leave the team column empty",
+        ]
+    ]
