@@ -37,10 +37,18 @@ def slug(path: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-")[:40] or "live"
 
 
-def start(data_dir: Path, instructor: str, path: str, name: str | None = None) -> Broadcast:
-    name = name or slug(path)
+def _checked(name: str) -> str:
+    """A broadcast's name becomes a file name in DATA_DIR/live/: nothing else may."""
     if not NAME.match(name):
-        raise InputError(f"--name {name!r}: use lowercase letters, digits, '-' or '_'")
+        raise InputError(
+            f"broadcast name {name!r}: use 1-40 lowercase letters, digits, '-' or '_' "
+            "(`icslab live list` shows the names)"
+        )
+    return name
+
+
+def start(data_dir: Path, instructor: str, path: str, name: str | None = None) -> Broadcast:
+    name = _checked(name or slug(path))
     broadcast = Broadcast(name, instructor, path, datetime.now(UTC).isoformat(timespec="seconds"))
     target = folder(data_dir) / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +59,7 @@ def start(data_dir: Path, instructor: str, path: str, name: str | None = None) -
 
 
 def stop(data_dir: Path, name: str) -> None:
-    target = folder(data_dir) / f"{name}.json"
+    target = folder(data_dir) / f"{_checked(name)}.json"
     if not target.exists():
         raise InputError(f"no broadcast called {name!r} (live now: {_names(data_dir)})")
     target.unlink()
