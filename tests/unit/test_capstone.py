@@ -371,3 +371,23 @@ def test_batadal_submissions_without_batadal_are_reported(board_inputs, no_batad
     board = build_board([subs], dataset="sample", answers=answers, data=plant_module.REPO_BUILD)
     assert any("BATADAL submissions cannot be checked" in p for p in board.problems)
     assert board.teams[0].name == "best"
+
+
+def test_a_csv_out_is_refused_rather_than_written_over_the_html(board_inputs, tmp_path):
+    subs, answers = board_inputs
+    out = tmp_path / "board.csv"
+    command = ["leaderboard", "--submissions", str(subs), "--answers", str(answers)]
+    result = CliRunner().invoke(app, [*command, "--out", str(out), "--dataset", "sample"])
+    assert result.exit_code == 2 and "name the HTML file" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_a_team_name_is_shown_as_written_never_as_markup(board_inputs, tmp_path):
+    subs, answers = board_inputs
+    (subs / "best").rename(subs / "[bold]x")
+    command = ["leaderboard", "--submissions", str(subs), "--answers", str(answers)]
+    out = tmp_path / "board.html"
+    result = CliRunner().invoke(app, [*command, "--out", str(out), "--dataset", "sample"])
+    assert result.exit_code == 0, result.output
+    # The table is narrow here: the name shows cut short, but with its brackets.
+    assert "│ [bo" in result.output
