@@ -69,21 +69,34 @@ def network_name(prefix: str) -> str:
     return f"{prefix}-net"
 
 
+def as_the_lab_makes_it(network, internal: bool) -> bool:
+    """A network of that name might have been made by hand or changed settings: only
+    the lab's own isolation will do."""
+    attrs = network.attrs
+    return (
+        attrs.get("Driver") == "bridge"
+        and attrs.get("Internal", False) == internal
+        and all(attrs.get("Options", {}).get(key) == value for key, value in NO_ICC.items())
+    )
+
+
 def ensure_network(engine: docker.DockerClient, prefix: str, egress: bool) -> LabNetwork:
-    """The lab's network, created on first use; recreated if egress changed and it is idle."""
+    """The lab's network, created on first use; made again (if idle) when it is not as
+    the lab makes it: egress changed, or someone made or changed it by hand."""
     name = network_name(prefix)
     internal = not egress
     try:
         network = engine.networks.get(name)
     except NotFound:
         network = None
-    if network is not None and network.attrs.get("Internal", False) != internal:
+    if network is not None and not as_the_lab_makes_it(network, internal):
         if network.attrs.get("Containers"):
             raise InputError(
-                f"docker.egress changed, but network {name} still has containers: stop the "
-                "participants' servers first"
+                f"network {name} is not as the lab makes it (a bridge, internal = {internal}, "
+                "inter-container traffic off) and still has containers: stop the participants' "
+                f"servers (or `docker network rm {name}`) and start again"
             )
-        network.remove()
+        network.remove()  # idle: make it again, as the lab would
         network = None
     if network is None:
         network = engine.networks.create(
