@@ -19,7 +19,7 @@ from jupyterhub.handlers import BaseHandler
 from tornado import web
 from traitlets import Integer, default
 
-from icslab.hub.passwords import PasswordStore
+from icslab.hub.passwords import TOO_LONG, PasswordStore, too_long
 
 TEMPLATES = Path(__file__).parent / "templates"
 PASSWORD_CHANGED = "Your password has been changed."
@@ -127,6 +127,9 @@ class RosterAuthenticator(FirstUseAuthenticator):
                 f"Too many wrong passwords: this account is locked for {locked} more seconds. "
                 "Ask an instructor if you have lost your password.",
             )
+        if too_long(password):
+            self._record_failure(username)  # a wrong password all the same
+            raise web.HTTPError(403, TOO_LONG)  # shown on the login form
         # bcrypt takes ~0.3 s: keep the hub's event loop free for everyone else.
         if not await asyncio.to_thread(self._store.check, username, password):
             self._record_failure(username)
@@ -155,6 +158,8 @@ class RosterAuthenticator(FirstUseAuthenticator):
         """Set a logged-in user's new password (FirstUse's method, same contract)."""
         if not self._validate_password(new_password):
             return f"Password too short: choose at least {self.min_password_length} characters."
+        if too_long(new_password):
+            return TOO_LONG
         self._store.set_password(username, new_password)
         self.log.info("%s changed their password", username)
         return PASSWORD_CHANGED

@@ -26,6 +26,17 @@ ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 BCRYPT_ROUNDS = 10
 
 
+# bcrypt reads at most 72 bytes of a password (bcrypt 5 raises beyond that).
+MAX_PASSWORD_BYTES = 72
+TOO_LONG = (
+    f"Passwords are at most {MAX_PASSWORD_BYTES} bytes long (letters outside ASCII count 2-4)."
+)
+
+
+def too_long(password: str) -> bool:
+    return len(password.encode("utf-8")) > MAX_PASSWORD_BYTES
+
+
 def generate_password(groups: int = 3, size: int = 4) -> str:
     """A random password such as `k7mq-x2fa-9tnb` (about 59 bits), easy to type."""
     return "-".join("".join(secrets.choice(ALPHABET) for _ in range(size)) for _ in range(groups))
@@ -79,4 +90,6 @@ class PasswordStore:
     def check(self, username: str, password: str) -> bool:
         """True when the password matches; unknown users never match (no first use)."""
         stored = self.hash_of(username)
-        return stored is not None and bcrypt.checkpw(password.encode("utf-8"), stored)
+        if stored is None or too_long(password):  # no stored password can be that long
+            return False
+        return bcrypt.checkpw(password.encode("utf-8"), stored)
