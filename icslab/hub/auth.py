@@ -10,6 +10,7 @@ lockout, a lock shared with the `icslab passwords` command) is added here.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from pathlib import Path
 
@@ -91,6 +92,11 @@ class RosterAuthenticator(FirstUseAuthenticator):
         self._failures: dict[str, int] = {}
         # username -> (monotonic time the lock ends, password hash when locked)
         self._locks: dict[str, tuple[float, bytes | None]] = {}
+        # One password check at a time per user: attempts sent all at once are judged
+        # in turn, each after the last one's failure counted (or its lock set).
+        self._checking: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
+            asyncio.Lock
+        )
 
     def seconds_locked(self, username: str) -> int:
         until, _ = self._locks.get(username, (0.0, None))
@@ -117,6 +123,10 @@ class RosterAuthenticator(FirstUseAuthenticator):
         password = data.get("password", "")
         if username not in self.allowed_users:
             return None
+        async with self._checking[username]:
+            return await self._check(username, password)
+
+    async def _check(self, username: str, password: str) -> str | None:
         locked = self.seconds_locked(username)
         if locked and await asyncio.to_thread(self._password_reset_since_lock, username):
             locked = 0
