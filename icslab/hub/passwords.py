@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dbm
 import fcntl
+import functools
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,11 @@ def generate_password(groups: int = 3, size: int = 4) -> str:
 
 def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> bytes:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds))
+
+
+@functools.cache
+def _unknown_user_hash() -> bytes:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 class PasswordStore:
@@ -88,8 +94,10 @@ class PasswordStore:
                     del db[key]
 
     def check(self, username: str, password: str) -> bool:
-        """True when the password matches; unknown users never match (no first use)."""
+        """True when the password matches; unknown users never match (no first use),
+        but cost the same bcrypt check, so the answer's time does not tell who exists."""
         stored = self.hash_of(username)
-        if stored is None or too_long(password):  # no stored password can be that long
+        if too_long(password):  # no stored password can be that long
             return False
-        return bcrypt.checkpw(password.encode("utf-8"), stored)
+        matches = bcrypt.checkpw(password.encode("utf-8"), stored or _unknown_user_hash())
+        return stored is not None and matches

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import bcrypt
 import pytest
 from tornado import web
 
@@ -76,3 +77,16 @@ def test_an_instructors_reset_lifts_the_lock(authenticator, tmp_path):
         login(authenticator, "p01", "wrong")
     PasswordStore(tmp_path / "passwords.dbm").set_password("p01", "from-the-instructor")
     assert login(authenticator, "p01", "from-the-instructor") == "p01"
+
+
+@pytest.mark.parametrize("username", ["p01", "p02", "stranger"])
+def test_every_wrong_login_costs_one_bcrypt_check_whoever_exists(
+    authenticator, monkeypatch, username
+):
+    """p01 has a password, p02 none yet, `stranger` is not on the roster: each answer
+    takes one bcrypt check, so its time does not tell which names are real."""
+    checks = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: checks.append(1) or real(*args))
+    assert login(authenticator, username, "wrong") is None
+    assert len(checks) == 1
