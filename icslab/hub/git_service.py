@@ -17,6 +17,7 @@ import argparse
 import base64
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -129,7 +130,33 @@ def application(root: str, allowed: Callable[[str], str | None]) -> App:
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServerLogger):
+    """A thread per connection, at most `max_connections` at once: more wait in the
+    listen queue, so a participant opening thousands cannot exhaust the server."""
+
     daemon_threads = True  # a slow client never holds up the service's shutdown
+    max_connections = 32
+
+    def server_activate(self):
+        super().server_activate()
+        self.slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address):
+        self.slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+class Handler(WSGIRequestHandlerLogger):
+    timeout = 30  # seconds a connection may stay silent before it gives up its slot
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,14 +164,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", required=True)
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--max-connections", type=int, default=ThreadingServer.max_connections)
+    parser.add_argument("--timeout", type=float, default=Handler.timeout)
     args = parser.parse_args(argv)
+    ThreadingServer.max_connections, Handler.timeout = args.max_connections, args.timeout
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     os.makedirs(args.root, exist_ok=True)
     server = make_server(
         args.ip,
         args.port,
         application(args.root, hub_checker()),
-        handler_class=WSGIRequestHandlerLogger,
+        handler_class=Handler,
         server_class=ThreadingServer,
     )
     log.info("serving %s on http://%s:%d", args.root, args.ip, args.port)
