@@ -32,6 +32,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from icslab.terminal import console, errors
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES_FILE = REPO / "images" / "base" / "packages.txt"
 DOCKERFILE = REPO / "images" / "participant" / "Dockerfile"
@@ -65,8 +67,6 @@ TRIMMED = ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/inf
            "usr/share/locale")  # fmt: skip
 IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(help="The participant image: built offline, without a registry.",
                   no_args_is_help=True)  # fmt: skip
 

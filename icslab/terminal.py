@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from icslab.lab import Lab
 
 # soft_wrap: long paths and messages stay on one line, easy to copy and grep.
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+# emoji=False: text is printed as it is (a fingerprint's ":CD:" is not a 💿).
+console = Console(soft_wrap=True, emoji=False)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def fail(error: InputError) -> None:
