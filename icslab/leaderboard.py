@@ -23,9 +23,7 @@ import csv
 import html
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from icslab.atomic import write_atomic
 from icslab.capstone import (
     BATADAL_SETS,
     Score,
@@ -325,19 +324,6 @@ labels: submissions are checked and counted, not scored.</li>
 """
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    partial = Path(name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as written:
-            written.write(text)
-        partial.chmod(0o644)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 # ---------------------------------------------------------------------------
 # The command
 
@@ -386,8 +372,8 @@ def run(
     for problem in board.problems:
         errors.print(f"  - {problem}", markup=False, highlight=False)
     try:
-        write_atomically(out, to_html(board))
-        write_atomically(csv_path, to_csv(board))
+        write_atomic(out, to_html(board).encode("utf-8"), 0o644)
+        write_atomic(csv_path, to_csv(board).encode("utf-8"), 0o644)
     except OSError as error:
         fail(InputError(f"{out}: cannot write the leaderboard: {error}"))
     console.print(f"{out}\n{csv_path}", highlight=False)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import secrets
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from icslab.atomic import write_atomic
 from icslab.errors import InputError
 from icslab.hub.passwords import PasswordStore, generate_password, hash_password
 from icslab.lab import LabPaths
@@ -32,19 +31,8 @@ class AccountChanges:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a secret file atomically with mode 0600: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """A secret file, mode 0600, written atomically."""
+    write_atomic(path, text.encode("utf-8"), 0o600)
 
 
 def ensure_secret(path: Path) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from icslab.hub.front.certs import _write_atomic, describe
+from icslab.atomic import write_atomic
+from icslab.hub.front.certs import describe
 
 CSS = """
 body { margin: 0; background: #f4f6f8; color: #1d2430;
@@ -152,8 +153,8 @@ def write_ca_site(folder: Path, *, title: str, ca_cert: Path, https_url: str) ->
     site = folder / "ca"
     site.mkdir(parents=True, exist_ok=True)
     page = render_ca_page(title=title, ca_cert=ca_cert, https_url=https_url)
-    _write_atomic(site / "index.html", page.encode("utf-8"), 0o644)
-    _write_atomic(site / "lab-ca.crt", ca_cert.read_bytes(), 0o644)
+    write_atomic(site / "index.html", page.encode("utf-8"), 0o644)
+    write_atomic(site / "lab-ca.crt", ca_cert.read_bytes(), 0o644)
     return folder
 
 

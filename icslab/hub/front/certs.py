@@ -15,8 +15,6 @@ Only cryptography's x509 builder signs anything; no crypto is written by hand.
 from __future__ import annotations
 
 import ipaddress
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from icslab.atomic import write_atomic
 from icslab.errors import InputError
 
 CA_KEY = "lab-ca.key"
@@ -100,8 +99,8 @@ def ensure_lab_ca(folder: Path, title: str) -> Path:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_atomic(key_path, _key_pem(key), 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(key_path, _key_pem(key), 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert_path
 
 
@@ -125,8 +124,8 @@ def ensure_server_cert(
     leaf = _sign_server(key, ca, ca_key, dns, addresses)
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, ca))
     # Key first: if we stop in between, the next call sees a mismatch and re-signs.
-    _write_atomic(key_path, _key_pem(key), 0o600)
-    _write_atomic(cert_path, chain, 0o644)
+    write_atomic(key_path, _key_pem(key), 0o600)
+    write_atomic(cert_path, chain, 0o644)
     return cert_path, key_path
 
 
@@ -474,18 +473,3 @@ def _key_usage(**allowed: bool) -> x509.KeyUsage:
 def _private_folder(folder: Path) -> None:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Readers see the old file or the new one, never half; a key is 0600 from the start."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
