@@ -85,7 +85,7 @@ def check(
     """Validate the settings, the roster and (serving a room) the certificate and DNS,
     without starting or changing anything."""
     from icslab.hub.front.setup import check_front
-    from icslab.hub.front.status import describe
+    from icslab.hub.front.status import summary
     from icslab.hub.launch import planned_lab
 
     try:
@@ -101,7 +101,7 @@ def check(
         f"in {len(teams)} teams"
     )
     if certificate is not None:
-        shown = describe(certificate.info) if certificate.info else "none yet"
+        shown = summary(certificate.info) if certificate.info else "none yet"
         console.print(f"{settings.hub.public_url}: certificate from {certificate.source}: {shown}")
     for problem in problems:
         errors.print(f"  - {problem}", highlight=False, markup=False)

@@ -30,8 +30,9 @@ import psutil
 
 from icslab.client import LabClient, wait_for
 from icslab.hub.accounts import read_credentials
+from icslab.hub.front.certs import CA_CERT
 from icslab.hub.launch import free_port
-from icslab.lab import Lab
+from icslab.lab import Lab, LabPaths
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
 PARTICIPANT_IMAGE = "icslab-participant:latest"
@@ -117,7 +118,7 @@ class RunningLab:
         """What the lab's clients trust: `ca`, or the lab's own CA (lab-ca mode)."""
         if self.ca or not self.tls:
             return self.ca
-        return self.data_dir / "tls" / "lab-ca" / "lab-ca.crt"
+        return LabPaths(self.data_dir).lab_ca / CA_CERT
 
     def set_roster(self, rows) -> None:
         write_roster(self.roster, rows)

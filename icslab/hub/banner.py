@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from icslab.hub.front.status import describe, dns_records
+from icslab.hub.front import certs
+from icslab.hub.front.status import dns_records, summary
 from icslab.hub.launch import Started
 from icslab.lab import Lab
 
@@ -53,7 +54,7 @@ def _front(started: Started) -> list[str]:
     if not lab.tls_on or certificate is None:
         return ["  listens      on this machine only (tls.mode = 'off'): a trial, not a room"]
     if certificate.info:
-        tls = f"{certificate.source}: {describe(certificate.info)}"
+        tls = f"{certificate.source}: {summary(certificate.info)}"
     else:
         tls = f"{certificate.source}: requested when the front starts (see the log)"
     listen = lab.settings.hub.listen or "all interfaces"
@@ -77,9 +78,7 @@ def _front(started: Started) -> list[str]:
 
 
 def _ca_fingerprint(lab: Lab) -> str:
-    from icslab.hub.front.certs import describe as cert
-
-    return cert(lab.paths.lab_ca / "lab-ca.crt").sha256
+    return certs.describe(lab.paths.lab_ca / certs.CA_CERT).sha256
 
 
 def _port(port: int, default: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from icslab.hub.front import certs
 from icslab.lab import Lab, LabPaths
 
 CADDY = "caddy"  # Debian's package: /usr/bin/caddy
@@ -39,7 +40,7 @@ def server_cert(lab: Lab) -> tuple[Path, Path] | None:
     """The certificate and key caddy loads from files (lab-ca and files modes)."""
     tls = lab.settings.tls
     if tls.mode == "lab-ca":
-        return lab.paths.lab_ca / "server.crt", lab.paths.lab_ca / "server.key"
+        return lab.paths.lab_ca / certs.SERVER_CERT, lab.paths.lab_ca / certs.SERVER_KEY
     if tls.mode == "files":
         base = lab.config_file.parent
         return (base / tls.cert_file).resolve(), (base / tls.key_file).resolve()

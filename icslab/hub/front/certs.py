@@ -199,12 +199,13 @@ def _as_ip(text: str) -> IP | None:
 def _wanted_names(hosts: list[str], ips: list[str], wildcard: bool) -> tuple[list[str], list[IP]]:
     """The SANs asked for: DNS names (with wildcards) and addresses, in order, no repeats.
 
-    A host that is an address (a lab reached by IP) can only be an IP SAN.
+    A host that is an address (a lab reached by IP) can only be an IP SAN, and
+    comes before the listed addresses.
     """
     dns: list[str] = []
     addresses: list[IP] = []
     bad = []
-    for text in [*ips, *hosts]:
+    for text in [*hosts, *ips]:
         ip = _as_ip(text)
         if ip is not None:
             addresses += [ip] if ip not in addresses else []

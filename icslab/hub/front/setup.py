@@ -12,6 +12,7 @@ from pathlib import Path
 from icslab.errors import InputError
 from icslab.hub.front import caddy, certs
 from icslab.hub.front.ca_page import write_ca_site
+from icslab.hub.front.status import certificate_problems, dns_problems
 from icslab.lab import LIVE_SERVICE, Lab
 
 
@@ -38,12 +39,9 @@ def ensure_certificate(lab: Lab) -> Certificate:
     tls = lab.settings.tls
     if tls.mode == "lab-ca":
         ca = certs.ensure_lab_ca(lab.paths.lab_ca, lab.settings.workshop.title)
-        names = [] if lab.settings.hub.host_is_ip else [lab.public_host]
         ips = [str(ip) for ip in tls.ip_addresses]
-        if lab.settings.hub.host_is_ip and lab.public_host not in ips:
-            ips.insert(0, lab.public_host)
         cert, _ = certs.ensure_server_cert(
-            lab.paths.lab_ca, ca, hosts=names, ips=ips, wildcard=lab.user_origins
+            lab.paths.lab_ca, ca, hosts=[lab.public_host], ips=ips, wildcard=lab.user_origins
         )
         write_ca_site(
             lab.paths.ca_site, title=lab.settings.workshop.title, ca_cert=ca, https_url=lab.url
@@ -60,13 +58,11 @@ def ensure_certificate(lab: Lab) -> Certificate:
 def check_front(lab: Lab) -> tuple[Certificate | None, list[str]]:
     """`icslab check`: the certificate and DNS, changing nothing. Files that cannot
     serve raise InputError; other problems (DNS, renewal) come back as a list."""
-    from icslab.hub.front.status import certificate_problems, dns_problems
-
     tls = lab.settings.tls
     if tls.mode == "off":
         return None, []
     if tls.mode == "lab-ca":
-        server = lab.paths.lab_ca / "server.crt"
+        server, _ = caddy.server_cert(lab)
         if server.exists():
             certificate = Certificate("lab CA", certs.describe(server))
         else:

@@ -109,5 +109,5 @@ def certificate_problems(info: CertInfo, *, acme: bool, now: datetime | None = N
     return []
 
 
-def describe(info: CertInfo) -> str:
+def summary(info: CertInfo) -> str:
     return f"{info.subject}, issued by {info.issuer}, expires {info.not_after:%Y-%m-%d}"
