@@ -90,9 +90,8 @@ def check(
 
     try:
         settings, roster_file, members = load_inputs(config, roster)
-        certificate, problems = check_front(
-            planned_lab(config, data_dir or default_data_dir(), roster)
-        )
+        lab = planned_lab(settings, config, data_dir or default_data_dir(), members)
+        certificate, problems = check_front(lab)
     except InputError as error:
         fail(error)
     teams = {m.team for m in members if m.team}

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from icslab.errors import InputError
 from icslab.roster import Member, read_roster
-from icslab.settings import WorkshopSettings, load_settings
+from icslab.settings import DEFAULT_PORTS, WorkshopSettings, load_settings, origin
 
 DATA_DIR_ENV = "ICSLAB_DATA_DIR"
 # The lab's hub services that browsers or participants' servers reach.
@@ -150,7 +150,8 @@ class Lab(BaseModel):
 
     @property
     def public_port(self) -> int:
-        return urlsplit(self.public_url).port or (443 if self.tls_on else 80)
+        parts = urlsplit(self.public_url)
+        return parts.port or DEFAULT_PORTS[parts.scheme]
 
     @property
     def user_origins(self) -> bool:
@@ -168,8 +169,8 @@ class Lab(BaseModel):
         service has a host of its own, as each user does)."""
         if not self.user_origins:
             return f"{self.url}services/{service}/"
-        port = "" if self.public_port == 443 else f":{self.public_port}"
-        return f"https://{self.service_host(service)}{port}/services/{service}/"
+        site = origin("https", self.service_host(service), self.public_port)
+        return f"{site}/services/{service}/"
 
     @property
     def hub_api_url(self) -> str:

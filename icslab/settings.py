@@ -72,9 +72,7 @@ class Hub(Section):
             raise ValueError("must look like https://lab.example.org (or http://127.0.0.1:8000)")
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
             raise ValueError("must be only scheme://host[:port], with no path: the lab is the site")
-        host = parts.hostname.lower()
-        shown = f"[{host}]" if ":" in host else host
-        return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")
+        return site_address(parts.scheme, parts.hostname, port)
 
     @field_validator("listen")
     @classmethod
@@ -90,7 +88,7 @@ class Hub(Section):
     @property
     def public_port(self) -> int:
         parts = urlsplit(self.public_url)
-        return parts.port or (443 if parts.scheme == "https" else 80)
+        return parts.port or DEFAULT_PORTS[parts.scheme]
 
     @property
     def host_is_ip(self) -> bool:
@@ -105,6 +103,21 @@ class Hub(Section):
         if self.public_host == "localhost":
             return True
         return self.host_is_ip and ipaddress.ip_address(self.public_host).is_loopback
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def site_address(scheme: str, host: str, port: int | None = None) -> str:
+    """`scheme://host[:port]`, the one spelling of a lab's address (IPv6 in brackets)."""
+    host = host.lower()
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + (f":{port}" if port else "")
+
+
+def origin(scheme: str, host: str, port: int) -> str:
+    """The address a browser shows for host and port: the scheme's own port unsaid."""
+    return site_address(scheme, host, None if port == DEFAULT_PORTS[scheme] else port)
 
 
 class Limits(Section):

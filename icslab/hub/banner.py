@@ -6,6 +6,7 @@ from icslab.hub.front import certs
 from icslab.hub.front.status import dns_records, summary
 from icslab.hub.launch import Started
 from icslab.lab import Lab
+from icslab.settings import origin
 
 USER_ORIGINS_OFF_RISK = (
     "  [bold red]hub.user_origins = false: every participant's server shares the hub's "
@@ -66,8 +67,9 @@ def _front(started: Started) -> list[str]:
     ]
     if lab.settings.tls.mode == "lab-ca":
         lines.append(
-            f"  lab CA       participants install it from http://{lab.public_host}"
-            f"{_port(lab.http_port, 80)}/ca/ (SHA-256 {_ca_fingerprint(lab)})"
+            f"  lab CA       participants install it from "
+            f"{origin('http', lab.public_host, lab.http_port)}/ca/ "
+            f"(SHA-256 {_ca_fingerprint(lab)})"
         )
     lines += [f"  DNS          {record}" for record in dns_records(lab)]
     if lab.user_origins:
@@ -79,7 +81,3 @@ def _front(started: Started) -> list[str]:
 
 def _ca_fingerprint(lab: Lab) -> str:
     return certs.describe(lab.paths.lab_ca / certs.CA_CERT).sha256
-
-
-def _port(port: int, default: int) -> str:
-    return "" if port == default else f":{port}"

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from icslab.errors import InputError
 from icslab.hub import firewall
@@ -25,6 +26,8 @@ from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyf
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
+from icslab.roster import Member
+from icslab.settings import site_address
 
 REPO_HUB_CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "jupyterhub_config.py"
 
@@ -113,9 +116,8 @@ def public_url_with_port(settings, port: int | None) -> str:
     """hub.public_url, with --port (when given) as its port."""
     if port is None:
         return settings.hub.public_url
-    scheme, host = settings.hub.public_url.split("://", 1)
-    host = host.rsplit(":", 1)[0] if not host.endswith("]") and ":" in host else host
-    return f"{scheme}://{host}:{port}"
+    scheme = urlsplit(settings.hub.public_url).scheme
+    return site_address(scheme, settings.hub.public_host, port)
 
 
 def network_fields(settings, data_dir: Path, port: int | None) -> dict:
@@ -185,11 +187,11 @@ def prepare(
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
     chosen = resolve_spawner(spawner or settings.hub.spawner, settings)
-    lab = Lab(
-        settings=settings,
-        config_file=config_file.resolve(),
-        data_dir=data_dir.resolve(),
-        members=members,
+    lab = _lab(
+        settings,
+        config_file,
+        data_dir,
+        members,
         spawner=chosen,
         **network_fields(settings, data_dir, port),
         # Running containers know the hub API's address: keep it across restarts.
@@ -197,7 +199,6 @@ def prepare(
         proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
         git_port=_reuse_port(data_dir, "git_port"),
         live_port=_reuse_port(data_dir, "live_port"),
-        datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),
     )
@@ -239,23 +240,33 @@ def guard_lab_network(lab: Lab) -> None:
         raise InputError(*(f"the lab network's firewall: {problem}" for problem in problems))
 
 
-def planned_lab(config_file: Path, data_dir: Path, roster_file: Path | None = None) -> Lab:
-    """The lab these inputs describe, without choosing ports or touching the engine:
-    what `icslab check` inspects."""
-    settings, _, members = load_inputs(config_file, roster_file)
-    return Lab(
-        settings=settings,
-        config_file=config_file.resolve(),
-        data_dir=data_dir.resolve(),
-        members=members,
+def planned_lab(settings, config_file: Path, data_dir: Path, members: list[Member]) -> Lab:
+    """The lab validated inputs describe, without choosing ports or touching the
+    engine: what `icslab check` inspects."""
+    return _lab(
+        settings,
+        config_file,
+        data_dir,
+        members,
         spawner="local" if settings.hub.spawner == "local" else "docker",
         public_url=settings.hub.public_url,
         proxy_port=0,
         http_port=settings.hub.http_port,
         hub_api_port=0,
         proxy_api_port=0,
-        datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
         proxy_command=[],
+    )
+
+
+def _lab(settings, config_file: Path, data_dir: Path, members: list[Member], **fields) -> Lab:
+    """What every lab resolves the same way: its files and its datasets folder."""
+    return Lab(
+        settings=settings,
+        config_file=config_file.resolve(),
+        data_dir=data_dir.resolve(),
+        members=members,
+        datasets_dir=(config_file.parent / settings.data.datasets).resolve(),
+        **fields,
     )
 
 

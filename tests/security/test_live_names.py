@@ -6,13 +6,16 @@ from typer.testing import CliRunner
 
 from icslab.cli import app
 from icslab.hub.launch import planned_lab
+from icslab.lab import load_inputs
 from icslab.testing import EXAMPLE_ROSTER, write_roster, write_settings
 
 
 @pytest.mark.parametrize("name", ["../lab", "../../etc/x", "a/b", ".hidden", "UPPER"])
 def test_a_name_that_is_not_a_broadcast_name_touches_nothing(tmp_path, name):
     write_roster(tmp_path / "roster.csv", EXAMPLE_ROSTER)
-    lab = planned_lab(write_settings(tmp_path / "workshop.toml"), tmp_path / "data")
+    config = write_settings(tmp_path / "workshop.toml")
+    settings, _, members = load_inputs(config)
+    lab = planned_lab(settings, config, tmp_path / "data", members)
     (lab.paths.data_dir / "live").mkdir(parents=True)
     lab.save()
     before = lab.paths.lab_file.read_bytes()

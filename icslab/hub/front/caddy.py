@@ -15,6 +15,7 @@ from pathlib import Path
 
 from icslab.hub.front import certs
 from icslab.lab import Lab, LabPaths
+from icslab.settings import origin
 
 CADDY = "caddy"  # Debian's package: /usr/bin/caddy
 
@@ -114,7 +115,6 @@ def _to_proxy(lab: Lab) -> list[str]:
 def _plain_http(lab: Lab) -> list[str]:
     """Port 80: the lab CA's page in lab-ca mode, ACME's challenges (caddy answers
     them itself), and a redirect to HTTPS that keeps a non-default port."""
-    port = "" if lab.public_port == 443 else f":{lab.public_port}"
     lines = [f"http://:{lab.http_port} {{"]
     if lab.settings.tls.mode == "lab-ca":
         lines += [
@@ -124,7 +124,8 @@ def _plain_http(lab: Lab) -> list[str]:
             "\t}",
             "\tredir /ca /ca/ 308",
         ]
-    lines += ["\thandle {", f"\t\tredir https://{{host}}{port}{{uri}} 308", "\t}", "}"]
+    https = origin("https", "{host}", lab.public_port)  # {host}: the host asked for
+    lines += ["\thandle {", f"\t\tredir {https}{{uri}} 308", "\t}", "}"]
     return lines
 
 
