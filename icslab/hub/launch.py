@@ -102,14 +102,13 @@ def check_port(port: int, address: str = "127.0.0.1", setting: str = "--port") -
         try:
             probe.bind((address, port))
         except OSError as error:
-            where = f"{address or 'all interfaces'}:{port}"
+            interfaces = address or "all interfaces"
             if error.errno == errno.EADDRINUSE:
                 raise InputError(
-                    f"port {port} on {address or 'all interfaces'} is already in use: stop what "
-                    f"listens there (`ss -ltnp 'sport = :{port}'` shows it) or pick another "
-                    f"with {setting}"
+                    f"port {port} on {interfaces} is already in use: stop what listens there "
+                    f"(`ss -ltnp 'sport = :{port}'` shows it) or pick another with {setting}"
                 ) from None
-            raise InputError(f"cannot listen on {where}: {error.strerror}") from None
+            raise InputError(f"cannot listen on {interfaces}:{port}: {error.strerror}") from None
 
 
 def public_url_with_port(settings, port: int | None) -> str:
