@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from icslab.capstone import practice_environment
 from icslab.notebooks.build import build_workshop
 from icslab.notebooks.execute import QUICK, execute
 from icslab.notebooks.manifest import load_workshop
@@ -33,7 +34,7 @@ def run_once(workshop, quick: bool) -> dict[str, float]:
     seconds = {}
     with tempfile.TemporaryDirectory(prefix="icslab-bench-") as scratch:
         folder = build_workshop(workshop, Path(scratch) / "build")["instructor"]
-        env = {"ICSLAB_SUBMISSIONS": str(Path(scratch) / "submissions")}
+        env = practice_environment(Path(scratch) / "submissions")
         if BATADAL.is_dir():
             env["ICSLAB_BATADAL"] = str(BATADAL)
         for module in workshop.modules:

@@ -2,14 +2,14 @@
 
     from icslab.capstone import submit, score
     score(flags, test.labels)          # S, S_TTD, S_CM, event recall, false alarms/day
-    submit(flags, team="blue-team", dataset="capstone")
+    submit(flags, dataset="capstone")
 
 `submit` checks the predictions against the dataset (one 0/1 flag per row, same
-timestamps, nothing missing) and writes them to
-`<submissions>/<team>/<dataset>.csv`, where `<submissions>` is $ICSLAB_SUBMISSIONS,
-else ~/work/submissions. Every submission is also kept as
-`<dataset>.<UTC time>.csv`; the plain `<dataset>.csv` is always the latest, and the
-one the leaderboard scores (`icslab leaderboard`, see icslab.leaderboard).
+timestamps, nothing missing) and hands them in to the lab (icslab.handin), which
+keeps every version for the participant's team; the leaderboard scores the latest
+(`icslab leaderboard`, see icslab.leaderboard). Outside a lab it writes a practice
+copy to `<submissions>/<team>/<dataset>.csv`, where `<submissions>` is
+$ICSLAB_SUBMISSIONS, else ~/work/submissions.
 
 Datasets a team can submit for (`DATASETS`):
 - a plant dataset by name (the capstone's unseen `capstone`, or any other built
@@ -25,18 +25,17 @@ import csv
 import math
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from icslab.atomic import write_atomic
 from icslab.data.plant import data_root
 from icslab.errors import InputError
 
@@ -54,6 +53,14 @@ def submissions_folder() -> Path:
     """Where submissions go: $ICSLAB_SUBMISSIONS, else ~/work/submissions."""
     configured = os.environ.get(SUBMISSIONS_ENV)
     return Path(configured).expanduser() if configured else Path.home() / "work" / "submissions"
+
+
+def practice_environment(folder: Path) -> dict[str, str]:
+    """Environment for a trial run of the notebooks: `submit` writes practice copies
+    into `folder` and never hands anything in to the lab."""
+    from icslab.handin.client import SUBMIT_URL_ENV
+
+    return {SUBMISSIONS_ENV: str(folder), SUBMIT_URL_ENV: ""}
 
 
 def check_team(team: Any) -> str:
@@ -214,125 +221,99 @@ def _span(step: pd.Timedelta) -> str:
 
 @dataclass(frozen=True)
 class Submission:
-    """What `submit` wrote: `path` is the latest (scored) file, `version` its kept copy."""
+    """What `submit` handed in: `receipt` says where it went (the lab's hand-in
+    number, or the practice file outside a lab)."""
 
     team: str
     dataset: str
-    path: Path
-    version: Path
     rows: int
     alarms: int
     submitted_at: datetime
+    receipt: str
 
     def __repr__(self) -> str:
         share = self.alarms / self.rows if self.rows else 0.0
         return (
             f"Submission({self.team}/{self.dataset}: {self.rows:,} rows, {self.alarms:,} "
-            f"flagged ({share:.1%}), {self.submitted_at:%Y-%m-%d %H:%M:%S}Z, {self.path})"
+            f"flagged ({share:.1%}), {self.submitted_at:%Y-%m-%d %H:%M:%S}Z, {self.receipt})"
         )
 
 
 def submit(
     predictions: Any,
     *,
-    team: str,
     dataset: str,
-    folder: str | Path | None = None,
+    team: str | None = None,
     data: Path | None = None,
+    folder: str | Path | None = None,
 ) -> Submission:
-    """Check `predictions` (0/1 per row of `dataset`) and write them for `team`.
+    """Check `predictions` (0/1 per row of `dataset`) and hand them in for your team.
 
     predictions: a Series of 0/1 or True/False on the dataset's own timestamps
         (`data.features.index`, or the BATADAL file's hours), or an array with one
         flag per row in order. No NaN.
-    team: letters, digits, - and _; the same for every member of the team.
     dataset: a plant dataset name ("capstone") or "batadal-test" / "batadal-validate".
-    folder: where submissions go [default: submissions_folder()].
+    team: optional; the lab knows your team, and refuses another.
     data: the plant datasets' folder [default: icslab.data.data_root()].
+    folder: practice outside a lab: write `<folder>/<team>/<dataset>.csv` instead
+        [default there: submissions_folder()]. Nothing reads it but you.
 
-    Writes `<folder>/<team>/<dataset>.csv` atomically (a temporary file renamed into
-    place) and keeps this submission as `<dataset>.<UTC time>.csv` too.
+    In a lab, the predictions go to the lab's hand-in service, which checks them
+    again and keeps every version; the leaderboard scores the latest.
     """
-    team = check_team(team)
+    from icslab.handin import client
+
     rows = target(dataset, data=data)
     flags = flags_for(predictions, rows)
-    folder = Path(folder) if folder is not None else submissions_folder()
-    team_folder = folder / team
+    body = as_csv(rows, flags)
+    if folder is None and client.in_a_lab():
+        client.check_team(team)
+        answer = client.hand_in(f"capstone/{dataset}", body.encode("utf-8"), "text/csv")
+        receipt = f"handed in to the lab as version {answer['number']}"
+        when = datetime.fromisoformat(answer["submitted_at"])
+        return Submission(answer["team"], dataset, len(flags), int(flags.sum()), when, receipt)
+    team = check_team(team or os.environ.get("ICSLAB_TEAM") or "practice")
+    path = Path(folder) if folder is not None else submissions_folder()
+    path = path / team / f"{dataset}.csv"
     try:
-        team_folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, body.encode("utf-8"), 0o644)
     except OSError as error:
-        raise InputError(f"{team_folder}: cannot create the submissions folder: {error}") from None
-    now = datetime.now(UTC)
-    version = _free_name(team_folder, dataset, now)
-    latest = team_folder / f"{dataset}.csv"
-    _write_atomically(version, rows, flags)
-    # The latest is the same file as its version: a hard link (a copy where links fail).
-    staged = team_folder / f".{dataset}.{os.getpid()}.{now:%H%M%S%f}.part"
-    try:
-        try:
-            os.link(version, staged)
-        except OSError:
-            shutil.copyfile(version, staged)
-        staged.replace(latest)
-    finally:
-        staged.unlink(missing_ok=True)
-    return Submission(team, dataset, latest, version, len(flags), int(flags.sum()), now)
+        raise InputError(f"{path}: cannot write it: {error.strerror}") from None
+    receipt = f"practice, outside a lab: kept in {path} (nobody scores it)"
+    return Submission(team, dataset, len(flags), int(flags.sum()), datetime.now(UTC), receipt)
 
 
-def _free_name(folder: Path, dataset: str, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"{dataset}.{stamp}.csv"
-    number = 1
-    while path.exists():
-        path = folder / f"{dataset}.{stamp}-{number}.csv"
-        number += 1
-    return path
+def as_csv(rows: Target, flags: np.ndarray) -> str:
+    """The submission file: the dataset's header, then each row's time and flag."""
+    lines = (f"{cell},{flag}\n" for cell, flag in zip(rows.cells, flags.tolist(), strict=True))
+    return ",".join(rows.columns) + "\n" + "".join(lines)
 
 
-def _write_atomically(path: Path, rows: Target, flags: np.ndarray) -> None:
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    partial = Path(name)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as written:
-            written.write(",".join(rows.columns) + "\n")
-            written.writelines(
-                f"{cell},{flag}\n" for cell, flag in zip(rows.cells, flags.tolist(), strict=True)
-            )
-        partial.chmod(0o644)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def read_submission(path: Path, rows: Target) -> np.ndarray:
+def read_submission(source: Path | IO[bytes], rows: Target, name: str | None = None) -> np.ndarray:
     """The flags of a submission file, checked against the dataset's rows (InputError
-    naming the file and the first problem otherwise)."""
+    naming the file and the first problem otherwise, never quoting its contents)."""
+    name = name or str(source)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
-        raise InputError(f"{path}: missing") from None
+        raise InputError(f"{name}: missing") from None
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: empty") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise InputError(f"{path}: unreadable ({reason})") from None
+        raise InputError(f"{name}: empty") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError):
+        raise InputError(f"{name}: not a CSV file of {','.join(rows.columns)} rows") from None
     header = tuple(str(column).strip() for column in table.columns)
     if header != rows.columns:
-        raise InputError(
-            f"{path}: the header must be {','.join(rows.columns)}, not {','.join(header)}"
-        )
+        raise InputError(f"{name}: the header must be {','.join(rows.columns)}")
     if len(table) != len(rows.cells):
-        raise InputError(f"{path}: {len(table):,} rows, {rows.dataset} has {len(rows.cells):,}")
+        raise InputError(f"{name}: {len(table):,} rows, {rows.dataset} has {len(rows.cells):,}")
     times = table.iloc[:, 0].str.strip().to_numpy()
     flags = table.iloc[:, 1].str.strip().to_numpy()
     bad = (times != np.asarray(rows.cells, dtype=object)) | ~np.isin(flags, ["0", "1"])
     if bad.any():
         first = int(np.argmax(bad))
         expected = rows.cells[first]
-        raise InputError(
-            f"{path}: line {first + 2} is {times[first]},{flags[first]}, expected "
-            f"{expected},0 or {expected},1"
-        )
+        raise InputError(f"{name}: line {first + 2} must be {expected},0 or {expected},1")
     return (flags == "1").astype(np.int8)
 
 

@@ -246,16 +246,6 @@ def detect_batadal(
 
 @app.command()
 def leaderboard(
-    submissions: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--submissions",
-            metavar="DIR",
-            help="Folder of <team>/<dataset>.csv, repeatable (default: every team folder's "
-            "capstone/ in the lab at --data-dir).",
-            file_okay=False,
-        ),
-    ] = None,
     answers: Annotated[
         Path | None,
         typer.Option(
@@ -271,18 +261,17 @@ def leaderboard(
     dataset: Annotated[str, typer.Option(help="The plant dataset to rank by.")] = "capstone",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Score every team's latest capstone submission and rank the teams by S."""
+    """Score every team's latest capstone hand-in and rank the teams by S."""
     from icslab.leaderboard import run  # lazily: it loads pandas and the metrics
 
-    if not submissions:
-        paths = lab_paths(data_dir)
-        if paths.lab_file.exists():
-            from icslab.homework_cli import team_folders
-            from icslab.lab import Lab
+    paths = lab_paths(data_dir)
+    roster = []
+    if paths.lab_file.exists():
+        from icslab.lab import Lab
+        from icslab.roster import teams
 
-            # Teams submit from their servers into their team folder (ICSLAB_SUBMISSIONS).
-            submissions = [f / "capstone" for f in team_folders(Lab.load(paths.lab_file)).values()]
-    run(submissions, answers, out, dataset)
+        roster = list(teams(Lab.load(paths.lab_file).members))  # listed before they hand in
+    run(paths.submissions, roster, answers, out, dataset)
 
 
 def _run(command: list[str]) -> None:

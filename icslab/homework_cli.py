@@ -19,14 +19,20 @@ def submit(
     team: Annotated[str | None, typer.Option(help="Your team [default: yours].")] = None,
     message: Annotated[str, typer.Option(help="A note for the instructors.")] = "",
 ) -> None:
-    """Submit your team's notebooks (as .ipynb and HTML); run it in your JupyterLab."""
+    """Hand in your team's notebooks (the lab keeps them as .ipynb and HTML); run it in
+    your JupyterLab."""
     from icslab.homework import submit as submit_homework
 
     try:
-        folder = submit_homework(message, team)
+        receipt = submit_homework(message, team)
     except InputError as error:
         fail(error)
-    console.print(f"submitted: {folder}", highlight=False)
+    console.print(
+        f"submitted: team {receipt['team']}, version {receipt['number']}, "
+        f"{receipt['submitted_at']}: {', '.join(receipt['files'])}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -36,37 +42,18 @@ def collect(
     ] = Path("homework"),
     data_dir: DataDirOption = None,
 ) -> None:
-    """Gather every team's latest submission into OUT/homework-<time>/ and a zip."""
+    """Gather every team's latest hand-in into OUT/homework-<time>/ and a zip."""
+    from icslab.handin.store import Store
     from icslab.homework import collect as collect_homework
+    from icslab.roster import teams
 
     lab = saved_lab(data_dir)
     try:
-        folder, archive, problems = collect_homework(team_folders(lab), out)
+        folder, archive, problems = collect_homework(
+            Store(lab.paths.submissions), list(teams(lab.members)), out
+        )
     except InputError as error:
         fail(error)
     for problem in problems:
         errors.print(f"  - {problem}", markup=False, highlight=False)
     console.print(f"collected into {folder} and {archive}", highlight=False)
-
-
-def team_folders(lab) -> dict[str, Path]:
-    """Each roster team's shared folder as the lab server sees it."""
-    from icslab.roster import teams
-
-    names = list(teams(lab.members))
-    if lab.spawner == "local":
-        return {team: lab.data_dir / "teams" / team for team in names}
-    import docker
-
-    from icslab.hub.teams import team_volume
-
-    client = docker.from_env()
-    found = {}
-    for team in names:
-        try:
-            volume = client.volumes.get(team_volume(lab.settings.docker.prefix, team))
-        except docker.errors.NotFound:
-            found[team] = lab.data_dir / "teams" / team  # absent: reported as "no submission"
-            continue
-        found[team] = Path(volume.attrs["Mountpoint"])  # the lab server runs as root
-    return found

@@ -22,6 +22,7 @@ DATA_DIR_ENV = "ICSLAB_DATA_DIR"
 # The lab's hub services that browsers or participants' servers reach.
 GIT_SERVICE = "icslab-git"
 LIVE_SERVICE = "icslab-live"
+SUBMIT_SERVICE = "icslab-submit"
 LAB_FILE_ENV = "ICSLAB_LAB_FILE"
 
 
@@ -78,6 +79,11 @@ class LabPaths:
         return self.data_dir / "cli_token"
 
     @property
+    def submissions(self) -> Path:
+        """The hand-in store (icslab.handin.store): the hub's, never mounted anywhere."""
+        return self.data_dir / "submissions"
+
+    @property
     def tls(self) -> Path:
         """The front door's state: caddy's config and storage, the lab CA, the CA page."""
         return self.data_dir / "tls"
@@ -130,6 +136,8 @@ class Lab(BaseModel):
     git_port: int = 0
     # The live-coding service (follow pages), reached the same way.
     live_port: int = 0
+    # The hand-in service (homework, capstone predictions), reached the same way.
+    submit_port: int = 0
 
     @property
     def paths(self) -> LabPaths:
@@ -187,6 +195,11 @@ class Lab(BaseModel):
     def live_url(self) -> str:
         """The live service's pages, as participants' servers reach them."""
         return f"http://{self.service_ip}:{self.live_port}/services/{LIVE_SERVICE}/"
+
+    @property
+    def submit_url(self) -> str:
+        """The hand-in service, as participants' servers reach it."""
+        return f"http://{self.service_ip}:{self.submit_port}/services/{SUBMIT_SERVICE}/"
 
     @property
     def service_ip(self) -> str:

@@ -1,8 +1,8 @@
 """`icslab leaderboard`: score every team's latest submission, rank by S, write HTML and CSV.
 
-Submissions are `<submissions>/<team>/<dataset>.csv`, as `icslab.capstone.submit`
-writes them (any folder name is a team; the timestamped copies of earlier
-submissions are not scored). For each team:
+Submissions are the teams' hand-ins in the lab's hand-in store (icslab.handin:
+`icslab.capstone.submit` hands them in; only the latest of each team and dataset
+is scored). For each team:
 
 - the plant dataset (`capstone` unless told otherwise) is scored against its
   hidden answers, `<answers>/<dataset>/labels.csv` (default
@@ -23,7 +23,6 @@ import csv
 import html
 import io
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,13 +38,13 @@ from icslab.capstone import (
     Target,
     read_submission,
     score,
-    submissions_folder,
     target,
 )
 from icslab.data.plant import attack_labels, data_root, read_attacks
 from icslab.errors import InputError
+from icslab.handin.accept import PREDICTIONS
+from icslab.handin.store import Entry, Store, kind_for
 
-VERSIONED = re.compile(r"\.\d{8}T\d{6,}Z(-\d+)?$")  # capstone.20260313T101500123456Z.csv
 VALIDATE, TEST = "batadal-validate", "batadal-test"
 
 
@@ -83,42 +82,24 @@ class Board:
 # Finding and scoring submissions
 
 
-def find_submissions(folders: Sequence[Path]) -> tuple[dict[str, dict[str, Path]], list[str]]:
-    """{team: {dataset: latest file}} over `folders`, and the files that are not submissions.
-
-    A team found in several folders keeps, per dataset, the most recently written file.
-    """
-    found: dict[str, dict[str, Path]] = {}
+def find_submissions(
+    store: Store, teams: Sequence[str] = ()
+) -> tuple[dict[str, dict[str, Entry]], list[str]]:
+    """{team: {dataset: latest hand-in}} for every team in the store or in `teams`, and
+    the hand-ins that cannot be read (each reported, none stopping the others)."""
+    found: dict[str, dict[str, Entry]] = {}
     problems = []
-    for folder in folders:
-        if not folder.is_dir():
-            problems.append(f"{folder}: no such submissions folder")
-            continue
-        for team_folder in sorted(folder.iterdir()):
-            if team_folder.name.startswith(".") or not team_folder.is_dir():
-                continue
-            files = found.setdefault(team_folder.name, {})  # listed even before it submits
+    for team in sorted(set(store.teams()) | set(teams)):
+        entries = found.setdefault(team, {})  # listed even before it hands in
+        for dataset in store.datasets(team):
             try:
-                paths = sorted(team_folder.iterdir())
-            except OSError as error:
-                problems.append(f"{team_folder}: cannot list it ({error.strerror})")
+                entry = store.latest(team, kind_for(dataset))
+            except InputError as error:
+                problems += [f"team {team}: {problem}" for problem in error.problems]
                 continue
-            for path in paths:
-                if path.name.startswith("."):
-                    continue  # a submission being written
-                if path.suffix != ".csv" or not path.is_file():
-                    problems.append(f"{path}: not a submission (expected <dataset>.csv)")
-                    continue
-                if VERSIONED.search(path.stem):
-                    continue  # an earlier submission, kept
-                known = files.get(path.stem)
-                if known is None or path.stat().st_mtime > known.stat().st_mtime:
-                    files[path.stem] = path
+            if entry is not None:
+                entries[dataset] = entry
     return found, problems
-
-
-def _submitted(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def plant_labels(dataset: str, rows: Target, answers: Path, data: Path) -> pd.Series:
@@ -147,22 +128,24 @@ def batadal_references(folder: Path) -> tuple[Target, Target, pd.Series]:
 
 
 def build_board(
-    submissions: Sequence[Path],
+    store: Store,
+    roster: Sequence[str] = (),
     *,
     dataset: str = "capstone",
     answers: Path | None = None,
     data: Path | None = None,
     batadal: Path | None = None,
 ) -> Board:
-    """Score every team's latest submission. InputError if `dataset` cannot be scored
-    at all (unknown, or no labels); a bad submission is a problem on the board."""
+    """Score every team's latest hand-in (teams of the `roster` are listed even before
+    they hand in). InputError if `dataset` cannot be scored at all (unknown, or no
+    labels); a bad hand-in is a problem on the board."""
     data = data or data_root()
     answers = answers or data / ".answers"
     if dataset in BATADAL_SETS:
         raise InputError(f"--dataset {dataset!r}: give the plant dataset to rank by")
     rows = target(dataset, data=data)
     labels = plant_labels(dataset, rows, answers, data)
-    found, problems = find_submissions(submissions)
+    found, problems = find_submissions(store, roster)
     references = None
     needs_batadal = any(set(files) & set(BATADAL_SETS) for files in found.values())
     if needs_batadal:
@@ -175,7 +158,8 @@ def build_board(
     teams = []
     for name, files in sorted(found.items()):
         team = Team(name)
-        for set_name, path in sorted(files.items()):
+        for set_name, entry in sorted(files.items()):
+            path = entry.folder / PREDICTIONS
             if set_name == dataset:
                 expected, truth = rows, labels
             elif set_name in BATADAL_SETS:
@@ -187,7 +171,7 @@ def build_board(
                 )
             else:
                 problems.append(
-                    f"{path}: not scored: this leaderboard ranks {dataset} "
+                    f"team {name}: {set_name} not scored: this leaderboard ranks {dataset} "
                     f"(and {', '.join(BATADAL_SETS)})"
                 )
                 continue
@@ -196,9 +180,8 @@ def build_board(
             except InputError as error:
                 problems += [f"team {name}: {problem}" for problem in error.problems]
                 continue
-            result = Result(
-                set_name, path, _submitted(path), rows=len(flags), alarms=int(flags.sum())
-            )
+            submitted = datetime.fromisoformat(entry.manifest["submitted_at"])
+            result = Result(set_name, path, submitted, rows=len(flags), alarms=int(flags.sum()))
             if truth is not None:
                 result.score = score(pd.Series(flags, index=expected.index), truth)
             team.results[set_name] = result
@@ -329,7 +312,8 @@ labels: submissions are checked and counted, not scored.</li>
 
 
 def run(
-    submissions: list[Path] | None,
+    submissions: Path,
+    teams: Sequence[str],
     answers: Path | None,
     out: Path,
     dataset: str,
@@ -347,9 +331,8 @@ def run(
                 f"--out {out}: name the HTML file (e.g. leaderboard.html); the CSV goes beside it"
             )
         )
-    folders = submissions or [submissions_folder()]
     try:
-        board = build_board(folders, dataset=dataset, answers=answers)
+        board = build_board(Store(submissions), teams, dataset=dataset, answers=answers)
     except InputError as error:
         fail(error)
     rows = board_rows(board)
@@ -366,7 +349,7 @@ def run(
         highlight=False,
     )
     if not rows:
-        console.print(f"no team has submitted yet in {', '.join(map(str, folders))}")
+        console.print(f"no team has handed in yet ({submissions} is empty)", highlight=False)
     if board.problems:
         errors.print(f"[bold yellow]Not scored ({len(board.problems)}):[/]")
     for problem in board.problems:

@@ -91,8 +91,10 @@ def run(
     table = Table("notebook", "seconds", "result")
     with tempfile.TemporaryDirectory() as scratch:
         folder = build_workshop(workshop, Path(scratch))[version]
-        # The capstone submits predictions: a trial run must not file them anywhere real.
-        env = {"ICSLAB_SUBMISSIONS": str(Path(scratch) / "submissions")}
+        # The capstone submits predictions: a trial run must not hand them in.
+        from icslab.capstone import practice_environment
+
+        env = practice_environment(Path(scratch) / "submissions")
         failed = False
         for item in workshop.modules:
             if files and item.file not in files:

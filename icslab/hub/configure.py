@@ -5,15 +5,17 @@ starting a hub.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
+from icslab.handin.client import SUBMIT_URL_ENV
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
 from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles
-from icslab.lab import GIT_SERVICE, LIVE_SERVICE, Lab
+from icslab.lab import GIT_SERVICE, LIVE_SERVICE, SUBMIT_SERVICE, Lab
 from icslab.roster import Member, teams
 
 PARTICIPANTS = "participants"
@@ -44,10 +46,17 @@ CLI_SCOPES = [
 GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
 FRONT_SERVICE = "icslab-front"
 LIVE_ACCESS = f"access:services!service={LIVE_SERVICE}"
-USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS]
+SUBMIT_ACCESS = f"access:services!service={SUBMIT_SERVICE}"
+USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS, SUBMIT_ACCESS]
 # JupyterHub's default for a server's own token (the `server` role), plus fetching
-# workshops and copying live notebooks.
-SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", GIT_ACCESS, LIVE_ACCESS]
+# workshops, copying live notebooks and handing in.
+SERVER_TOKEN_SCOPES = [
+    "users:activity!user",
+    "access:servers!server",
+    GIT_ACCESS,
+    LIVE_ACCESS,
+    SUBMIT_ACCESS,
+]
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -212,7 +221,22 @@ def _services(c: Config, lab: Lab) -> None:
         ],
         "oauth_no_confirm": True,  # a lab page, not a third party: no "Authorize" step
     }
-    services = [cli, git, live]
+    submit = {
+        "name": SUBMIT_SERVICE,
+        "url": f"http://{lab.service_ip}:{lab.submit_port}",
+        "command": [
+            sys.executable,
+            "-m",
+            "icslab.hub.handin_service",
+            f"--lab-file={lab.paths.lab_file}",
+            f"--ip={lab.service_ip}",
+            f"--port={lab.submit_port}",
+        ],
+        # The hub's icslab settings (e.g. where the BATADAL files are, to check predictions).
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("ICSLAB_")},
+        "display": False,
+    }
+    services = [cli, git, live, submit]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes:
         timeout = idle_minutes * 60
@@ -260,6 +284,7 @@ def git_environment(lab: Lab) -> dict:
         # follows a shallow clone (git sends `shallow` lines without a `deepen`).
         "NBGITPULLER_DEPTH": "0",
         "ICSLAB_LIVE_URL": lab.live_url,  # `icslab live copy` fetches from here
+        SUBMIT_URL_ENV: lab.submit_url,  # homework and capstone predictions go here
         # Pulled by icslab.material.autopull when a server starts.
         "ICSLAB_PULL_ON_START": " ".join(
             f"{lab.git_url}/{name}.git" for name in lab.settings.material.pull_on_start

@@ -198,6 +198,7 @@ def prepare(
         proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
         git_port=_reuse_port(data_dir, "git_port"),
         live_port=_reuse_port(data_dir, "live_port"),
+        submit_port=_reuse_port(data_dir, "submit_port"),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),
     )
@@ -231,7 +232,7 @@ def guard_lab_network(lab: Lab) -> None:
         prefix=lab.settings.docker.prefix,
         bridge=lab.docker_bridge,
         gateway=lab.docker_gateway,
-        ports=(lab.hub_api_port, lab.git_port, lab.live_port),
+        ports=(lab.hub_api_port, lab.git_port, lab.live_port, lab.submit_port),
     )
     firewall.install(wanted)
     problems = firewall.check(wanted)

@@ -4,8 +4,9 @@ Docker mode: a named volume `<prefix>-team-<team>` mounted at work/team in the
 containers of that team's members only (no other container mounts it, and
 containers cannot reach each other). Local mode: DATA_DIR/teams/<team>, linked
 as `team` in each member's home (local mode isolates nothing; see the README).
-A member's server gets ICSLAB_TEAM, ICSLAB_TEAM_MEMBERS and ICSLAB_TEAM_DIR, and
-capstone submissions go to the team folder (ICSLAB_SUBMISSIONS).
+A member's server gets ICSLAB_TEAM, ICSLAB_TEAM_MEMBERS and ICSLAB_TEAM_DIR (to
+find and name its team's work; what a team hands in goes to the lab's hand-in
+service, which takes the team from the roster, never from these).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ def team_environment(team: str, members: list[str], team_dir: str) -> dict[str, 
         "ICSLAB_TEAM": team,
         "ICSLAB_TEAM_MEMBERS": ",".join(members),
         "ICSLAB_TEAM_DIR": team_dir,
-        "ICSLAB_SUBMISSIONS": f"{team_dir}/capstone",
     }
 
 

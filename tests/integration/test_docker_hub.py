@@ -187,12 +187,13 @@ def test_every_participant_notebook_runs_inside_the_image(lab):
     code = (
         "import glob, nbformat\n"
         "from icslab.notebooks.execute import QUICK, execute, printed\n"
+        "from icslab.capstone import practice_environment\n"
         "exercises = unanswered = 0\n"
         "for path in sorted(glob.glob('/opt/icslab/workshops/ics-week/*.ipynb')):\n"
         "    notebook = nbformat.read(path, as_version=4)\n"
         "    exercises += sum('exercise' in c.metadata.get('tags', []) for c in notebook.cells)\n"
         "    done = execute(notebook, cwd='/home/jovyan/work', parameters=QUICK,\n"
-        "                   env={'ICSLAB_SUBMISSIONS': '/tmp/submissions'})\n"
+        "                   env=practice_environment('/tmp/submissions'))\n"
         "    unanswered += printed(done).count('not answered yet')\n"
         "print(exercises, unanswered)"
     )

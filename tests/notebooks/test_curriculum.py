@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from icslab.capstone import practice_environment
 from icslab.notebooks.build import build_workshop
 from icslab.notebooks.execute import QUICK, execute, printed
 from icslab.notebooks.manifest import load_workshop
@@ -26,7 +27,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture
 def lab_env(tmp_path):
-    env = {"ICSLAB_SUBMISSIONS": str(tmp_path / "submissions")}
+    env = practice_environment(tmp_path / "submissions")
     if BATADAL.is_dir():
         env["ICSLAB_BATADAL"] = str(BATADAL)
     elif os.environ.get("CI"):

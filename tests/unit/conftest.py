@@ -34,6 +34,7 @@ def build_lab(tmp_path: Path, spawner: str = "local", **sections) -> Lab:
         proxy_api_port=8125,
         git_port=8126,
         live_port=8127,
+        submit_port=8129,
         datasets_dir=tmp_path / "datasets",
         proxy_command=["/opt/chp"],
         **(docker if spawner == "docker" else {}),

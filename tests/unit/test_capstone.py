@@ -17,7 +17,6 @@ from icslab.cli import app
 from icslab.data import batadal_folder, load_plant
 from icslab.data import plant as plant_module
 from icslab.errors import InputError
-from icslab.leaderboard import build_board, to_csv, to_html
 from icslab.sim.build import answers_folder, build_dataset, verify_dataset
 from icslab.sim.catalog import DatasetSpec, load_catalog
 
@@ -195,23 +194,36 @@ def sample():
     return load_plant("sample")
 
 
-def test_submit_writes_the_latest_and_keeps_every_version(sample, tmp_path, monkeypatch):
+def test_outside_a_lab_submit_keeps_a_practice_copy(sample, tmp_path, monkeypatch):
     monkeypatch.setenv("ICSLAB_SUBMISSIONS", str(tmp_path / "subs"))
+    monkeypatch.delenv("ICSLAB_SUBMIT_URL", raising=False)
     flags = sample.labels.astype(int)
     first = submit(flags, team="blue-team", dataset="sample")
     second = submit(flags.to_numpy().astype(bool), team="blue-team", dataset="sample")
-    folder = tmp_path / "subs" / "blue-team"
-    assert first.path == second.path == folder / "sample.csv"
-    files = sorted(p.name for p in folder.iterdir())
-    assert len(files) == 3 and files[-1] == "sample.csv"  # two versions and the latest
-    assert first.version != second.version and first.version.exists()
-    assert second.path.read_bytes() == second.version.read_bytes()
-    rows = list(csv.reader(second.path.open()))
+    path = tmp_path / "subs" / "blue-team" / "sample.csv"
+    assert [p.name for p in path.parent.iterdir()] == ["sample.csv"]  # the latest only
+    assert "practice" in second.receipt and str(path) in second.receipt
+    rows = list(csv.reader(path.open()))
     assert rows[0] == ["timestamp", "attack"] and len(rows) == len(sample.labels) + 1
     assert rows[1] == ["2026-03-02T06:00:00Z", "0"]
-    assert second.alarms == int(flags.sum()) and second.rows == len(flags)
+    assert first.alarms == second.alarms == int(flags.sum()) and second.rows == len(flags)
     assert "blue-team/sample" in repr(second)
-    assert np.array_equal(read_submission(second.path, target("sample")), flags.to_numpy())
+    assert np.array_equal(read_submission(path, target("sample")), flags.to_numpy())
+
+
+def test_a_submission_file_that_does_not_line_up_is_named_never_quoted(sample, tmp_path):
+    path = tmp_path / "sample.csv"
+    secret = "SECRET-MARKER-7"
+    for text, reason in [
+        (f"timestamp,attack\n{secret},1\n", "1 rows"),
+        (f"{secret},attack\n", "the header must be timestamp,attack"),
+        ("timestamp,attack\n" + "2026-03-02T06:00:00Z,7\n" * 28800, "line 2 must be"),
+        (f'"{secret}\n', "not a CSV file"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(InputError, match=reason) as error:
+            read_submission(path, target("sample"))
+        assert secret not in str(error.value) and ",7" not in str(error.value)
 
 
 def test_the_default_submissions_folder_is_in_work(monkeypatch, tmp_path):
@@ -263,131 +275,3 @@ def test_score_gives_s_and_its_parts(sample):
     assert np.isnan(score(np.ones(len(labels)), labels.to_numpy()).false_alarms_per_day)
     with pytest.raises(InputError, match="hidden"):
         score(np.ones(3), None)
-
-
-# -- the leaderboard -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def board_inputs(sample, tmp_path):
-    """Three teams' submissions for `sample`, with its labels as the hidden answers."""
-    subs, answers = tmp_path / "subs", tmp_path / "answers"
-    (answers / "sample").mkdir(parents=True)
-    (answers / "sample" / "labels.csv").write_bytes(
-        (plant_module.REPO_BUILD / "sample" / "labels.csv").read_bytes()
-    )
-    labels = sample.labels.astype(int)
-    late = labels & labels.shift(600, fill_value=0)  # 10 minutes into each attack
-    submit(late, team="slow", dataset="sample", folder=subs)
-    submit(pd.Series(0, index=labels.index), team="best", dataset="sample", folder=subs)
-    submit(labels, team="best", dataset="sample", folder=subs)  # the latest counts
-    submit(labels, team="broken", dataset="sample", folder=subs)
-    (subs / "broken" / "sample.csv").write_text("timestamp,attack\n2026-03-02T06:00:00Z,1\n")
-    (subs / "broken" / "notes.txt").write_text("our ideas")
-    (subs / "broken" / "week.csv").write_text("timestamp,attack\n")
-    (subs / "<script>odd").mkdir()
-    return subs, answers
-
-
-def test_the_board_ranks_by_s_and_reports_what_it_cannot_score(board_inputs):
-    subs, answers = board_inputs
-    board = build_board([subs], dataset="sample", answers=answers)
-    names = [team.name for team in board.teams]
-    assert names[:2] == ["best", "slow"] and set(names[2:]) == {"broken", "<script>odd"}
-    assert board.teams[0].s("sample") == 1.0
-    assert 0.25 < board.teams[1].s("sample") < 1.0
-    text = "\n".join(board.problems)
-    assert "team broken:" in text and "1 rows, sample has 28,800" in text
-    assert "notes.txt: not a submission" in text
-    assert "week.csv: not scored" in text
-    html = to_html(board)
-    assert "&lt;script&gt;odd" in html and "<script>" not in html
-    rows = list(csv.DictReader(to_csv(board).splitlines()))
-    assert rows[0]["team"] == "best" and rows[0]["rank"] == "1" and rows[0]["S"] == "1.000"
-    assert rows[1]["S_TTD"] and rows[1]["event_recall"] == "83%"  # a 5-minute scan missed
-    assert rows[2]["rank"] == "" and rows[2]["S"] == ""
-
-
-def test_the_board_falls_back_on_published_labels_and_refuses_unknown_sets(board_inputs, tmp_path):
-    subs, _ = board_inputs
-    board = build_board([subs], dataset="sample", answers=tmp_path / "none")
-    assert board.teams[0].name == "best"  # sample's own labels.csv
-    with pytest.raises(InputError, match="unknown dataset 'week'"):
-        build_board([subs], dataset="week", answers=tmp_path / "none")
-    with pytest.raises(InputError, match="plant dataset"):
-        build_board([subs], dataset="batadal-test")
-
-
-def test_the_board_refuses_a_hidden_set_without_answers(hidden, tmp_path):
-    out, _ = hidden
-    with pytest.raises(InputError, match="no labels for tiny"):
-        build_board([tmp_path], dataset="tiny", data=out, answers=tmp_path / "none")
-    board = build_board([tmp_path], dataset="tiny", data=out)  # default: out/.answers
-    assert board.teams == [] and board.problems == []
-
-
-def test_the_leaderboard_command_writes_html_and_csv(board_inputs, tmp_path):
-    subs, answers = board_inputs
-    out = tmp_path / "site" / "board.html"
-    command = ["leaderboard", "--submissions", str(subs), "--answers", str(answers)]
-    result = CliRunner().invoke(app, [*command, "--out", str(out), "--dataset", "sample"])
-    assert result.exit_code == 0, result.output
-    assert "best" in result.output and "Not scored (3)" in result.output
-    assert out.read_text().startswith("<!doctype html>")
-    assert out.with_suffix(".csv").read_text().startswith("rank,team,S,")
-    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
-    missing = CliRunner().invoke(app, ["leaderboard", "--submissions", str(subs),
-                                       "--out", str(out), "--dataset", "week"])  # fmt: skip
-    assert missing.exit_code == 2 and "unknown dataset 'week'" in missing.output
-
-
-@needs_batadal
-def test_batadal_submissions_are_checked_and_dataset04_scored(board_inputs, monkeypatch):
-    from icslab.data import load_batadal
-
-    subs, answers = board_inputs
-    monkeypatch.setenv("ICSLAB_BATADAL", str(BATADAL_DIR))
-    validate = load_batadal(BATADAL_DIR / "BATADAL_dataset04.csv")
-    test = load_batadal(BATADAL_DIR / "BATADAL_test_dataset.csv")
-    submit(validate.labels.fillna(False), team="best", dataset="batadal-validate", folder=subs)
-    submit(pd.Series(1, index=test.features.index), team="best", dataset="batadal-test",
-           folder=subs)  # fmt: skip
-    rows = (subs / "best" / "batadal-test.csv").read_text().splitlines()
-    assert rows[:2] == ["DATETIME,ATT_FLAG", "04/01/17 00,1"] and len(rows) == 2090
-    with pytest.raises(InputError, match="2,088 flags, but batadal-test has 2,089 rows"):
-        submit(np.ones(2088), team="best", dataset="batadal-test", folder=subs)
-    (subs / "slow" / "batadal-test.csv").write_text("DATETIME,ATT_FLAG\n04/01/17 00,2\n")
-    board = build_board([subs], dataset="sample", answers=answers)
-    best = board.teams[0].results
-    assert best["batadal-validate"].score.s == pytest.approx(1.0)
-    assert best["batadal-test"].score is None and best["batadal-test"].alarms == 2089
-    assert any("slow" in p and "batadal-test.csv" in p for p in board.problems)
-    assert "2089/2089 h" in to_csv(board)
-
-
-def test_batadal_submissions_without_batadal_are_reported(board_inputs, no_batadal):
-    subs, answers = board_inputs
-    (subs / "best" / "batadal-test.csv").write_text("DATETIME,ATT_FLAG\n")
-    board = build_board([subs], dataset="sample", answers=answers, data=plant_module.REPO_BUILD)
-    assert any("BATADAL submissions cannot be checked" in p for p in board.problems)
-    assert board.teams[0].name == "best"
-
-
-def test_a_csv_out_is_refused_rather_than_written_over_the_html(board_inputs, tmp_path):
-    subs, answers = board_inputs
-    out = tmp_path / "board.csv"
-    command = ["leaderboard", "--submissions", str(subs), "--answers", str(answers)]
-    result = CliRunner().invoke(app, [*command, "--out", str(out), "--dataset", "sample"])
-    assert result.exit_code == 2 and "name the HTML file" in " ".join(result.output.split())
-    assert not out.exists()
-
-
-def test_a_team_name_is_shown_as_written_never_as_markup(board_inputs, tmp_path):
-    subs, answers = board_inputs
-    (subs / "best").rename(subs / "[bold]x")
-    command = ["leaderboard", "--submissions", str(subs), "--answers", str(answers)]
-    out = tmp_path / "board.html"
-    result = CliRunner().invoke(app, [*command, "--out", str(out), "--dataset", "sample"])
-    assert result.exit_code == 0, result.output
-    # The table is narrow here: the name shows cut short, but with its brackets.
-    assert "│ [bo" in result.output

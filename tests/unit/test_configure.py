@@ -80,7 +80,7 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
     services = [service["name"] for service in c.JupyterHub.services]
-    assert services == ["icslab-cli", "icslab-git", "icslab-live"]
+    assert services == ["icslab-cli", "icslab-git", "icslab-live", "icslab-submit"]
     names = [role["name"] for role in c.JupyterHub.load_roles]
     assert names == ["user", "instructor", "icslab-cli", "team-water", "team-power"]
 
@@ -96,13 +96,16 @@ def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_user
         "self",
         "access:services!service=icslab-git",
         "access:services!service=icslab-live",
+        "access:services!service=icslab-submit",
     ]
-    # A server's own token may fetch and copy too, but nothing more than JupyterHub's default.
+    # A server's own token may fetch, copy and hand in too, but nothing more than
+    # JupyterHub's default.
     assert set(c.Spawner.server_token_scopes) == {
         "users:activity!user",
         "access:servers!server",
         "access:services!service=icslab-git",
         "access:services!service=icslab-live",
+        "access:services!service=icslab-submit",
     }
 
 
@@ -116,6 +119,17 @@ def test_the_live_service_reads_the_lab_and_needs_no_consent_page(make_lab):
     live = next(s for s in docker.JupyterHub.services if s["name"] == "icslab-live")
     assert "--docker-prefix=icslab" in live["command"] and "--ip=172.18.0.1" in live["command"]
     assert docker.DockerSpawner.environment["ICSLAB_LIVE_URL"].startswith("http://172.18.0.1:")
+
+
+def test_the_hand_in_service_reads_the_lab_and_servers_know_where_it_is(make_lab):
+    docker = configured(make_lab("docker"))
+    lab = make_lab("docker")
+    submit = next(s for s in docker.JupyterHub.services if s["name"] == "icslab-submit")
+    assert submit["url"] == f"http://172.18.0.1:{lab.submit_port}"
+    assert submit["command"][:3] == [sys.executable, "-m", "icslab.hub.handin_service"]
+    assert f"--lab-file={lab.paths.lab_file}" in submit["command"]
+    assert docker.DockerSpawner.environment["ICSLAB_SUBMIT_URL"] == lab.submit_url
+    assert lab.submit_url.endswith("/services/icslab-submit/")
 
 
 def test_git_in_a_participants_server_sends_its_token_only_to_the_git_service(lab):
@@ -223,7 +237,7 @@ def test_in_docker_mode_a_member_mounts_their_teams_volume_only(make_lab):
     assert trainer.volumes == {"icslab-user-{username}": "/home/jovyan/work"}
     assert p01.environment["ICSLAB_TEAM"] == "water"
     assert p01.environment["ICSLAB_TEAM_MEMBERS"] == "p01,p02"
-    assert p01.environment["ICSLAB_SUBMISSIONS"] == "/home/jovyan/work/team/capstone"
+    assert "ICSLAB_SUBMISSIONS" not in p01.environment  # hand-ins go to the service
     assert p01.environment["ICSLAB_DATA"] == "/data"
 
 
