@@ -7,7 +7,10 @@
     GET <prefix><name>/notebook.ipynb the notebook itself (what `icslab live copy` fetches)
 
 Every page needs a lab login (hub OAuth in a browser, or a hub token); nothing
-here runs code or writes anything, and only GET is served.
+here runs code or writes anything, and only GET is served. It runs as root and the
+work folder is its owner's: the notebook is read only through icslab.safe_read
+(no link followed, regular files only, at most MAX_NOTEBOOK bytes), and no reply
+or log line quotes a file's content.
 
     python -m icslab.live.service --data-dir DIR [--docker-prefix P] --ip IP --port N
 """
@@ -15,18 +18,28 @@ here runs code or writes anything, and only GET is served.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
-import json
 import os
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
+from icslab import safe_read
 from icslab.errors import InputError
 from icslab.live import registry
-from icslab.live.workspaces import notebook_in, work_folder
+from icslab.live.workspaces import checked_notebook, work_folder
+
+MAX_NOTEBOOK = 20 << 20  # bytes; a teaching notebook with its plots is far smaller
+# The /view page runs the notebook's HTML and scripts in an opaque origin, never ours.
+VIEW_CSP = "sandbox allow-scripts"
+# nbconvert off the event loop, two at a time; one render per broadcast and version,
+# shared by every follower: broadcast name -> ((instructor, path, mtime_ns, size), future).
+RENDERER = ThreadPoolExecutor(2, thread_name_prefix="nbconvert")
+RENDERS: dict[str, tuple[tuple, asyncio.Future]] = {}
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:0}} header{{background:#123;color:#fff;padding:.5em 1em}}
@@ -58,17 +71,18 @@ poll();
 
 
 class Base(HubOAuthenticated, web.RequestHandler):
-    def broadcast_file(self, name: str) -> tuple[registry.Broadcast, Path]:
+    def broadcast_file(self, name: str) -> tuple[registry.Broadcast, Path, str]:
+        """The broadcast, its instructor's work folder and the notebook's path in it."""
         settings = self.settings
         broadcast = registry.get(settings["data_dir"], name)
         if broadcast is None:
             live = ", ".join(b.name for b in registry.live(settings["data_dir"])) or "none"
-            raise web.HTTPError(404, f"no broadcast called {name!r} (live now: {live})")
+            raise web.HTTPError(404, "no broadcast called %r (live now: %s)", name, live)
         try:
             folder = work_folder(settings["data_dir"], broadcast.instructor, settings["prefix"])
-            return broadcast, notebook_in(folder, broadcast.path)
+            return broadcast, folder, checked_notebook(broadcast.path)
         except InputError as error:
-            raise web.HTTPError(404, " ".join(error.problems)) from None
+            raise web.HTTPError(404, "%s", " ".join(error.problems)) from None
 
     def write_error(self, status_code: int, **kwargs) -> None:
         reason = self._reason
@@ -77,6 +91,16 @@ class Base(HubOAuthenticated, web.RequestHandler):
             reason = error.log_message % error.args if error.args else error.log_message
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"{status_code}: {reason}\n")
+
+
+def safely(call, folder: Path, relative: str, *args) -> safe_read.Found:
+    """safe_read's answer, or a 404 naming the path and the reason (never content)."""
+    try:
+        return call(folder, relative, *args)
+    except safe_read.Refused as refused:
+        if refused.missing:
+            raise web.HTTPError(404, "%s is not saved yet", PurePosixPath(relative).name) from None
+        raise web.HTTPError(404, "%s; not served", refused) from None
 
 
 class ListHandler(Base):
@@ -93,7 +117,7 @@ class ListHandler(Base):
 class FollowHandler(Base):
     @web.authenticated
     def get(self, name: str) -> None:
-        broadcast, _ = self.broadcast_file(name)
+        broadcast, _, _ = self.broadcast_file(name)
         self.finish(
             PAGE.format(
                 title=html.escape(broadcast.path),
@@ -106,10 +130,13 @@ class FollowHandler(Base):
 class VersionHandler(Base):
     @web.authenticated
     def get(self, name: str) -> None:
-        _, path = self.broadcast_file(name)
+        _, folder, relative = self.broadcast_file(name)
         try:
-            version = str(path.stat().st_mtime_ns)
-        except FileNotFoundError:
+            found = safe_read.stat(folder, relative)
+            version = f"{found.mtime_ns}-{found.size}"
+        except safe_read.Refused as refused:
+            if not refused.missing:
+                raise web.HTTPError(404, "%s; not served", refused) from None
             version = "missing"
         self.set_header("Cache-Control", "no-store")
         self.finish({"version": version})
@@ -118,30 +145,52 @@ class VersionHandler(Base):
 class NotebookHandler(Base):
     @web.authenticated
     def get(self, name: str) -> None:
-        _, path = self.broadcast_file(name)
-        try:
-            body = path.read_bytes()
-        except FileNotFoundError:
-            raise web.HTTPError(404, f"{path.name} is not saved yet") from None
+        _, folder, relative = self.broadcast_file(name)
+        found = safely(safe_read.read, folder, relative, MAX_NOTEBOOK)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Cache-Control", "no-store")
-        self.finish(body)
+        self.finish(found.data)
 
 
 class ViewHandler(Base):
     @web.authenticated
-    def get(self, name: str) -> None:
-        from nbconvert import HTMLExporter
-
-        _, path = self.broadcast_file(name)
+    async def get(self, name: str) -> None:
+        broadcast, folder, relative = self.broadcast_file(name)
+        found = safely(safe_read.stat, folder, relative)
+        key = (broadcast.instructor, relative, found.mtime_ns, found.size)
+        cached = RENDERS.get(name)
+        if cached is None or cached[0] != key:
+            render = ioloop.IOLoop.current().run_in_executor(
+                RENDERER, render_html, folder, relative
+            )
+            cached = RENDERS[name] = (key, render)
         try:
-            body, _ = HTMLExporter(template_name="lab").from_filename(str(path))
-        except FileNotFoundError:
-            raise web.HTTPError(404, f"{path.name} is not saved yet") from None
-        except (ValueError, json.JSONDecodeError) as error:  # caught mid-write: next poll
-            raise web.HTTPError(503, f"the notebook is being saved: {error}") from None
+            body = await cached[1]
+        except Exception:
+            if RENDERS.get(name) is cached:
+                del RENDERS[name]  # caught mid-save, say: the next poll renders again
+            raise
+        self.set_header("Content-Security-Policy", VIEW_CSP)
         self.set_header("Cache-Control", "no-store")
         self.finish(body)
+
+
+def render_html(folder: Path, relative: str) -> str:
+    """The notebook as HTML (in a worker thread)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    found = safely(safe_read.read, folder, relative, MAX_NOTEBOOK)
+    name = PurePosixPath(relative).name
+    try:
+        # nbformat.reads would log a validation error, which quotes the notebook.
+        notebook = nbformat.convert(nbformat.reader.reads(found.data), 4)
+        resources = {"metadata": {"name": PurePosixPath(relative).stem}}
+        return HTMLExporter(template_name="lab").from_notebook_node(notebook, resources)[0]
+    except Exception as error:  # its message may quote the file: say only what it was
+        raise web.HTTPError(
+            503, "%s is being saved or is not a notebook (%s)", name, type(error).__name__
+        ) from None
 
 
 def make_app(data_dir: Path, docker_prefix: str | None) -> web.Application:

@@ -21,8 +21,14 @@ def work_folder(data_dir: Path, username: str, docker_prefix: str | None) -> Pat
 
 
 def notebook_in(folder: Path, path: str) -> Path:
-    """`path` inside `folder`, refusing anything that would leave it."""
+    """`path` inside `folder`, refusing anything that would leave it (by name: code
+    running as root reads it with icslab.safe_read, which also refuses links)."""
+    return folder / checked_notebook(path)
+
+
+def checked_notebook(path: str) -> str:
+    """`path` as a notebook's path relative to a work folder, or InputError."""
     relative = PurePosixPath(path.strip("/"))
     if relative.is_absolute() or ".." in relative.parts or relative.suffix != ".ipynb":
         raise InputError(f"{path}: give a notebook (.ipynb) inside your work folder")
-    return folder / relative
+    return str(relative)
