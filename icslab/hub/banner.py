@@ -40,6 +40,7 @@ def banner(started: Started) -> list[str]:
         f"  accounts     {len(lab.members)} in roster: {len(accounts.added)} new, "
         f"{len(accounts.removed)} removed, {len(accounts.kept)} kept their password",
         *(f"  groups       {change}" for change in started.group_changes),
+        *(f"  servers      {change}" for change in started.servers_stopped),
     ]
     if lab.spawner == "local":
         lines.append(

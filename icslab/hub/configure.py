@@ -14,7 +14,7 @@ from traitlets.config import Config
 from icslab.handin.client import SUBMIT_URL_ENV
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
-from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles
+from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles, user_volume
 from icslab.lab import GIT_SERVICE, LIVE_SERVICE, SUBMIT_SERVICE, Lab
 from icslab.roster import Member, teams
 
@@ -309,10 +309,10 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.prefix = docker.prefix
     c.DockerSpawner.name_template = "{prefix}-{username}"
     c.DockerSpawner.remove = True  # the volume keeps the work, not the container
-    user_volume = {f"{docker.prefix}-user-{{username}}": IMAGE_HOME}
-    c.DockerSpawner.volumes = user_volume
+    own_volume = {user_volume(docker.prefix, "{username}"): IMAGE_HOME}
+    c.DockerSpawner.volumes = own_volume
     c.Spawner.pre_spawn_hook = DockerTeamHook(
-        tuple(lab.members), docker.prefix, tuple(user_volume.items())
+        tuple(lab.members), docker.prefix, tuple(own_volume.items())
     )
     c.DockerSpawner.notebook_dir = IMAGE_HOME
     c.DockerSpawner.network_name = lab.docker_network

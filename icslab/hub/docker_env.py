@@ -17,6 +17,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from icslab.errors import InputError
 from icslab.hub import firewall
 from icslab.hub.firewall import bridge_of
+from icslab.hub.teams import user_volume
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
 LAB_LABEL = "org.icslab.lab"
@@ -146,7 +147,7 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
 def reset_volume(prefix: str, username: str) -> str:
     """Delete one participant's work volume; their server must be stopped first."""
     engine = client()
-    name = f"{prefix}-user-{username}"
+    name = user_volume(prefix, username)
     try:
         engine.containers.get(f"{prefix}-{username}")
         raise InputError(f"{username}'s server is running: stop it first (admin page or hub API)")

@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ from icslab.hub.firewall import LabFirewall
 from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
+from icslab.hub.teams import stop_servers_out_of_step
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
 from icslab.roster import Member
 from icslab.settings import site_address
@@ -39,6 +40,7 @@ class Started:
     group_changes: list[str]
     lock_fd: int
     certificate: Certificate | None = None
+    servers_stopped: list[str] = field(default_factory=list)
 
 
 def resolve_spawner(requested: str, settings) -> str:
@@ -206,15 +208,18 @@ def prepare(
     check_data_dir(lab.data_dir)
     lock_fd = lock_data_dir(lab.paths)
     certificate = prepare_front(lab) if lab.tls_on else None
+    servers_stopped = []
     if lab.spawner == "docker":
         guard_lab_network(lab)
+        prefix = lab.settings.docker.prefix
+        servers_stopped = stop_servers_out_of_step(client(), prefix, lab.members)
     accounts = sync_accounts(lab.paths, lab.usernames())
     ensure_secret(lab.paths.cli_token)
     group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
     lab.paths.users.mkdir(exist_ok=True)
     lab.datasets_dir.mkdir(parents=True, exist_ok=True)  # empty until datasets are built
     lab.save()
-    return Started(lab, accounts, group_changes, lock_fd, certificate)
+    return Started(lab, accounts, group_changes, lock_fd, certificate, servers_stopped)
 
 
 def prepare_front(lab: Lab) -> Certificate:

@@ -24,6 +24,33 @@ def team_volume(prefix: str, team: str) -> str:
     return f"{prefix}-team-{team}"
 
 
+def user_volume(prefix: str, username: str) -> str:
+    return f"{prefix}-user-{username}"
+
+
+def stop_servers_out_of_step(engine, prefix: str, members: list[Member]) -> list[str]:
+    """Stop the lab's containers that mount another team's folder than the roster now
+    gives their user (moved to another team, or out of the roster): a container keeps
+    its volumes until it restarts. Containers are found by the user volume they mount
+    (`<prefix>-user-<name>`), so nothing that is not the lab's is touched."""
+    wanted = {m.username: team_volume(prefix, m.team) if m.team else None for m in members}
+    users_of, teams_of = user_volume(prefix, ""), team_volume(prefix, "")
+    changes = []
+    for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
+        volumes = [m.get("Name", "") for m in container.attrs.get("Mounts", [])]
+        users = [v.removeprefix(users_of) for v in volumes if v.startswith(users_of)]
+        if len(users) != 1 or container.name != f"{prefix}-{users[0]}":
+            continue
+        user = users[0]
+        team = next((v for v in volumes if v.startswith(teams_of)), None)
+        if user in wanted and wanted[user] == team:
+            continue
+        container.remove(force=True)
+        why = "left the roster" if user not in wanted else "changed team in the roster"
+        changes.append(f"stopped {user}'s server ({why}); it starts with the right folders")
+    return changes
+
+
 def team_environment(team: str, members: list[str], team_dir: str) -> dict[str, str]:
     return {
         "ICSLAB_TEAM": team,
