@@ -84,6 +84,11 @@ class LabPaths:
         return self.data_dir / "submissions"
 
     @property
+    def disk(self) -> Path:
+        """Whose server the disk guard stopped, and at what size (icslab.hub.disk_guard)."""
+        return self.data_dir / "disk"
+
+    @property
     def tls(self) -> Path:
         """The front door's state: caddy's config and storage, the lab CA, the CA page."""
         return self.data_dir / "tls"

@@ -20,6 +20,12 @@ from icslab.errors import InputError
 MEMORY = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?[KMGT]?$")
 
 
+def size_bytes(size: str) -> int:
+    """A size such as 512M or 2G in bytes (powers of 1024, as Docker reads them)."""
+    power = "KMGT".find(size[-1]) + 1
+    return int(float(size[:-1] if power else size) * 1024**power)
+
+
 class Section(BaseModel):
     # Unknown keys are typos more often than not: refuse them.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -126,8 +132,14 @@ class Limits(Section):
     spare_kernels: int = Field(
         1, ge=0, le=4, description="kernels each server keeps started for the next notebook"
     )
+    disk: str = Field(
+        "5G", description="per participant: their work folder + their container's own files"
+    )
+    disk_check_seconds: int = Field(
+        60, ge=5, le=3600, description="how often the hub measures each server's disk use"
+    )
 
-    @field_validator("memory")
+    @field_validator("memory", "disk")
     @classmethod
     def _memory(cls, value: str) -> str:
         if not MEMORY.match(value):

@@ -14,7 +14,7 @@ from traitlets.config import Config
 from icslab.handin.client import SUBMIT_URL_ENV
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
-from icslab.hub.teams import DockerTeamHook, LocalTeamHook, team_roles, user_volume
+from icslab.hub.teams import IMAGE_HOME, DockerTeamHook, LocalTeamHook, team_roles, user_volume
 from icslab.lab import GIT_SERVICE, LIVE_SERVICE, SUBMIT_SERVICE, Lab
 from icslab.roster import Member, teams
 
@@ -57,6 +57,9 @@ SERVER_TOKEN_SCOPES = [
     LIVE_ACCESS,
     SUBMIT_ACCESS,
 ]
+DISK_SERVICE = "icslab-disk"
+# What the disk guard needs: stop a participant's server.
+DISK_SCOPES = [f"admin:servers!group={PARTICIPANTS}"]
 # What jupyterhub-idle-culler needs to find and stop idle servers, nothing more.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
@@ -153,12 +156,19 @@ def _accounts(c: Config, lab: Lab) -> None:
     }
     # Every lab user, and their server's token, may fetch workshops from the git service.
     user = {"name": "user", "description": "Own servers; fetch workshops", "scopes": USER_SCOPES}
+    disk = {
+        "name": "disk-guard",
+        "description": "Stop a participant's server that holds more than limits.disk",
+        "scopes": list(DISK_SCOPES),
+        "services": [DISK_SERVICE],
+    }
     culling = lab.settings.culler.idle_timeout_minutes > 0
     c.JupyterHub.load_roles = [
         user,
         instructor,
         cli,
         *([culler] if culling else []),
+        *([disk] if lab.spawner == "docker" else []),
         *team_roles(lab.members),
     ]
 
@@ -252,6 +262,9 @@ def _services(c: Config, lab: Lab) -> None:
                 ],
             }
         )
+    if lab.spawner == "docker":
+        guard = [sys.executable, "-m", "icslab.hub.disk_guard", f"--lab-file={lab.paths.lab_file}"]
+        services.append({"name": DISK_SERVICE, "command": guard})
     if lab.tls_on:
         # The TLS front starts and stops with the hub, as the proxy does.
         routed = [f"--service={service['name']}" for service in services if "url" in service]
@@ -296,8 +309,8 @@ def _token_header(spawner) -> str:
     return f"Authorization: token {spawner.api_token}"
 
 
-# Where things are inside the participant image (images/participant/Dockerfile).
-IMAGE_HOME = "/home/jovyan/work"
+CONTAINER_LOGS = {"max-size": "10m", "max-file": "3"}
+# Where the datasets are inside the participant image (images/participant/Dockerfile).
 IMAGE_DATA = "/opt/icslab/data"
 
 
@@ -323,4 +336,6 @@ def _docker(c: Config, lab: Lab) -> None:
         "security_opt": ["no-new-privileges"],
         "pids_limit": docker.pids_limit,
         "memswap_limit": lab.settings.limits.memory,  # no swap beyond the memory limit
+        # What a server prints is kept, but never more than 3 x 10 MB per container.
+        "log_config": {"type": "json-file", "config": CONTAINER_LOGS},
     }

@@ -9,6 +9,7 @@ the hub API on the bridge's gateway address, where the hub binds it.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 import docker
@@ -18,6 +19,7 @@ from icslab.errors import InputError
 from icslab.hub import firewall
 from icslab.hub.firewall import bridge_of
 from icslab.hub.teams import user_volume
+from icslab.settings import size_bytes
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
 LAB_LABEL = "org.icslab.lab"
@@ -142,6 +144,27 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
                 volume.remove(force=True)
                 removed.volumes.append(volume.name)
     return removed
+
+
+def check_free_space(engine: docker.DockerClient, prefix: str, participants: int, each: str):
+    """Refuse to start unless Docker's disk can hold every participant's share
+    (limits.disk, which the disk guard enforces), less what their work already holds."""
+    root = engine.info()["DockerRootDir"]
+    own = user_volume(prefix, "")
+    held = sum(
+        max(0, (volume.get("UsageData") or {}).get("Size", 0))
+        for volume in engine.df().get("Volumes") or []
+        if volume["Name"].startswith(own)
+    )
+    need = participants * size_bytes(each) - held
+    free = shutil.disk_usage(root).free
+    if free < need:
+        gb = 1024**3
+        raise InputError(
+            f"the disk that holds Docker's data ({root}) has {free / gb:.1f} GB free; the lab "
+            f"needs {need / gb:.1f} GB: {participants} participants x limits.disk {each}, less "
+            f"{held / gb:.1f} GB their work folders hold. Free space there, or lower limits.disk"
+        )
 
 
 def reset_volume(prefix: str, username: str) -> str:

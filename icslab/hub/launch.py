@@ -20,7 +20,13 @@ from icslab.errors import InputError
 from icslab.hub import firewall
 from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
 from icslab.hub.configure import roster_groups
-from icslab.hub.docker_env import client, engine_answers, ensure_network, require_image
+from icslab.hub.docker_env import (
+    check_free_space,
+    client,
+    engine_answers,
+    ensure_network,
+    require_image,
+)
 from icslab.hub.firewall import LabFirewall
 from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
 from icslab.hub.groups import prune_groups
@@ -206,6 +212,9 @@ def prepare(
     )
     check_ports(lab)
     check_data_dir(lab.data_dir)
+    if lab.spawner == "docker":
+        participants = len(lab.usernames("participant"))
+        check_free_space(client(), settings.docker.prefix, participants, settings.limits.disk)
     lock_fd = lock_data_dir(lab.paths)
     certificate = prepare_front(lab) if lab.tls_on else None
     servers_stopped = []

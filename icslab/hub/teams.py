@@ -17,7 +17,9 @@ from pathlib import Path
 from icslab.roster import Member, teams
 
 TEAM_FOLDER = "team"  # under the participant's work folder / home
-IMAGE_TEAM_DIR = f"/home/jovyan/work/{TEAM_FOLDER}"
+# Where a participant's work volume is in the image (images/participant/Dockerfile).
+IMAGE_HOME = "/home/jovyan/work"
+IMAGE_TEAM_DIR = f"{IMAGE_HOME}/{TEAM_FOLDER}"
 
 
 def team_volume(prefix: str, team: str) -> str:

@@ -191,6 +191,7 @@ def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
         "security_opt": ["no-new-privileges"],
         "pids_limit": 512,
         "memswap_limit": "1G",
+        "log_config": {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}},
     }
     assert (c.Spawner.mem_limit, c.Spawner.cpu_limit) == ("1G", 0.5)
     assert spawner.environment["ICSLAB_DATA"] == "/opt/icslab/data"
@@ -268,3 +269,14 @@ def test_the_server_zygote_preloads_nothing_that_reads_a_participants_environmen
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout == "[]\n", done.stderr
+
+
+def test_in_docker_mode_a_disk_guard_may_stop_participants_servers_only(make_lab):
+    docker = configured(make_lab("docker", limits={"disk": "3G"}))
+    guard = next(s for s in docker.JupyterHub.services if s["name"] == "icslab-disk")
+    assert guard["command"][:3] == [sys.executable, "-m", "icslab.hub.disk_guard"]
+    role = next(r for r in docker.JupyterHub.load_roles if r["name"] == "disk-guard")
+    assert role["scopes"] == ["admin:servers!group=participants"]
+    assert role["services"] == ["icslab-disk"]
+    local = configured(make_lab())
+    assert "icslab-disk" not in [s["name"] for s in local.JupyterHub.services]
