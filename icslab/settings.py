@@ -55,6 +55,11 @@ class Hub(Section):
     spawner: Literal["auto", "local", "docker"] = Field(
         "auto", description="where participants' servers run; auto = docker if an engine answers"
     )
+    local_mode_as_root: bool = Field(
+        False,
+        description="let spawner = 'local' run as root on a network address: every "
+        "participant's code runs as root (demos, tests; never a real week)",
+    )
     roster: Path = Field(Path("roster.example.csv"), description="CSV relative to this file")
     default_url: str = Field("/lab", description="page a participant lands on")
 

@@ -129,6 +129,8 @@ class RunningLab:
             hub = self.sections.setdefault("hub", {})
             hub.setdefault("public_url", f"https://{TEST_HOST}")
             hub.setdefault("http_port", free_port())
+            # Local-mode labs on lab.test run as root here: a choice the tests make.
+            hub.setdefault("local_mode_as_root", hub.get("spawner", "local") == "local")
         write_settings(self.config, **self.sections)
         command = [ICSLAB, "up", "--config", str(self.config), "--data-dir", str(self.data_dir)]
         with self.log.open("a") as log:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from icslab.hub.front import certs
 from icslab.hub.front.status import dns_records, summary
 from icslab.hub.launch import Started
@@ -47,6 +49,11 @@ def banner(started: Started) -> list[str]:
             "  [yellow]local mode does not isolate participants from each other: "
             "for trying the lab and for tests; use docker mode for a real week.[/]"
         )
+        if lab.settings.hub.local_mode_as_root and os.geteuid() == 0:
+            lines.append(
+                "  [bold red]hub.local_mode_as_root: every participant's code runs as root "
+                "on this server, with the lab's secrets in reach.[/]"
+            )
     return lines
 
 

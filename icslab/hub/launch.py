@@ -62,6 +62,14 @@ def resolve_spawner(requested: str, settings) -> str:
                 "never falls back to local mode, which does not isolate participants"
             )
         return "local"
+    as_root_on_a_network = os.geteuid() == 0 and not hub.host_is_loopback
+    if requested == "local" and as_root_on_a_network and not hub.local_mode_as_root:
+        raise InputError(
+            f"hub.spawner = 'local' as root, serving {hub.public_url}: every participant's "
+            "code would run as root on this server, with the lab's secrets in reach. Use "
+            "spawner = 'docker' (or 'auto'), or a loopback public_url for a trial; a "
+            "demo that accepts it sets hub.local_mode_as_root = true"
+        )
     return requested
 
 
