@@ -162,6 +162,12 @@ class Accounts(Section):
     max_failed_logins: int = Field(5, ge=1, le=100, description="wrong passwords before a lock")
     lockout_seconds: int = Field(300, ge=1, le=86400, description="how long a lock lasts")
     min_password_length: int = Field(8, ge=6, le=128, description="for changed passwords")
+    max_failed_logins_per_address: int = Field(
+        10, ge=1, le=1000, description="wrong passwords one computer may type per window"
+    )
+    address_window_seconds: int = Field(
+        300, ge=1, le=86400, description="the window max_failed_logins_per_address counts"
+    )
 
 
 class Data(Section):

@@ -1,4 +1,4 @@
-"""Roster accounts: initial passwords, the credentials sheet, resets.
+"""Roster accounts: initial passwords, the credentials sheet, resets, locks.
 
 `credentials.csv` (username,password; mode 0600) lists each roster user's
 initial or last reset password for the instructor to hand out. The hub only
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from icslab.atomic import write_atomic
 from icslab.errors import InputError
 from icslab.hub.passwords import PasswordStore, generate_password, hash_password
-from icslab.lab import LabPaths
+from icslab.lab import Lab, LabPaths
 
 # Written for a user whose initial password this sheet never held.
 NOT_ON_SHEET = "(unknown: run icslab passwords reset)"
@@ -77,17 +78,65 @@ def sync_accounts(paths: LabPaths, usernames: list[str]) -> AccountChanges:
     return AccountChanges(added=added, removed=removed, kept=kept)
 
 
-def reset_password(paths: LabPaths, username: str) -> str:
-    """Give one existing user a new random password; return it and note it on the sheet."""
-    store = PasswordStore(paths.passwords)
-    if username not in store.usernames():
+def _known(store: PasswordStore, paths: LabPaths, usernames: list[str]) -> None:
+    known = store.usernames()
+    unknown = [name for name in usernames if name not in known]
+    if unknown:
         raise InputError(
-            f"{username!r} has no account in {paths.data_dir}: check the name, or add them to "
-            "the roster and restart the lab with `icslab up`"
+            *(
+                f"{name!r} has no account in {paths.data_dir}: check the name, or add them "
+                "to the roster and restart the lab with `icslab up`"
+                for name in unknown
+            )
         )
+
+
+def reset_password(paths: LabPaths, username: str) -> str:
+    """Give one existing user a new random password; return it and note it on the sheet.
+    Their lock goes, and the hub signs them out everywhere: whoever had the old
+    password keeps neither a session nor a token."""
+    store = PasswordStore(paths.passwords)
+    _known(store, paths, [username])
     password = generate_password()
     sheet = read_credentials(paths.credentials)
     sheet[username] = password
     store.set_password(username, password)
+    store.request_sign_out(username)
     write_credentials(paths.credentials, sheet)
     return password
+
+
+def signed_out(paths: LabPaths, username: str, timeout: float = 10) -> bool:
+    """Wait until the running hub has signed the user out (it looks every second)."""
+    store = PasswordStore(paths.passwords)
+    deadline = time.monotonic() + timeout
+    while username in store.sign_out_requests():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def hub_answers(paths: LabPaths) -> bool:
+    """Whether this data dir's hub is running (its API root needs no token)."""
+    import httpx
+
+    if not paths.lab_file.exists():
+        return False
+    try:
+        return httpx.get(Lab.load(paths.lab_file).hub_api_url, timeout=5).is_success
+    except httpx.HTTPError:
+        return False
+
+
+def locked_accounts(paths: LabPaths) -> dict[str, dict[str, int]]:
+    """Locked usernames -> {the address a lock holds against, or "*": seconds left}."""
+    return PasswordStore(paths.passwords).locks()
+
+
+def unlock_accounts(paths: LabPaths, usernames: list[str]) -> list[str]:
+    """Lift these users' locks (everyone's if none are named); returns who was locked.
+    The hub reads the locks at every attempt: this takes effect at once."""
+    store = PasswordStore(paths.passwords)
+    _known(store, paths, usernames)
+    return store.unlock(usernames or None)

@@ -131,6 +131,8 @@ def _accounts(c: Config, lab: Lab) -> None:
     c.RosterAuthenticator.max_failed_logins = accounts.max_failed_logins
     c.RosterAuthenticator.lockout_seconds = accounts.lockout_seconds
     c.RosterAuthenticator.min_password_length = accounts.min_password_length
+    c.RosterAuthenticator.max_failed_logins_per_address = accounts.max_failed_logins_per_address
+    c.RosterAuthenticator.address_window_seconds = accounts.address_window_seconds
 
     c.JupyterHub.load_groups = {
         name: {"users": users, "properties": dict(ROSTER_GROUP)}

@@ -1,9 +1,14 @@
-"""bcrypt password hashes in FirstUseAuthenticator's dbm file, behind a file lock.
+"""bcrypt password hashes in FirstUseAuthenticator's dbm file, behind a file lock,
+and beside them what the hub and `icslab passwords` share about logins.
 
 FirstUseAuthenticator opens its dbm file per request without locking. Python's
 fallback dbm backend (dbm.dumb, used where gdbm is missing) rewrites its index
 non-atomically, so the hub and an instructor's `icslab passwords reset` must
 never touch it at the same time: every access here holds an exclusive flock.
+
+`logins.json` (same folder, same lock, mode 0600) holds the accounts' locks (so
+an instructor sees and lifts them, and a hub restart keeps them) and the users
+whose sessions the hub must end (a reset made outside the hub).
 """
 
 from __future__ import annotations
@@ -11,12 +16,17 @@ from __future__ import annotations
 import dbm
 import fcntl
 import functools
+import json
+import math
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import bcrypt
+
+from icslab.atomic import write_atomic
 
 # Letters and digits that cannot be misread on a printed credentials sheet.
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -32,6 +42,10 @@ MAX_PASSWORD_BYTES = 72
 TOO_LONG = (
     f"Passwords are at most {MAX_PASSWORD_BYTES} bytes long (letters outside ASCII count 2-4)."
 )
+
+
+# A lock against every address (the others hold against the one that guessed).
+EVERYWHERE = "*"
 
 
 def too_long(password: str) -> bool:
@@ -55,19 +69,47 @@ def _unknown_user_hash() -> bytes:
 class PasswordStore:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.logins_path = self.path.with_name("logins.json")
 
     @contextmanager
-    def _open(self, flag: str) -> Iterator[dbm._Database]:
+    def _exclusive(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
         with lock_path.open("a") as lock:
             lock_path.chmod(0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                with dbm.open(str(self.path), flag, 0o600) as db:
-                    yield db
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _open(self, flag: str) -> Iterator[dbm._Database]:
+        with self._exclusive(), dbm.open(str(self.path), flag, 0o600) as db:
+            yield db
+
+    @contextmanager
+    def _logins(self) -> Iterator[dict]:
+        """{"locks": {username: {address, or "*" for all: end (Unix time)}},
+        "sign_out": [username]}; written back only when changed (the hub reads it
+        every second)."""
+        with self._exclusive():
+            try:
+                text = self.logins_path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                text = "{}"
+            state = {"locks": {}, "sign_out": [], **json.loads(text)}
+            before = json.dumps(state)
+            yield state
+            now = time.time()
+            state["locks"] = {
+                name: live
+                for name, scopes in state["locks"].items()
+                if (live := {scope: end for scope, end in scopes.items() if end > now})
+            }
+            after = json.dumps(state)
+            if after != before:
+                write_atomic(self.logins_path, after.encode("utf-8"), 0o600)
 
     def usernames(self) -> set[str]:
         with self._open("c") as db:
@@ -84,7 +126,9 @@ class PasswordStore:
                 db[username.encode("utf-8")] = hashed
 
     def set_password(self, username: str, password: str) -> None:
+        """A new password also lifts the account's lock."""
         self.set_hashes({username: hash_password(password)})
+        self.unlock([username])
 
     def remove(self, usernames: set[str]) -> None:
         with self._open("c") as db:
@@ -101,3 +145,51 @@ class PasswordStore:
             return False
         matches = bcrypt.checkpw(password.encode("utf-8"), stored or _unknown_user_hash())
         return stored is not None and matches
+
+    # -- locks (wall-clock times: the hub and `icslab passwords` are two processes) --
+
+    def locks(self) -> dict[str, dict[str, int]]:
+        """username -> {the address its lock holds against, or EVERYWHERE: seconds left}."""
+        with self._logins() as state:
+            now = time.time()
+            return {
+                name: {scope: math.ceil(end - now) for scope, end in scopes.items() if end > now}
+                for name, scopes in state["locks"].items()
+                if max(scopes.values()) > now
+            }
+
+    def seconds_locked(self, username: str, address: str) -> int:
+        scopes = self.locks().get(username, {})
+        return max(scopes.get(address, 0), scopes.get(EVERYWHERE, 0))
+
+    def lock(self, username: str, seconds: int, address: str = EVERYWHERE) -> None:
+        with self._logins() as state:
+            state["locks"].setdefault(username, {})[address] = time.time() + seconds
+
+    def unlock(self, usernames: Iterable[str] | None = None) -> list[str]:
+        """Lift these users' locks (everyone's if None); returns who was locked."""
+        with self._logins() as state:
+            now = time.time()
+            locked = {n for n, scopes in state["locks"].items() if max(scopes.values()) > now}
+            lifted = sorted(locked if usernames is None else locked & set(usernames))
+            for name in lifted:
+                del state["locks"][name]
+        return lifted
+
+    # -- sign-out requests: a reset made outside the hub, carried out by the hub --
+
+    def request_sign_out(self, username: str) -> None:
+        with self._logins() as state:
+            if username not in state["sign_out"]:
+                state["sign_out"].append(username)
+
+    def sign_out_requests(self) -> list[str]:
+        if not self.logins_path.exists():  # the hub asks every second: spare it the lock
+            return []
+        with self._logins() as state:
+            return list(state["sign_out"])
+
+    def signed_out(self, usernames: Iterable[str]) -> None:
+        done = set(usernames)
+        with self._logins() as state:
+            state["sign_out"] = [name for name in state["sign_out"] if name not in done]

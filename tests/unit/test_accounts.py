@@ -5,7 +5,15 @@ import stat
 import pytest
 
 from icslab.errors import InputError
-from icslab.hub.accounts import read_credentials, reset_password, sync_accounts
+from icslab.hub.accounts import (
+    hub_answers,
+    locked_accounts,
+    read_credentials,
+    reset_password,
+    signed_out,
+    sync_accounts,
+    unlock_accounts,
+)
 from icslab.hub.passwords import ALPHABET, PasswordStore, generate_password
 from icslab.lab import LabPaths
 
@@ -61,6 +69,39 @@ def test_an_instructor_resets_a_forgotten_password(paths):
     assert new != old and read_credentials(paths.credentials)["p01"] == new
     store = PasswordStore(paths.passwords)
     assert store.check("p01", new) and not store.check("p01", old)
+
+
+def test_a_reset_lifts_the_lock_and_asks_the_hub_to_sign_the_user_out(paths):
+    sync_accounts(paths, ["p01", "p02"])
+    store = PasswordStore(paths.passwords)
+    store.lock("p01", 300)
+    store.lock("p02", 300)
+
+    reset_password(paths, "p01")
+
+    assert locked_accounts(paths).keys() == {"p02"}
+    assert store.sign_out_requests() == ["p01"]
+    assert not hub_answers(paths)  # no lab runs here: the hub does it when it starts
+    assert not signed_out(paths, "p01", timeout=0.2)
+    store.signed_out(["p01"])  # as the hub does
+    assert signed_out(paths, "p01", timeout=0)
+
+
+def test_an_instructor_lifts_named_locks_or_all(paths):
+    sync_accounts(paths, ["p01", "p02", "p03"])
+    store = PasswordStore(paths.passwords)
+    for name in ("p01", "p02", "p03"):
+        store.lock(name, 300)
+
+    assert unlock_accounts(paths, ["p01"]) == ["p01"]
+    assert unlock_accounts(paths, ["p01"]) == []  # no longer locked
+    assert locked_accounts(paths).keys() == {"p02", "p03"}
+    with pytest.raises(InputError, match="'p99' has no account"):
+        unlock_accounts(paths, ["p02", "p99"])
+    assert locked_accounts(paths).keys() == {"p02", "p03"}  # nothing lifted
+    assert unlock_accounts(paths, []) == ["p02", "p03"]
+    assert locked_accounts(paths) == {}
+    assert mode(store.logins_path) == 0o600
 
 
 def test_resetting_an_unknown_user_changes_nothing(paths):

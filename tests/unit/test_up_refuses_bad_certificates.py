@@ -21,7 +21,12 @@ def site(tmp_path):
     write_roster(tmp_path / "roster.csv", ROSTER)
     write_settings(
         tmp_path / "workshop.toml",
-        hub={"public_url": "https://lab.test:18443", "http_port": 18080},
+        # Local mode, so no engine is needed; as root on lab.test that is said outright.
+        hub={
+            "public_url": "https://lab.test:18443",
+            "http_port": 18080,
+            "local_mode_as_root": True,
+        },
         tls={"mode": "files", "cert_file": "site.crt", "key_file": "site.key"},
     )
     return tmp_path
