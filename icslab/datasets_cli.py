@@ -43,6 +43,8 @@ def list_datasets(out: OutOption = None) -> None:
     for name, spec in _catalog().datasets.items():
         kinds = len({a.kind for a in spec.attacks})
         attacks = f"{len(spec.attacks)} ({kinds} kinds)"
+        if spec.draw:  # the lab draws them from its secret
+            attacks = f"{spec.draw.attacks} drawn per lab ({len(spec.draw.kinds)} kinds)"
         built = "yes" if (out / name / "scada.parquet").exists() else "no"
         if spec.hidden_labels:  # labels in OUT/.answers/NAME/, never in the dataset's folder
             attacks += ", labels hidden"
@@ -97,16 +99,18 @@ def build(
         console.print(f"{out / name}")
     if record:
         # The CSV copies are a convenience: the catalog vouches for the standard files.
+        # Hidden sets differ in every lab: their build recorded them with the answers.
         standard = {name: {f: d for f, d in files.items() if f in FILES}
-                    for name, files in checksums.items()}  # fmt: skip
+                    for name, files in checksums.items()
+                    if not chosen[name].hidden_labels}  # fmt: skip
         record_checksums(CATALOG, standard)
         console.print(f"checksums recorded in {CATALOG}")
 
 
 @app.command()
 def verify(names: Names = None, out: OutOption = None) -> None:
-    """Check built datasets against the catalog's sha256 checksums (hidden labels too:
-    OUT/.answers/NAME/labels.csv)."""
+    """Check built datasets against the catalog's sha256 checksums (a hidden set: against
+    those its build recorded in OUT/.answers/NAME/, labels included)."""
     from icslab.sim.build import verify_dataset
     from icslab.sim.catalog import DEFAULT_OUT, select
 
@@ -118,7 +122,7 @@ def verify(names: Names = None, out: OutOption = None) -> None:
     problems = [p for name, spec in chosen.items() for p in verify_dataset(name, spec, out)]
     if problems:
         fail(InputError(*problems))
-    console.print(f"{len(chosen)} datasets match the catalog's checksums: {', '.join(chosen)}")
+    console.print(f"{len(chosen)} datasets match their checksums: {', '.join(chosen)}")
 
 
 @app.command()

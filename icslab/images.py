@@ -149,10 +149,27 @@ def tree_digest(root: Path, skip: tuple[str, ...] = ()) -> str:
     return digest.hexdigest()
 
 
-def dataset_checksums(catalog_text: str) -> dict[str, dict[str, str]]:
-    """The catalog's sha256 of each built file: the build verifies datasets against them."""
+def dataset_checksums(catalog_text: str, build: Path | None = None) -> dict[str, dict[str, str]]:
+    """The sha256 of each published file: the catalog's, or for a set drawn per lab
+    (hidden labels, no checksums in the catalog) what its build in `build` recorded
+    with the answers, so that a re-drawn capstone makes the image stale. Hidden labels
+    are not published, so never part of it."""
     datasets = tomllib.loads(catalog_text).get("datasets", {})
-    return {name: spec.get("sha256", {}) for name, spec in sorted(datasets.items())}
+    return {
+        name: spec.get("sha256") or _recorded_checksums(build, name)
+        for name, spec in sorted(datasets.items())
+    }
+
+
+def _recorded_checksums(build: Path | None, name: str) -> dict[str, str]:
+    from icslab.data.plant import REPO_BUILD
+    from icslab.sim.build import RECORD, answers_folder
+
+    try:
+        recorded = json.loads((answers_folder(build or REPO_BUILD, name) / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}  # not built yet
+    return {file: sha for file, sha in recorded.get("sha256", {}).items() if file != "labels.csv"}
 
 
 def inputs_hash(parts: dict[str, object]) -> str:

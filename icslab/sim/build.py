@@ -9,12 +9,17 @@ labels.csv out of its folder: it goes to OUT/.answers/NAME/ (only its owner may
 read it; the participant image leaves out every OUT/.* folder), the datacard
 lists no attacks, and scada.parquet says so in its schema metadata
 (`icslab.labels: hidden`), which is how `load_plant` tells "hidden" from "missing".
+Its seed and attacks are drawn from the lab's secret, OUT/.answers/.secret (made on
+the first build, then reused: a rebuild gives the same files), and its checksums,
+which no catalog can hold, are recorded beside its labels for `verify_dataset`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -25,10 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from icslab.atomic import write_atomic
 from icslab.data.fetch import sha256_of
 from icslab.data.plant import HIDDEN_KEY, HIDDEN_VALUE
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.datacard import datacard
+from icslab.sim.draw import simulate_drawn
 from icslab.sim.historian import HistorianExport, export_historian
 from icslab.sim.modbus import export_modbus
 from icslab.sim.model import Simulation
@@ -45,6 +52,8 @@ FILES = (
 CSV_FILES = ("scada.csv", "historian.csv", "modbus.csv")
 STEPS = ("simulate plant", "historian export", "modbus export", "write files")
 ANSWERS = ".answers"  # OUT/.answers/NAME/labels.csv: the hidden labels, for instructors
+SECRET = ".secret"  # OUT/.answers/.secret: the lab's secret, hidden sets are drawn from it
+RECORD = "checksums.json"  # OUT/.answers/NAME/: what the build of a hidden set wrote
 HIDDEN = {HIDDEN_KEY: HIDDEN_VALUE}  # scada.parquet's schema metadata when labels are hidden
 
 Progress = Callable[[str], None]  # told the name of each step as it starts
@@ -55,9 +64,10 @@ def build_dataset(
 ) -> dict[str, str]:
     """Build one dataset into out/name; return the sha256 of each file."""
     step = progress or (lambda _: None)
-    sim, historian, modbus = exports(name, spec, step)
-    step(STEPS[3])
     out.mkdir(parents=True, exist_ok=True)
+    secret = lab_secret(out, create=True) if spec.draw else None
+    sim, historian, modbus = exports(name, spec, step, secret=secret)
+    step(STEPS[3])
     hidden = spec.hidden_labels
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
     answers = None  # the hidden labels' staging folder, in OUT/.answers/
@@ -66,15 +76,11 @@ def build_dataset(
         _write_parquet(historian.table, staging / "historian.parquet")
         _write_parquet(modbus, staging / "modbus.parquet", pandas_metadata=False)
         if hidden:
-            root = out / ANSWERS
-            root.mkdir(mode=0o700, exist_ok=True)
-            root.chmod(0o700)
-            answers = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+            answers = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_answers_root(out)))
         labels_file = (answers or staging) / "labels.csv"
         labels(sim).to_csv(labels_file, index=False, lineterminator="\n")
         tags_table(sim).to_csv(staging / "tags.csv", index=False, lineterminator="\n")
-        card = datacard(sim, spec, historian)
-        (staging / "datacard.md").write_text(hide_attacks(card) if hidden else card, "utf-8")
+        (staging / "datacard.md").write_text(datacard(sim, spec, historian), "utf-8")
         if csv:
             sim.scada.to_csv(staging / "scada.csv", index=False, lineterminator="\n")
             historian.table.to_csv(staging / "historian.csv", index=False, lineterminator="\n")
@@ -86,6 +92,8 @@ def build_dataset(
         staging.chmod(0o755)
         if answers is not None:
             labels_file.chmod(0o600)  # answers is 0700 already (mkdtemp)
+            record = {"spec": fingerprint(spec, secret), "sha256": checksums}
+            write_atomic(answers / RECORD, json.dumps(record, indent=1).encode(), 0o600)
             _replace(answers, answers_folder(out, name))
         _replace(staging, out / name)
         if not hidden:  # labels no longer hidden: no stale answers left behind
@@ -111,38 +119,44 @@ def built_file(out: Path, name: str, spec: DatasetSpec, file: str) -> Path:
     return out / name / file
 
 
-def hide_attacks(card: str) -> str:
-    """The datacard of a dataset whose labels are hidden: no attack count, kinds or table."""
-    head, attacks = card.split("\n## Attacks\n", 1)
-    _, quality = attacks.split("\n## Known data-quality issues", 1)
-    replaced = {
-        r"^- Attacks: .*$": "- Attacks: hidden. This is an unseen attack set: the instructors "
-        "keep its labels to score the teams' predictions (`icslab leaderboard`).",
-        r"^- Labels are only in labels.csv.*$": "- No labels here, on purpose: predict them.",
-        r"^\| labels.csv \|.*\n": "",
-    }
-    for pattern, text in replaced.items():
-        head, found = re.subn(pattern, text, head, count=1, flags=re.MULTILINE)
-        if not found:  # the datacard changed: hiding must be updated with it
-            raise ValueError(f"hide_attacks: no line matches {pattern!r} in the datacard")
-    hidden = (
-        "Hidden until the capstone is scored. Expect the kinds of attacks the `test` set "
-        "shows, at other times and on other targets."
-    )
-    return f"{head}\n## Attacks\n\n{hidden}\n\n## Known data-quality issues{quality}"
+def lab_secret(out: Path, *, create: bool = False) -> str | None:
+    """The secret hidden sets built into `out` are drawn from (made when `create`)."""
+    path = out / ANSWERS / SECRET
+    if not path.exists():
+        if not create:
+            return None
+        write_atomic(_answers_root(out) / SECRET, f"{secrets.token_hex(32)}\n".encode(), 0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def fingerprint(spec: DatasetSpec, secret: str | None) -> str:
+    """What a build's files follow from: the catalog entry (its checksums aside) and
+    the secret, if any."""
+    inputs = f"{secret or ''}\n{spec.model_dump_json(exclude={'sha256'})}"
+    return hashlib.sha256(inputs.encode()).hexdigest()
+
+
+def _answers_root(out: Path) -> Path:
+    root = out / ANSWERS
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.chmod(0o700)  # whatever made it before: only the instructors read the answers
+    return root
 
 
 def exports(
-    name: str, spec: DatasetSpec, step: Progress | None = None
+    name: str, spec: DatasetSpec, step: Progress | None = None, *, secret: str | None = None
 ) -> tuple[Simulation, HistorianExport, pd.DataFrame]:
-    """The simulation and its two exports, each from its own random stream."""
+    """The simulation (of a hidden set: drawn from `secret`) and its two exports, each
+    from its own random stream."""
     step = step or (lambda _: None)
     step(STEPS[0])
-    sim = simulate(name, spec)
+    sim = simulate_drawn(name, spec, secret) if spec.draw else simulate(name, spec)
     step(STEPS[1])
-    historian = export_historian(sim, np.random.default_rng([spec.seed, 2]))
+    # Hidden labels: where the data-quality quirks are must say nothing of the attacks.
+    clear = not spec.hidden_labels
+    historian = export_historian(sim, np.random.default_rng([sim.seed, 2]), clear_of_attacks=clear)
     step(STEPS[2])
-    modbus = export_modbus(sim, np.random.default_rng([spec.seed, 3]))
+    modbus = export_modbus(sim, np.random.default_rng([sim.seed, 3]))
     return sim, historian, modbus
 
 
@@ -223,24 +237,51 @@ def _iso(stamp: pd.Timestamp) -> str:
 
 
 def verify_dataset(name: str, spec: DatasetSpec, out: Path) -> list[str]:
-    """Problems with out/name against the catalog's checksums (empty = all good)."""
+    """Problems with out/name against its checksums (empty = all good): the catalog's,
+    or for hidden labels those its build recorded with the answers (each lab draws its
+    own, so no catalog can hold them)."""
     folder = out / name
-    if not spec.sha256:
+    if not spec.hidden_labels and not spec.sha256:
         return [f"{name}: the catalog records no checksums (run `icslab datasets build --record`)"]
     if not folder.is_dir():
         return [f"{folder}: not built (run `icslab datasets build {name}`)"]
+    expected, says = spec.sha256, "the catalog says"
+    if spec.hidden_labels:
+        expected, problems = _recorded(name, spec, out)
+        if problems:
+            return problems
+        says = "its build recorded"
     problems = []
-    for file, expected in spec.sha256.items():
+    for file, digest in expected.items():
         path = built_file(out, name, spec, file)
         if not path.exists():
             hidden = path.parent == answers_folder(out, name)
             why = " (the hidden labels, kept for the leaderboard)" if hidden else ""
             problems.append(f"{path}: missing{why}")
-        elif (actual := sha256_of(path)) != expected:
-            problems.append(f"{path}: sha256 {actual}, the catalog says {expected}")
+        elif (actual := sha256_of(path)) != digest:
+            problems.append(f"{path}: sha256 {actual}, {says} {digest}")
     if spec.hidden_labels and (folder / "labels.csv").exists():
         problems.append(
             f"{folder / 'labels.csv'}: the labels of {name} are hidden and must not be in its "
             f"folder (rebuild with `icslab datasets build {name}`)"
         )
     return problems
+
+
+def _recorded(name: str, spec: DatasetSpec, out: Path) -> tuple[dict[str, str], list[str]]:
+    """The checksums a hidden set's build recorded, if it was built from this catalog
+    entry and this lab's secret."""
+    record = answers_folder(out, name) / RECORD
+    rebuild = f"rebuild with `icslab datasets build {name}`"
+    if not record.exists():
+        return {}, [f"{record}: missing, the checksums of the hidden set's build ({rebuild})"]
+    secret = lab_secret(out) if spec.draw else None
+    if spec.draw and secret is None:
+        return {}, [
+            f"{out / ANSWERS / SECRET}: missing, the secret {name} was drawn from "
+            f"(a rebuild draws new attacks, and new answers: {rebuild})"
+        ]
+    found = json.loads(record.read_text(encoding="utf-8"))
+    if found["spec"] != fingerprint(spec, secret):
+        return {}, [f"{out / name}: built from another catalog entry or secret ({rebuild})"]
+    return found["sha256"], []

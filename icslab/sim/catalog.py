@@ -1,7 +1,10 @@
 """datasets/catalog.toml: the datasets a workshop uses, validated in one place.
 
-Each dataset names its start, length, seed and attack schedule; the sha256 of
-every file a build writes sits in a generated section at the end of the file.
+Each published dataset names its start, length, seed and attack schedule; the sha256
+of every file a build writes sits in a generated section at the end of the file. A
+dataset with hidden labels names only the constraints of its attacks (`draw`): each
+lab draws its seed and schedule from a secret of its own (icslab.sim.draw), so
+neither the repository nor the image holds what would rebuild its labels.
 """
 
 from __future__ import annotations
@@ -98,15 +101,39 @@ class AttackSpec(ActionSpec):
         return ((days * 24 + hours) * 60 + minutes) * 60
 
 
+class DrawSpec(Strict):
+    """What the catalog says of a hidden set's attacks; the lab's secret says the rest
+    (when, on what, how hard): see icslab.sim.draw."""
+
+    attacks: int = Field(gt=0)
+    kinds: tuple[Literal[KINDS], ...] = KINDS  # type: ignore[valid-type]  # each at least once
+    minutes: tuple[int, int] = (10, 120)  # shortest and longest attack
+    gap_minutes: int = Field(60, ge=10)  # quiet time before, between and after attacks
+    # (kind, target) never drawn as an attack of its own; load_catalog adds every pair a
+    # published set labels.
+    avoid: tuple[tuple[str, str], ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if not self.kinds or len(set(self.kinds)) != len(self.kinds):
+            raise ValueError("`kinds` lists each kind once")
+        if self.attacks < len(self.kinds):
+            raise ValueError(f"{self.attacks} attacks cannot show all {len(self.kinds)} kinds")
+        if not 1 <= self.minutes[0] <= self.minutes[1]:
+            raise ValueError("`minutes` is [shortest, longest], at least 1")
+        return self
+
+
 class DatasetSpec(Strict):
     description: str
     start: datetime
     hours: float = Field(gt=0, le=24 * 31)
-    seed: int = Field(ge=0)
+    seed: int | None = Field(None, ge=0)
     attacks: tuple[AttackSpec, ...] = ()
     # Hidden labels (an unseen attack set to score teams on): the build writes labels.csv
     # to OUT/.answers/NAME/ for the instructors, never into the dataset's folder.
     hidden_labels: bool = False
+    draw: DrawSpec | None = None  # hidden labels: seed and attacks drawn per lab
     sha256: dict[str, str] = {}
 
     @field_validator("start")
@@ -122,6 +149,14 @@ class DatasetSpec(Strict):
 
     @model_validator(mode="after")
     def _schedule_fits(self):
+        if self.seed is None and self.draw is None:
+            raise ValueError("give a `seed` (or, for hidden labels, `draw`)")
+        if self.draw and not self.hidden_labels:
+            raise ValueError("`draw` is for hidden labels: a published set has a fixed seed")
+        if draw := self.draw:
+            needed = draw.attacks * draw.minutes[1] + (draw.attacks + 1) * draw.gap_minutes
+            if needed * 60 > self.seconds:
+                raise ValueError(f"`draw` may need {needed} minutes: more than the dataset")
         spans = []
         for index, attack in enumerate(self.attacks):
             begin = attack.offset_seconds
@@ -143,23 +178,52 @@ class Catalog(Strict):
     version: Literal[1]
     datasets: dict[str, DatasetSpec]
 
+    @model_validator(mode="after")
+    def _hidden_sets_are_drawn(self):
+        # A seed or schedule in the (public) catalog would let anyone re-simulate the set
+        # and diff it: its labels would not be hidden. Its checksums differ in every lab.
+        for name, spec in self.datasets.items():
+            fixed = spec.seed is not None or spec.attacks or spec.sha256
+            if spec.hidden_labels and (spec.draw is None or fixed):
+                raise ValueError(
+                    f"datasets.{name}: labels are hidden, so its seed and attacks are drawn "
+                    "per lab: give `draw`, no `seed`, `attacks` or checksums"
+                )
+        return self
+
+
+def labelled_pairs(spec: DatasetSpec) -> set[tuple[str, str]]:
+    """(kind, target) of every action the set's labels show."""
+    return {(a.kind, a.target) for attack in spec.attacks for a in attack.actions or (attack,)}
+
 
 def load_catalog(path: Path = CATALOG) -> Catalog:
     try:
         text = path.read_text(encoding="utf-8")
-        return Catalog.model_validate(tomllib.loads(text))
+        catalog = Catalog.model_validate(tomllib.loads(text))
     except FileNotFoundError:
         raise InputError(f"{path}: dataset catalog not found") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
     except ValidationError as error:
-        raise InputError(
-            *(
-                f"{path}: {'.'.join(str(p) for p in problem['loc'])}: "
-                f"{problem['msg'].removeprefix('Value error, ')}"
-                for problem in error.errors()
-            )
-        ) from None
+        raise InputError(*(f"{path}: {_problem(problem)}" for problem in error.errors())) from None
+    # Participants have seen the published sets' labels: a hidden set shows them nothing old.
+    seen = set().union(*(labelled_pairs(s) for s in catalog.datasets.values() if not s.draw))
+    datasets = {
+        name: spec.model_copy(update={"draw": _avoiding(spec.draw, seen)}) if spec.draw else spec
+        for name, spec in catalog.datasets.items()
+    }
+    return catalog.model_copy(update={"datasets": datasets})
+
+
+def _problem(problem) -> str:
+    where = ".".join(str(part) for part in problem["loc"])  # empty: the whole catalog's
+    message = problem["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _avoiding(draw: DrawSpec, pairs: set[tuple[str, str]]) -> DrawSpec:
+    return draw.model_copy(update={"avoid": tuple(sorted(pairs | set(draw.avoid)))})
 
 
 def select(catalog: Catalog, names: list[str] | None) -> dict[str, DatasetSpec]:

@@ -20,7 +20,9 @@ habits and flaws of a real historian, all drawn from `rng` and listed in the ret
 - One PLC's clock drifts: its tags' timestamps run ahead of true time linearly, by
   `drift_seconds_per_day` (rounded to the millisecond).
 Quirks avoid attack windows, the outage, each other on the same tag and the drifting
-PLC, so the data-quality lessons stay apart from the attack labels.
+PLC, so the data-quality lessons stay apart from the attack labels; when the labels
+are hidden (`clear_of_attacks=False`) they may overlap attacks, or the datacard's
+list of quirks would tell where attacks are not.
 """
 
 from __future__ import annotations
@@ -66,13 +68,16 @@ class HistorianExport:
         return pd.DataFrame(rows, columns=["kind", "tag", "start", "end"])
 
 
-def export_historian(sim: Simulation, rng: np.random.Generator) -> HistorianExport:
+def export_historian(
+    sim: Simulation, rng: np.random.Generator, *, clear_of_attacks: bool = True
+) -> HistorianExport:
     times = pd.DatetimeIndex(sim.scada["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
     outage = _pick_outage(times, rng)
     plcs = sorted({t.plc for t in sim.tags})
     drifting_plc = plcs[rng.integers(len(plcs))]
     drift = round(float(rng.uniform(1.5, 3.0)), 2)
-    quirks = _pick_quirks(sim, times, outage, drifting_plc, rng)
+    attacks = sim.attacks if clear_of_attacks else []
+    quirks = _pick_quirks(sim, times, outage, drifting_plc, rng, attacks)
 
     drift_ns = np.round((times - times[0]) * (drift / 86_400) / 1e6).astype(np.int64) * 10**6
     clocks = {False: times, True: times + drift_ns}
@@ -173,10 +178,10 @@ def _pick_outage(times: np.ndarray, rng) -> np.ndarray:
     return times[0] + np.array([start, start + length]) * SECOND
 
 
-def _pick_quirks(sim: Simulation, times, outage, drifting_plc: str, rng) -> dict:
-    """Per kind, a list of (tag, start, end) clear of attacks, the outage and each other."""
+def _pick_quirks(sim: Simulation, times, outage, drifting_plc: str, rng, attacks) -> dict:
+    """Per kind, a list of (tag, start, end) clear of `attacks`, the outage and each other."""
     t0, span = int(times[0]), int(times[-1] - times[0]) // SECOND
-    busy = [tuple(outage)] + [(a.start.value, a.end.value) for a in sim.attacks]
+    busy = [tuple(outage)] + [(a.start.value, a.end.value) for a in attacks]
     taken: dict[str, list] = {}
     sensors = [t for t in sim.tags if t.kind == "sensor" and t.plc != drifting_plc]
     sensors = sensors or [t for t in sim.tags if t.plc != drifting_plc] or sim.tags

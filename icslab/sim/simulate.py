@@ -36,6 +36,8 @@ def _action(spec: ActionSpec) -> Action:
 
 
 def simulate(name: str, spec: DatasetSpec) -> Simulation:
+    if spec.seed is None:
+        raise ValueError(f"{name}: a hidden set: draw its seed and attacks first (icslab.sim.draw)")
     start = pd.Timestamp(spec.start)
     n = spec.seconds
     # Separate streams: exporters drawing numbers never changes the plant.

@@ -192,3 +192,16 @@ def test_image_is_current_compares_the_label_with_todays_inputs(monkeypatch):
 
     monkeypatch.setattr(images, "image_label", no_docker)
     assert not images.image_is_current()
+
+
+def test_a_set_drawn_per_lab_counts_with_what_its_build_recorded(tmp_path):
+    catalog = """
+        [datasets.capstone]
+        hidden_labels = true
+    """
+    assert images.dataset_checksums(catalog, tmp_path) == {"capstone": {}}  # not built yet
+    record = tmp_path / ".answers" / "capstone" / "checksums.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"sha256": {"scada.parquet": "bb", "labels.csv": "secret"}}')
+    # A re-drawn capstone makes the image stale; its hidden labels are not in the image.
+    assert images.dataset_checksums(catalog, tmp_path) == {"capstone": {"scada.parquet": "bb"}}
