@@ -15,6 +15,7 @@ Browsers on other computers of the room are clients on other loopback addresses
 proxy's own.
 """
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -208,3 +209,25 @@ def test_the_change_password_form_counts_wrong_current_passwords(lab):
     with pytest.raises(LoginFailed, match="locked for"):  # the login form counts the same
         browser_at(lab, "127.0.88.1").login("p07", lab.credentials()["p07"])
     browser_at(lab, "127.0.88.2").login("p07", lab.credentials()["p07"])  # unchanged
+
+
+def test_a_login_flood_from_one_computer_keeps_nobody_else_out(lab):
+    import time
+
+    flooder = browser_at(lab, "127.0.77.1")
+
+    def guess(n: int) -> None:
+        with contextlib.suppress(LoginFailed):
+            flooder.login(f"p0{4 + n % 6}", f"guess-{n}")
+
+    credentials = lab.credentials()
+    with ThreadPoolExecutor(32) as pool:
+        flood = [pool.submit(guess, n) for n in range(400)]
+        started = time.monotonic()
+        browser_at(lab, "127.0.77.2").login("trainer2", credentials["trainer2"])
+        waited = time.monotonic() - started
+        for done in flood:
+            done.result()
+    # The flood costs at most PER_ADDRESS bcrypt checks, the rest is refused at once;
+    # without the throttle, 400 checks (0.25 s each) queue ahead of the instructor.
+    assert waited < 5, f"an instructor waited {waited:.1f} s to log in during a flood"
