@@ -137,6 +137,8 @@ class Lab(BaseModel):
     docker_network: str | None = None
     docker_gateway: str | None = None
     docker_bridge: str | None = None  # its interface on this host (firewall rules)
+    # Whether the engine caps a container's own files (overlay2 on xfs with quotas).
+    docker_disk_quota: bool = False
     # The git service (workshop material): where participants' servers fetch from.
     git_port: int = 0
     # The live-coding service (follow pages), reached the same way.

@@ -33,6 +33,9 @@ def banner(started: Started) -> list[str]:
             f"  network      {lab.docker_network} ({egress}; hub API on {lab.docker_gateway}; "
             f"firewall table inet {docker.prefix}-lab)",
             f"  volumes      {docker.prefix}-user-<name> (each participant's work)",
+            f"  disk         {lab.settings.limits.disk} per participant, checked every "
+            f"{lab.settings.limits.disk_check_seconds} s"
+            + ("; the engine caps each container's own files" if lab.docker_disk_quota else ""),
         ]
     else:
         lines.append("  spawner      local (participants' servers run as local processes)")

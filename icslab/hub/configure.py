@@ -340,4 +340,7 @@ def _docker(c: Config, lab: Lab) -> None:
         "memswap_limit": lab.settings.limits.memory,  # no swap beyond the memory limit
         # What a server prints is kept, but never more than 3 x 10 MB per container.
         "log_config": {"type": "json-file", "config": CONTAINER_LOGS},
+        # Where the engine can, it caps the container's own files too (the disk guard
+        # measures the rest: the work volume).
+        **({"storage_opt": {"size": lab.settings.limits.disk}} if lab.docker_disk_quota else {}),
     }

@@ -146,6 +146,25 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     return removed
 
 
+def disk_quota_supported(info: dict, mounts: str) -> bool:
+    """Whether the engine can cap a container's writable layer (`--storage-opt size`):
+    overlay2 on xfs mounted with project quotas. `info` is the engine's, `mounts`
+    the text of /proc/mounts."""
+    status = dict(info.get("DriverStatus") or [])
+    if info.get("Driver") != "overlay2" or status.get("Backing Filesystem") != "xfs":
+        return False
+    root, best, options = info.get("DockerRootDir", "/var/lib/docker"), "", ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1]
+        holds_root = root == point or root.startswith(point.rstrip("/") + "/")
+        if holds_root and len(point) > len(best):
+            best, options = point, fields[3]
+    return bool({"prjquota", "pquota"} & set(options.split(",")))
+
+
 def check_free_space(engine: docker.DockerClient, prefix: str, participants: int, each: str):
     """Refuse to start unless Docker's disk can hold every participant's share
     (limits.disk, which the disk guard enforces), less what their work already holds."""

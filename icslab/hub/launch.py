@@ -23,6 +23,7 @@ from icslab.hub.configure import roster_groups
 from icslab.hub.docker_env import (
     check_free_space,
     client,
+    disk_quota_supported,
     engine_answers,
     ensure_network,
     require_image,
@@ -78,10 +79,12 @@ def docker_fields(settings) -> dict:
     engine = client()
     require_image(engine, settings.docker.image)
     network = ensure_network(engine, settings.docker.prefix, settings.docker.egress)
+    mounts = Path("/proc/mounts").read_text()
     return {
         "docker_network": network.name,
         "docker_gateway": network.gateway,
         "docker_bridge": network.bridge,
+        "docker_disk_quota": disk_quota_supported(engine.info(), mounts),
     }
 
 

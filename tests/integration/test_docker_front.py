@@ -66,7 +66,12 @@ def lan_host(lab):
 
 def lab_ports(lab) -> dict[str, int]:
     resolved = lab.resolved()
-    return {"hub API": resolved.hub_api_port, "git": resolved.git_port, "live": resolved.live_port}
+    return {
+        "hub API": resolved.hub_api_port,
+        "git": resolved.git_port,
+        "live": resolved.live_port,
+        "hand-in": resolved.submit_port,
+    }
 
 
 def test_a_container_reaches_the_labs_services_and_no_other_port_of_the_host(lab, host_only_server):

@@ -52,8 +52,11 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def secrets(lab):
-    """Strings that must never leave the lab's data dir: its CLI token and every password."""
-    return [lab.resolved().paths.cli_token.read_text().strip(), *lab.credentials().values()]
+    """Strings that must never leave the lab's data dir (its CLI token, every password)
+    or the hidden answers (the secret the capstone is drawn from)."""
+    capstone = REPO_BUILD / ".answers" / ".secret"
+    drawn = [capstone.read_text().strip()] if capstone.exists() else []
+    return [lab.resolved().paths.cli_token.read_text().strip(), *lab.credentials().values(), *drawn]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +78,7 @@ def test_links_in_a_team_folder_never_reach_the_leaderboard_or_the_zip(
         "os.makedirs('team/.submissions', exist_ok=True)\n"
         f"os.symlink({str(data_dir)!r}, 'team/.submissions/999-x')\n"
         "os.symlink('/', 'team/capstone')\n"
+        f"os.symlink({str(REPO_BUILD / '.answers')!r}, 'team/answers')\n"
         f"os.makedirs('team/water', exist_ok=True)\n"
         f"os.symlink({str(data_dir / 'cli_token')!r}, 'team/water/capstone.csv')"
     )

@@ -280,3 +280,10 @@ def test_in_docker_mode_a_disk_guard_may_stop_participants_servers_only(make_lab
     assert role["services"] == ["icslab-disk"]
     local = configured(make_lab())
     assert "icslab-disk" not in [s["name"] for s in local.JupyterHub.services]
+
+
+def test_where_the_engine_can_it_caps_each_containers_own_files(make_lab):
+    lab = make_lab("docker", limits={"disk": "3G"})
+    assert "storage_opt" not in configured(lab).DockerSpawner.extra_host_config
+    quota = lab.model_copy(update={"docker_disk_quota": True})
+    assert configured(quota).DockerSpawner.extra_host_config["storage_opt"] == {"size": "3G"}

@@ -3,7 +3,10 @@ never followed, a hard-linked file once."""
 
 import os
 
+import pytest
+
 from icslab.hub.disk_guard import folder_bytes
+from icslab.hub.docker_env import disk_quota_supported
 
 MB = 1024 * 1024
 
@@ -26,3 +29,29 @@ def test_a_sparse_file_counts_what_it_holds_not_its_size(tmp_path):
         handle.seek(10 * 1024 * MB)
         handle.write(b"z")
     assert folder_bytes(tmp_path) < MB
+
+
+XFS_INFO = {
+    "Driver": "overlay2",
+    "DriverStatus": [["Backing Filesystem", "xfs"], ["Supports d_type", "true"]],
+    "DockerRootDir": "/var/lib/docker",
+}
+
+
+@pytest.mark.parametrize(
+    ("info", "mounts", "supported"),
+    [
+        (XFS_INFO, "/dev/vdb /var/lib/docker xfs rw,relatime,prjquota 0 0", True),
+        (XFS_INFO, "/dev/vdb /var/lib xfs rw,pquota 0 0\n/dev/vda / ext4 rw 0 0", True),
+        (XFS_INFO, "/dev/vdb /var/lib/docker xfs rw,relatime 0 0", False),  # no quotas
+        # The mount that holds the root decides, not a shorter one.
+        (XFS_INFO, "/dev/vda / xfs rw,prjquota 0 0\n/dev/vdb /var/lib/docker xfs rw 0 0", False),
+        (XFS_INFO, "/dev/vdb /var/lib/dockerx xfs rw,prjquota 0 0", False),
+        ({**XFS_INFO, "DriverStatus": [["Backing Filesystem", "extfs"]]}, "/ / ext4 rw 0 0", False),
+        ({**XFS_INFO, "Driver": "vfs"}, "/dev/vdb /var/lib/docker xfs rw,prjquota 0 0", False),
+    ],
+)
+def test_the_engine_caps_a_containers_files_only_on_xfs_with_project_quotas(
+    info, mounts, supported
+):
+    assert disk_quota_supported(info, mounts) is supported
