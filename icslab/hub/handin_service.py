@@ -31,11 +31,12 @@ from tornado import ioloop, web
 from icslab.errors import InputError
 from icslab.handin import accept
 from icslab.handin.store import CAPSTONE, HOMEWORK, SEGMENT, Store, kind_for
+from icslab.hub.plain_errors import PlainTextErrors
 from icslab.lab import Lab
 from icslab.roster import teams
 
 
-class HandIn(HubAuthenticated, web.RequestHandler):
+class HandIn(HubAuthenticated, PlainTextErrors):
     def sender(self) -> accept.Sender:
         model = self.current_user
         if model.get("kind") != "user":
@@ -57,14 +58,6 @@ class HandIn(HubAuthenticated, web.RequestHandler):
             except InputError as error:
                 raise web.HTTPError(400, "\n".join(error.problems)) from None
         self.finish(entry.receipt())
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        reason = self._reason
-        error = kwargs.get("exc_info", (None, None))[1]
-        if isinstance(error, web.HTTPError) and error.log_message:
-            reason = error.log_message % error.args if error.args else error.log_message
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(f"{reason}\n")
 
 
 class HomeworkHandler(HandIn):

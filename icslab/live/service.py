@@ -30,6 +30,7 @@ from tornado import ioloop, web
 
 from icslab import safe_read
 from icslab.errors import InputError
+from icslab.hub.plain_errors import PlainTextErrors
 from icslab.live import registry
 from icslab.live.workspaces import checked_notebook, work_folder
 
@@ -70,7 +71,7 @@ poll();
 """
 
 
-class Base(HubOAuthenticated, web.RequestHandler):
+class Base(HubOAuthenticated, PlainTextErrors):
     def broadcast_file(self, name: str) -> tuple[registry.Broadcast, Path, str]:
         """The broadcast, its instructor's work folder and the notebook's path in it."""
         settings = self.settings
@@ -83,14 +84,6 @@ class Base(HubOAuthenticated, web.RequestHandler):
             return broadcast, folder, checked_notebook(broadcast.path)
         except InputError as error:
             raise web.HTTPError(404, "%s", " ".join(error.problems)) from None
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        reason = self._reason
-        error = kwargs.get("exc_info", (None, None))[1]
-        if isinstance(error, web.HTTPError) and error.log_message:
-            reason = error.log_message % error.args if error.args else error.log_message
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(f"{status_code}: {reason}\n")
 
 
 def safely(call, folder: Path, relative: str, *args) -> safe_read.Found:

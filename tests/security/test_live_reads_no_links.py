@@ -86,7 +86,7 @@ def refused(answers, path: str, reason: str) -> None:
     for page in ["/version", "/view", "/notebook.ipynb"]:
         answer = answers[page]
         assert answer.status_code == 404, (page, answer.status_code)
-        assert answer.text.startswith(f"404: {path}: ") and reason in answer.text, answer.text
+        assert answer.text.startswith(f"{path}: ") and reason in answer.text, answer.text
 
 
 def test_a_notebook_linked_to_the_labs_secrets_is_not_served(lab, trainer, follower, secrets_of):
