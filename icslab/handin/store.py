@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from icslab.errors import InputError
+from icslab.space import require_room
 
 MANIFEST = "manifest.json"
 HOMEWORK = "homework"
@@ -88,6 +89,7 @@ class Store:
         if latest is not None and _untimed(latest.manifest) == _untimed(manifest):
             return latest
         area = self.folder(team, kind)
+        require_room(self.root, sum(len(data) for data in files.values()), "this hand-in")
         if len(self.versions(team, kind)) >= MAX_VERSIONS:
             raise InputError(
                 f"team {team} has handed in {MAX_VERSIONS} versions of its {kind}: that is the "

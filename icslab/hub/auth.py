@@ -36,6 +36,7 @@ from tornado import web
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Integer, default
 
+from icslab.errors import InputError
 from icslab.hub.passwords import EVERYWHERE, TOO_LONG, PasswordStore, too_long
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -299,7 +300,10 @@ class RosterAuthenticator(FirstUseAuthenticator):
             return f"Password too short: choose at least {self.min_password_length} characters."
         if too_long(new_password):
             return TOO_LONG
-        self._store.set_password(username, new_password)
+        try:
+            self._store.set_password(username, new_password)
+        except InputError as error:  # a full disk: the old password stays
+            return " ".join(error.problems)
         self._forget(username)
         self.log.info("%s changed their password", username)
         return PASSWORD_CHANGED

@@ -27,6 +27,7 @@ from pathlib import Path
 import bcrypt
 
 from icslab.atomic import write_atomic
+from icslab.space import require_room
 
 # Letters and digits that cannot be misread on a printed credentials sheet.
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -121,6 +122,8 @@ class PasswordStore:
             return db.get(username.encode("utf-8"))
 
     def set_hashes(self, hashes: dict[str, bytes]) -> None:
+        # dbm rewrites its index in place: on a full disk, refuse before touching it.
+        require_room(self.path.parent, 4096 * (len(hashes) + 1), "the new password")
         with self._open("c") as db:
             for username, hashed in hashes.items():
                 db[username.encode("utf-8")] = hashed

@@ -26,6 +26,7 @@ from icslab.errors import InputError
 from icslab.notebooks.build import build_workshop
 from icslab.notebooks.manifest import WORKSHOPS, load_workshop
 from icslab.notebooks.variants import contains_solutions
+from icslab.space import require_room
 
 BRANCH = b"refs/heads/main"
 
@@ -49,6 +50,8 @@ def publish(
         folder = build_workshop(workshop, Path(scratch))["participant"]
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         refuse_solutions(files)
+        size = sum(path.stat().st_size for path in files)
+        require_room(repository_path(data_dir, name), size, f"publishing {name}")
         repo = _repository(repository_path(data_dir, name))
         blobs = []
         for path in files:
