@@ -188,7 +188,6 @@ class Lab:
 def lab() -> Iterator[Lab]:
     p, x = f"iclt{secrets.token_hex(2)}", free_subnet()
     gateway, host_lan = f"10.231.{x}.1", f"10.232.{x}.1"
-    tables_before = nft("list", "tables")
     agents: list[Agent] = []
     servers: list[socketserver.ThreadingTCPServer] = []
     try:
@@ -247,7 +246,8 @@ def lab() -> Iterator[Lab]:
         left = subprocess.run([IP, "-br", "link"], capture_output=True, text=True).stdout
         assert p not in left, f"interfaces left behind: {left}"
         assert p not in subprocess.run([IP, "netns"], capture_output=True, text=True).stdout
-        assert nft("list", "tables") == tables_before
+        # Only this test's own table is checked: other labs on this machine come and go.
+        assert p not in nft("list", "tables")
 
 
 def everything(lab: Lab) -> dict[str, dict[tuple[str, int], str]]:
