@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from icslab.backup_cli import app as backup_app
 from icslab.datasets_cli import app as datasets_app
 from icslab.docker_cli import app as docker_app
 from icslab.errors import InputError
@@ -17,6 +18,7 @@ from icslab.images import app as images_app
 from icslab.lab import default_data_dir, load_inputs
 from icslab.live_cli import app as live_app
 from icslab.notebooks_cli import app as notebooks_app
+from icslab.service_cli import app as service_app
 from icslab.terminal import DataDirOption, console, errors, fail, lab_paths, saved_lab
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -28,6 +30,8 @@ app.add_typer(images_app, name="images")
 app.add_typer(notebooks_app, name="notebooks")
 app.add_typer(homework_app, name="homework")
 app.add_typer(live_app, name="live")
+app.add_typer(backup_app)  # no name: `icslab backup` and `icslab restore`
+app.add_typer(service_app, name="service")
 detect = typer.Typer(help="Attack detectors on public datasets.", no_args_is_help=True)
 tls = typer.Typer(help="The lab's HTTPS certificates.", no_args_is_help=True)
 app.add_typer(tls, name="tls")
