@@ -47,6 +47,9 @@ def banner(started: Started) -> list[str]:
         *(f"  groups       {change}" for change in started.group_changes),
         *(f"  servers      {change}" for change in started.servers_stopped),
     ]
+    if started.cleaned_up:
+        # The previous hub was killed (OOM, kill -9) without stopping what it started.
+        lines.append(f"  [yellow]cleaned up after a crash: {', '.join(started.cleaned_up)}[/]")
     if lab.spawner == "local":
         lines.append(
             "  [yellow]local mode does not isolate participants from each other: "

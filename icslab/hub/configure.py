@@ -190,9 +190,6 @@ def _spawner(c: Config, lab: Lab) -> None:
     c.Spawner.mem_limit = settings.limits.memory
     c.Spawner.cpu_limit = settings.limits.cpus
     c.Spawner.start_timeout = 120
-    # A server that died (its container killed, the engine restarted) is noticed
-    # within 10 s, not JupyterHub's 30: until then JupyterLab's Restart gives a 503.
-    c.Spawner.poll_interval = 10
     c.Spawner.http_timeout = 120
     if lab.spawner == "docker":
         _docker(c, lab)

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from icslab.errors import InputError
-from icslab.hub import firewall
+from icslab.hub import firewall, leftovers
 from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
 from icslab.hub.configure import roster_groups
 from icslab.hub.docker_env import (
@@ -32,6 +32,7 @@ from icslab.hub.firewall import LabFirewall
 from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
+from icslab.hub.state_check import check_state
 from icslab.hub.teams import stop_servers_out_of_step
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
 from icslab.roster import Member
@@ -48,6 +49,8 @@ class Started:
     lock_fd: int
     certificate: Certificate | None = None
     servers_stopped: list[str] = field(default_factory=list)
+    # What a crashed run of this lab had left running, stopped before this start.
+    cleaned_up: list[str] = field(default_factory=list)
 
 
 def resolve_spawner(requested: str, settings) -> str:
@@ -205,6 +208,15 @@ def prepare(
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
     chosen = resolve_spawner(spawner or settings.hub.spawner, settings)
+    # A hub of this lab ran here before (hub.lock exists). Had it crashed, what it
+    # started may still hold the ports this start reuses: take the lock first (refused
+    # while that hub lives), then stop them, before choosing and checking ports.
+    lock_fd, cleaned_up = None, []
+    previous = LabPaths(data_dir.resolve())
+    if previous.lock.exists():
+        check_data_dir(previous.data_dir)
+        lock_fd = lock_data_dir(previous)
+        cleaned_up = leftovers.clean_up(previous)
     lab = _lab(
         settings,
         config_file,
@@ -226,7 +238,11 @@ def prepare(
     if lab.spawner == "docker":
         participants = len(lab.usernames("participant"))
         check_free_space(client(), settings.docker.prefix, participants, settings.limits.disk)
-    lock_fd = lock_data_dir(lab.paths)
+    if lock_fd is None:
+        lock_fd = lock_data_dir(lab.paths)
+    damaged = check_state(lab.paths)  # before anything below writes to the state
+    if damaged:
+        raise InputError(*damaged)
     certificate = prepare_front(lab) if lab.tls_on else None
     servers_stopped = []
     if lab.spawner == "docker":
@@ -239,7 +255,7 @@ def prepare(
     lab.paths.users.mkdir(exist_ok=True)
     lab.datasets_dir.mkdir(parents=True, exist_ok=True)  # empty until datasets are built
     lab.save()
-    return Started(lab, accounts, group_changes, lock_fd, certificate, servers_stopped)
+    return Started(lab, accounts, group_changes, lock_fd, certificate, servers_stopped, cleaned_up)
 
 
 def prepare_front(lab: Lab) -> Certificate:

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-import icslab.cli
-import icslab.hub.launch
 from icslab.backup.create import backup
 from icslab.backup.restore import restore
 from icslab.client import LoginFailed
@@ -201,12 +199,6 @@ def test_the_state_check_names_a_damaged_part_of_a_real_lab(taken, tmp_path, dam
     assert state_files(paths) == before
 
 
-def up_checks_state() -> bool:
-    sources = (icslab.hub.launch.__file__, icslab.cli.__file__)
-    return any("check_state" in Path(source).read_text() for source in sources)
-
-
-@pytest.mark.skipif(not up_checks_state(), reason="icslab up does not call check_state yet")
 @pytest.mark.parametrize(("damage", "named"), DAMAGES)
 def test_icslab_up_refuses_a_damaged_state_and_overwrites_nothing(taken, tmp_path, damage, named):
     paths = damaged_copy(taken, tmp_path, damage)

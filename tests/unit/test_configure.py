@@ -287,8 +287,3 @@ def test_where_the_engine_can_it_caps_each_containers_own_files(make_lab):
     assert "storage_opt" not in configured(lab).DockerSpawner.extra_host_config
     quota = lab.model_copy(update={"docker_disk_quota": True})
     assert configured(quota).DockerSpawner.extra_host_config["storage_opt"] == {"size": "3G"}
-
-
-def test_a_dead_server_is_noticed_within_ten_seconds(lab):
-    # JupyterLab's Restart gives a 503 until the hub has noticed.
-    assert configured(lab).Spawner.poll_interval == 10
