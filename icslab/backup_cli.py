@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from icslab.errors import InputError
-from icslab.terminal import DataDirOption, console, fail, lab_paths
+from icslab.terminal import DataDirOption, console, lab_paths
 
 app = typer.Typer(add_completion=False)
 
@@ -30,11 +29,8 @@ def backup(
 
     paths = lab_paths(data_dir)
     began = time.monotonic()
-    try:
-        with console.status(f"backing up {paths.data_dir} ..."):
-            folder, made = make_backup(paths.data_dir, out)
-    except InputError as error:
-        fail(error)
+    with console.status(f"backing up {paths.data_dir} ..."):
+        folder, made = make_backup(paths.data_dir, out)
     console.print(
         f"{folder}: {made['files']} files, {made['bytes'] / 1e6:.1f} MB, "
         f"in {time.monotonic() - began:.2f} s",
@@ -55,10 +51,7 @@ def restore(
     from icslab.backup.restore import restore as put_back
 
     paths = lab_paths(data_dir)
-    try:
-        made = put_back(backup, paths.data_dir)
-    except InputError as error:
-        fail(error)
+    made = put_back(backup, paths.data_dir)
     console.print(
         f"{paths.data_dir}: restored from {backup} ({made['created']}, {made['files']} files)",
         highlight=False,

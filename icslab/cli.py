@@ -19,9 +19,17 @@ from icslab.lab import default_data_dir, load_inputs
 from icslab.live_cli import app as live_app
 from icslab.notebooks_cli import app as notebooks_app
 from icslab.service_cli import app as service_app
-from icslab.terminal import DataDirOption, console, errors, fail, lab_paths, saved_lab
+from icslab.terminal import (
+    DataDirOption,
+    RefusesBadInput,
+    console,
+    errors,
+    fail,
+    lab_paths,
+    saved_lab,
+)
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, cls=RefusesBadInput)
 passwords = typer.Typer(help="Participants' passwords.", no_args_is_help=True)
 app.add_typer(passwords, name="passwords")
 app.add_typer(datasets_app, name="datasets")
@@ -68,12 +76,9 @@ def up(
 
     if spawner not in (None, "auto", "local", "docker"):
         fail(InputError(f"--spawner {spawner!r}: use auto, local or docker"))
-    try:
-        started = prepare(
-            config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
-        )
-    except InputError as error:
-        fail(error)
+    started = prepare(
+        config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
+    )
     for line in banner(started):
         console.print(line, highlight=False)
     sys.stdout.flush()
@@ -92,12 +97,9 @@ def check(
     from icslab.hub.front.status import summary
     from icslab.hub.launch import planned_lab
 
-    try:
-        settings, roster_file, members = load_inputs(config, roster)
-        lab = planned_lab(settings, config, data_dir or default_data_dir(), members)
-        certificate, problems = check_front(lab)
-    except InputError as error:
-        fail(error)
+    settings, roster_file, members = load_inputs(config, roster)
+    lab = planned_lab(settings, config, data_dir or default_data_dir(), members)
+    certificate, problems = check_front(lab)
     teams = {m.team for m in members if m.team}
     console.print(
         f"{config}: ok ({settings.workshop.title!r}); {roster_file}: {len(members)} users "
@@ -124,16 +126,13 @@ def tls_ca(
     from icslab.hub.front.certs import describe, ensure_lab_ca
     from icslab.settings import load_settings
 
-    try:
-        settings = load_settings(config)
-        if settings.tls.mode != "lab-ca":
-            raise InputError(
-                f"{config}: tls.mode is {settings.tls.mode!r}: participants install a lab CA "
-                "only with tls.mode = 'lab-ca'"
-            )
-        ca = ensure_lab_ca(lab_paths(data_dir).lab_ca, settings.workshop.title)
-    except InputError as error:
-        fail(error)
+    settings = load_settings(config)
+    if settings.tls.mode != "lab-ca":
+        raise InputError(
+            f"{config}: tls.mode is {settings.tls.mode!r}: participants install a lab CA "
+            "only with tls.mode = 'lab-ca'"
+        )
+    ca = ensure_lab_ca(lab_paths(data_dir).lab_ca, settings.workshop.title)
     shutil.copyfile(ca, out)
     console.print(f"{out}: lab CA, SHA-256 {describe(ca).sha256}", highlight=False)
 
@@ -151,10 +150,7 @@ def reset(
     from icslab.hub.accounts import hub_answers, reset_password, signed_out
 
     paths = lab_paths(data_dir)
-    try:
-        password = reset_password(paths, username)
-    except InputError as error:
-        fail(error)
+    password = reset_password(paths, username)
     console.print(f"{username}: {password}  (also in {paths.credentials})", highlight=False)
     if not hub_answers(paths):
         console.print(f"The lab is not running: it signs {username} out when it starts.")
@@ -192,10 +188,7 @@ def unlock(
     """Lift accounts' locks at once (the password stays the same)."""
     from icslab.hub.accounts import unlock_accounts
 
-    try:
-        lifted = unlock_accounts(lab_paths(data_dir), usernames or [])
-    except InputError as error:
-        fail(error)
+    lifted = unlock_accounts(lab_paths(data_dir), usernames or [])
     for name in lifted:
         console.print(f"{name}: unlocked", highlight=False)
     for name in sorted(set(usernames or []) - set(lifted)):
@@ -217,15 +210,12 @@ def warm(
     from icslab.hub.warm import warm as warm_servers
 
     paths = lab_paths(data_dir)
-    try:
-        lab, api = running_lab(paths)
-        api.close()
-        total = len(participants(lab, team))
-        with Progress(console=console) as progress:
-            task = progress.add_task("starting servers", total=total)
-            result = warm_servers(paths, team, concurrency, done=lambda _: progress.advance(task))
-    except InputError as error:
-        fail(error)
+    lab, api = running_lab(paths)
+    api.close()
+    total = len(participants(lab, team))
+    with Progress(console=console) as progress:
+        task = progress.add_task("starting servers", total=total)
+        result = warm_servers(paths, team, concurrency, done=lambda _: progress.advance(task))
     console.print(
         f"{len(result.started)} started, {len(result.already)} already running, "
         f"{len(result.failed)} failed in {result.seconds:.0f} s"
@@ -245,10 +235,7 @@ def publish(
     from icslab.material.publish import publish as publish_workshop
 
     lab = saved_lab(data_dir)
-    try:
-        done = publish_workshop(lab.data_dir, workshop, message)
-    except InputError as error:
-        fail(error)
+    done = publish_workshop(lab.data_dir, workshop, message)
     if done.commit is None:
         console.print(f"{workshop}: nothing changed since the last publication")
     else:
@@ -273,12 +260,9 @@ def link(
     from icslab.material.links import pull_link, write_qr
 
     lab = saved_lab(data_dir)
-    try:
-        url = pull_link(hub_url or lab.url, lab.git_url, lab.data_dir, workshop, path)
-        if qr:
-            write_qr(url, qr)
-    except InputError as error:
-        fail(error)
+    url = pull_link(hub_url or lab.url, lab.git_url, lab.data_dir, workshop, path)
+    if qr:
+        write_qr(url, qr)
     print(url)
     if qr:
         errors.print(f"QR code: {qr}", highlight=False)

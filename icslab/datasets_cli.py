@@ -26,10 +26,7 @@ OutOption = Annotated[
 def _catalog():
     from icslab.sim.catalog import load_catalog
 
-    try:
-        return load_catalog()
-    except InputError as error:
-        fail(error)
+    return load_catalog()
 
 
 @app.command("list")
@@ -74,10 +71,7 @@ def build(
     from icslab.sim.catalog import CATALOG, DEFAULT_OUT, record_checksums, select
 
     out = out or DEFAULT_OUT
-    try:
-        chosen = select(_catalog(), names)
-    except InputError as error:
-        fail(error)
+    chosen = select(_catalog(), names)
     if missing:
         chosen = {n: s for n, s in chosen.items() if verify_dataset(n, s, out)}
         if not chosen:
@@ -115,10 +109,7 @@ def verify(names: Names = None, out: OutOption = None) -> None:
     from icslab.sim.catalog import DEFAULT_OUT, select
 
     out = out or DEFAULT_OUT
-    try:
-        chosen = select(_catalog(), names)
-    except InputError as error:
-        fail(error)
+    chosen = select(_catalog(), names)
     problems = [p for name, spec in chosen.items() for p in verify_dataset(name, spec, out)]
     if problems:
         fail(InputError(*problems))
@@ -140,9 +131,6 @@ def fetch(
 
     if name != "batadal":
         fail(InputError(f"unknown public dataset {name!r}: icslab can fetch batadal"))
-    try:
-        paths = fetch_batadal(cache or DEFAULT_CACHE / name, source)
-    except InputError as error:
-        fail(error)
+    paths = fetch_batadal(cache or DEFAULT_CACHE / name, source)
     for path in paths:
         console.print(str(path))

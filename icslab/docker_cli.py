@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from icslab.errors import InputError
-from icslab.terminal import console, fail
+from icslab.terminal import console
 
 app = typer.Typer(help="Docker mode: participants' volumes and the lab's resources.",
                   no_args_is_help=True)  # fmt: skip
@@ -31,10 +30,7 @@ def reset_volume(
     """Delete one participant's work volume (their server must be stopped)."""
     from icslab.hub.docker_env import reset_volume as reset
 
-    try:
-        console.print(f"removed volume {reset(_prefix(config), username)}")
-    except InputError as error:
-        fail(error)
+    console.print(f"removed volume {reset(_prefix(config), username)}")
 
 
 @app.command()
@@ -47,10 +43,7 @@ def clean(
     """Remove the lab's containers and network (and volumes): only names with its prefix."""
     from icslab.hub.docker_env import remove_lab_resources
 
-    try:
-        removed = remove_lab_resources(_prefix(config), volumes=volumes)
-    except InputError as error:
-        fail(error)
+    removed = remove_lab_resources(_prefix(config), volumes=volumes)
     console.print(
         f"removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
         f"{len(removed.volumes)} volumes, {len(removed.firewall)} firewall tables"

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from icslab.errors import InputError
-from icslab.terminal import DataDirOption, console, errors, fail, saved_lab
+from icslab.terminal import DataDirOption, console, errors, saved_lab
 
 app = typer.Typer(help="Team homework: submit (participants) and collect (instructors).",
                   no_args_is_help=True)  # fmt: skip
@@ -23,10 +22,7 @@ def submit(
     your JupyterLab."""
     from icslab.homework import submit as submit_homework
 
-    try:
-        receipt = submit_homework(message, team)
-    except InputError as error:
-        fail(error)
+    receipt = submit_homework(message, team)
     console.print(
         f"submitted: team {receipt['team']}, version {receipt['number']}, "
         f"{receipt['submitted_at']}: {', '.join(receipt['files'])}",
@@ -48,12 +44,9 @@ def collect(
     from icslab.roster import teams
 
     lab = saved_lab(data_dir)
-    try:
-        folder, archive, problems = collect_homework(
-            Store(lab.paths.submissions), list(teams(lab.members)), out
-        )
-    except InputError as error:
-        fail(error)
+    folder, archive, problems = collect_homework(
+        Store(lab.paths.submissions), list(teams(lab.members)), out
+    )
     for problem in problems:
         errors.print(f"  - {problem}", markup=False, highlight=False)
     console.print(f"collected into {folder} and {archive}", highlight=False)

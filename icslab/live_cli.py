@@ -29,19 +29,16 @@ def start(
     from icslab.live.workspaces import notebook_in, work_folder
 
     lab = saved_lab(data_dir)
-    try:
-        if instructor not in lab.usernames("instructor"):
-            raise InputError(
-                f"--as {instructor!r}: not an instructor of this lab "
-                f"(instructors: {', '.join(lab.usernames('instructor')) or 'none'})"
-            )
-        prefix = lab.settings.docker.prefix if lab.spawner == "docker" else None
-        notebook = notebook_in(work_folder(lab.data_dir, instructor, prefix), path)
-        if not notebook.is_file():
-            raise InputError(f"{path}: not in {instructor}'s work folder; save it there first")
-        broadcast = registry.start(lab.data_dir, instructor, path, name)
-    except InputError as error:
-        fail(error)
+    if instructor not in lab.usernames("instructor"):
+        raise InputError(
+            f"--as {instructor!r}: not an instructor of this lab "
+            f"(instructors: {', '.join(lab.usernames('instructor')) or 'none'})"
+        )
+    prefix = lab.settings.docker.prefix if lab.spawner == "docker" else None
+    notebook = notebook_in(work_folder(lab.data_dir, instructor, prefix), path)
+    if not notebook.is_file():
+        raise InputError(f"{path}: not in {instructor}'s work folder; save it there first")
+    broadcast = registry.start(lab.data_dir, instructor, path, name)
     console.print(f"live: {lab.service_url(LIVE_SERVICE)}{broadcast.name}", highlight=False)
     console.print(f"participants copy it with: icslab live copy {broadcast.name}", highlight=False)
 
@@ -53,10 +50,7 @@ def stop(
     """End a broadcast: its follow page stops updating and says so."""
     from icslab.live import registry
 
-    try:
-        registry.stop(saved_lab(data_dir).data_dir, name)
-    except InputError as error:
-        fail(error)
+    registry.stop(saved_lab(data_dir).data_dir, name)
     console.print(f"{name}: ended")
 
 

@@ -22,10 +22,7 @@ Names = Annotated[list[str] | None, typer.Argument(help="Workshops [default: all
 def _workshops(names: list[str] | None):
     from icslab.notebooks.manifest import available, load_workshop
 
-    try:
-        return [load_workshop(name) for name in (names or available())]
-    except InputError as error:
-        fail(error)
+    return [load_workshop(name) for name in (names or available())]
 
 
 @app.command("list")
@@ -53,10 +50,7 @@ def build(
     from icslab.notebooks.build import DEFAULT_OUT, build_workshop
 
     for workshop in _workshops(names):
-        try:
-            folders = build_workshop(workshop, out or DEFAULT_OUT)
-        except InputError as error:
-            fail(error)
+        folders = build_workshop(workshop, out or DEFAULT_OUT)
         for version, folder in folders.items():
             console.print(f"{workshop.name}: {version} version in {folder}", highlight=False)
 
@@ -82,10 +76,7 @@ def run(
     if version not in VERSIONS:
         fail(InputError(f"--version {version!r}: use participant or instructor"))
     (workshop,) = _workshops([name])
-    try:
-        files = [workshop.module(file).file for file in module] if module else None
-    except InputError as error:
-        fail(error)
+    files = [workshop.module(file).file for file in module] if module else None
     import nbformat
 
     table = Table("notebook", "seconds", "result")

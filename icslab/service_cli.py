@@ -55,23 +55,20 @@ def install(
         fail(InputError(f"{NO_SYSTEMD}: nothing installed; use --unit-dir to write it anyway"))
     if spawner not in (None, "auto", "local", "docker"):
         fail(InputError(f"--spawner {spawner!r}: use auto, local or docker"))
-    try:
-        # The same checks as `icslab up`: a unit that could only fail is never written.
-        settings, _, _ = load_inputs(config, roster)
-        unit = service_unit.Unit(
-            title=settings.workshop.title,
-            config=config.resolve(),
-            data_dir=(data_dir or default_data_dir()).resolve(),
-            working_dir=Path.cwd(),
-            spawner=resolve_spawner(spawner or settings.hub.spawner, settings),
-            roster=roster.resolve() if roster else None,
-        )
-        unit_file = name and f"icslab-{name}.service"
-        unit_file = unit_file or service_unit.unit_name(settings.docker.prefix)
-        path = (unit_dir or service_unit.UNIT_DIR) / unit_file
-        done = service_unit.install(unit, path, force=force)
-    except InputError as error:
-        fail(error)
+    # The same checks as `icslab up`: a unit that could only fail is never written.
+    settings, _, _ = load_inputs(config, roster)
+    unit = service_unit.Unit(
+        title=settings.workshop.title,
+        config=config.resolve(),
+        data_dir=(data_dir or default_data_dir()).resolve(),
+        working_dir=Path.cwd(),
+        spawner=resolve_spawner(spawner or settings.hub.spawner, settings),
+        roster=roster.resolve() if roster else None,
+    )
+    unit_file = name and f"icslab-{name}.service"
+    unit_file = unit_file or service_unit.unit_name(settings.docker.prefix)
+    path = (unit_dir or service_unit.UNIT_DIR) / unit_file
+    done = service_unit.install(unit, path, force=force)
     console.print(f"{path}: {done} ({unit.spawner} mode)", highlight=False)
     if not service_unit.systemd_runs():
         console.print(f"{NO_SYSTEMD}: copy it to {service_unit.UNIT_DIR}/ where systemd runs.")
@@ -91,11 +88,8 @@ def status(config: ConfigOption = Path("hub_config/workshop.toml"), name: NameOp
     if not service_unit.systemd_runs():
         console.print(f"{NO_SYSTEMD}: no service to show.")
         return
-    try:
-        unit_file = f"icslab-{name}.service" if name else None
-        unit_file = unit_file or service_unit.unit_name(load_settings(config).docker.prefix)
-    except InputError as error:
-        fail(error)
+    unit_file = f"icslab-{name}.service" if name else None
+    unit_file = unit_file or service_unit.unit_name(load_settings(config).docker.prefix)
     try:
         properties = service_unit.status(unit_file)
     except (OSError, subprocess.CalledProcessError) as error:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from icslab.errors import InputError
 from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir
@@ -27,6 +28,17 @@ def fail(error: InputError) -> None:
     for problem in error.problems:
         errors.print(f"  - {problem}", highlight=False, markup=False)
     raise typer.Exit(2)
+
+
+class RefusesBadInput(TyperGroup):
+    """The root command: a command that raises InputError (bad input, nothing changed)
+    gets the problems listed and exit code 2, wherever it raised: one handler for all."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            fail(error)
 
 
 DataDirOption = Annotated[

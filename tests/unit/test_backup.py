@@ -13,13 +13,12 @@ import sys
 from contextlib import closing
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from icslab.backup import manifest
 from icslab.backup.create import backup
 from icslab.backup.restore import restore
-from icslab.backup_cli import app as backup_app
+from icslab.cli import app
 from icslab.errors import InputError
 from icslab.handin.store import Store, verify
 from icslab.hub.accounts import write_private
@@ -271,9 +270,6 @@ def test_a_damaged_state_is_not_backed_up(paths, tmp_path):
 
 
 def test_the_commands(paths, tmp_path):
-    app = typer.Typer()
-    app.add_typer(backup_app)  # as icslab/cli.py registers it
-    app.command()(lambda: None)  # a second command, so `backup` is not the default
     runner = CliRunner()
     out = tmp_path / "backups"
     done = runner.invoke(app, ["backup", "--out", str(out), "--data-dir", str(paths.data_dir)])

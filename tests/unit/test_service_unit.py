@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from icslab.cli import app as icslab
 from icslab.hub import service_unit
-from icslab.service_cli import app
 from icslab.testing import EXAMPLE_ROSTER, write_roster, write_settings
 
 
@@ -25,7 +25,7 @@ def lab_files(tmp_path):
 
 def install(config: Path, data_dir: Path, unit_dir: Path, *more: str):
     args = ["install", "--config", str(config), "--data-dir", str(data_dir)]
-    return CliRunner().invoke(app, [*args, "--unit-dir", str(unit_dir), *more])
+    return CliRunner().invoke(icslab, ["service", *args, "--unit-dir", str(unit_dir), *more])
 
 
 def read_unit(path: Path) -> configparser.ConfigParser:
@@ -123,14 +123,14 @@ def test_without_systemd_install_needs_a_unit_dir_and_status_says_so(
     monkeypatch.setattr(service_unit, "SYSTEMD_RUNS", tmp_path / "no-systemd")
     config, data_dir = lab_files
     args = ["install", "--config", str(config), "--spawner", "local"]
-    refused = CliRunner().invoke(app, args)
+    refused = CliRunner().invoke(icslab, ["service", *args])
     assert refused.exit_code == 2 and "does not run systemd" in refused.output
 
     written = install(config, data_dir, tmp_path, "--spawner", "local")
     assert written.exit_code == 0 and "does not run systemd" in written.output
     assert (tmp_path / "icslab.service").exists()
 
-    shown = CliRunner().invoke(app, ["status", "--config", str(config)])
+    shown = CliRunner().invoke(icslab, ["service", "status", "--config", str(config)])
     assert shown.exit_code == 0 and "does not run systemd" in shown.output
 
 
