@@ -1,0 +1,21 @@
+"""Where things are in a checkout of icslab, said once; every module imports them.
+
+The lab's running state has its own place, `icslab.lab.LabPaths` (under the data
+dir); these are the repository's own folders.
+"""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = REPO / "pyproject.toml"
+
+DATASETS = REPO / "datasets"
+CATALOG = DATASETS / "catalog.toml"
+DATASETS_BUILD = DATASETS / "build"  # `icslab datasets build` writes the plant datasets here
+DATASETS_CACHE = DATASETS / "cache"  # `icslab datasets fetch` downloads public datasets here
+BATADAL_CACHE = DATASETS_CACHE / "batadal"
+
+WORKSHOPS = REPO / "workshops"
+IMAGES = REPO / "images"
+HUB_CONFIG = REPO / "hub_config"
+JUPYTERHUB_CONFIG = HUB_CONFIG / "jupyterhub_config.py"
