@@ -19,3 +19,6 @@ WORKSHOPS = REPO / "workshops"
 IMAGES = REPO / "images"
 HUB_CONFIG = REPO / "hub_config"
 JUPYTERHUB_CONFIG = HUB_CONFIG / "jupyterhub_config.py"
+
+# The lab's settings, relative to where `icslab` runs (the default of --config).
+SETTINGS_FILE = Path("hub_config/workshop.toml")
