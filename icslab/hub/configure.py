@@ -17,6 +17,7 @@ from icslab.hub.front import dns
 from icslab.hub.teams import IMAGE_HOME, DockerTeamHook, LocalTeamHook, team_roles, user_volume
 from icslab.lab import GIT_SERVICE, LIVE_SERVICE, SUBMIT_SERVICE, Lab
 from icslab.roster import Member, teams
+from icslab.singleuser import JUPYTER_CONFIG
 
 PARTICIPANTS = "participants"
 INSTRUCTORS = "instructors"
@@ -34,7 +35,6 @@ INSTRUCTOR_SCOPES = [
     "list:groups",
     "read:groups",
 ]
-PARTICIPANT_JUPYTER_CONFIG = Path(__file__).parent / "jupyter_config"
 # `icslab warm` starts participants' servers; it reads the token from the data dir.
 CLI_SCOPES = [
     f"list:users!group={PARTICIPANTS}",
@@ -184,7 +184,7 @@ def _spawner(c: Config, lab: Lab) -> None:
         # The lab's Jupyter config: no news or update checks (labs are offline), the
         # kernel pool and autopull extensions on, language servers off. The image
         # sets it for containers.
-        "JUPYTER_CONFIG_PATH": str(PARTICIPANT_JUPYTER_CONFIG),
+        "JUPYTER_CONFIG_PATH": str(JUPYTER_CONFIG),
     }
     c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
     c.Spawner.mem_limit = settings.limits.memory
@@ -300,7 +300,7 @@ def git_environment(lab: Lab) -> dict:
         "NBGITPULLER_DEPTH": "0",
         "ICSLAB_LIVE_URL": lab.live_url,  # `icslab live copy` fetches from here
         SUBMIT_URL_ENV: lab.submit_url,  # homework and capstone predictions go here
-        # Pulled by icslab.material.autopull when a server starts.
+        # Pulled by icslab.singleuser.autopull when a server starts.
         "ICSLAB_PULL_ON_START": " ".join(
             f"{lab.git_url}/{name}.git" for name in lab.settings.material.pull_on_start
         ),

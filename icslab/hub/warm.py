@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from icslab.client import wait_for
 from icslab.errors import InputError
 from icslab.lab import Lab, LabPaths
+from icslab.waiting import wait_for
 
 
 @dataclass

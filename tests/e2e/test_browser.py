@@ -33,9 +33,9 @@ import pytest
 from playwright import sync_api
 from playwright.sync_api import expect
 
-from icslab.client import wait_for
 from icslab.hub.docker_env import engine_answers
 from icslab.testing import PARTICIPANT_IMAGE, TEST_HOST, RunningLab, docker_lab, lan_host
+from icslab.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ON_CI = bool(os.environ.get("CI"))

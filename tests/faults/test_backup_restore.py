@@ -16,13 +16,13 @@ import pytest
 
 from icslab.backup.create import backup
 from icslab.backup.restore import restore
-from icslab.client import LoginFailed
 from icslab.data.plant import REPO_BUILD
 from icslab.handin.store import ENTRY, MANIFEST, Store, kind_for, verify
 from icslab.hub.accounts import read_credentials
 from icslab.hub.state_check import check_state
 from icslab.lab import LabPaths
 from icslab.testing import RunningLab
+from icslab.testing.client import LoginFailed
 
 pytestmark = pytest.mark.integration
 

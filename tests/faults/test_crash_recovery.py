@@ -16,10 +16,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from icslab.client import wait_for
 from icslab.hub.docker_env import engine_answers
 from icslab.hub.launch import free_port
 from icslab.testing import TEST_ADDRESS, RunningLab, docker_lab
+from icslab.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 needs_docker = pytest.mark.skipif(

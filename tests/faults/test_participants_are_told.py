@@ -18,9 +18,9 @@ import pytest
 from playwright import sync_api
 from playwright.sync_api import expect
 
-from icslab.client import wait_for
 from icslab.hub.docker_env import engine_answers
 from icslab.testing import TEST_HOST, docker_lab, lan_host
+from icslab.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CERTUTIL = shutil.which("certutil")

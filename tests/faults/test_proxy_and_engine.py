@@ -13,11 +13,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from icslab.client import wait_for
 from icslab.hub import firewall
 from icslab.hub.docker_env import engine_answers
 from icslab.hub.service_unit import systemd_runs
 from icslab.testing import docker_lab
+from icslab.waiting import wait_for
 
 pytestmark = [
     pytest.mark.integration,

@@ -10,10 +10,11 @@ import signal
 
 import pytest
 
-from icslab.client import KernelDied, wait_for
 from icslab.hub.docker_env import engine_answers
 from icslab.testing import PARTICIPANT_IMAGE as IMAGE
 from icslab.testing import RunningLab, docker_lab
+from icslab.testing.client import KernelDied
+from icslab.waiting import wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -174,8 +175,8 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
     # `material.pull_on_start`) and the kernel pool on, language servers off;
     # and the kernel above was the spare the server started with itself.
     log = engine.containers.get(f"{prefix}-p02").logs().decode()
-    assert "icslab.material.autopull | extension was successfully loaded" in log
-    assert "icslab.kernelpool | extension was successfully loaded" in log
+    assert "icslab.singleuser.autopull | extension was successfully loaded" in log
+    assert "icslab.singleuser.kernelpool | extension was successfully loaded" in log
     assert "jupyter_lsp | extension was successfully loaded" not in log
     assert "[icslab] handed out spare kernel" in log
 

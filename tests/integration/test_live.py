@@ -8,7 +8,8 @@ import time
 import nbformat
 import pytest
 
-from icslab.client import AccessDenied, wait_for
+from icslab.testing.client import AccessDenied
+from icslab.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,9 @@ import signal
 import psutil
 import pytest
 
-from icslab.client import AccessDenied, LoginFailed, wait_for
 from icslab.testing import EXAMPLE_ROSTER, RunningLab
+from icslab.testing.client import AccessDenied, LoginFailed
+from icslab.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -123,8 +123,8 @@ def test_a_link_can_be_a_qr_code_for_the_projector(lab, workshop, tmp_path):
 
 
 def test_servers_pull_the_listed_workshops_when_they_start(tmp_path, workshop):
-    from icslab.client import wait_for
     from icslab.testing import RunningLab
+    from icslab.waiting import wait_for
 
     with RunningLab(tmp_path / "lab", material={"pull_on_start": ["water-week"]}) as lab:
         publish(lab.data_dir, "water-week", root=workshop)

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from icslab.client import AccessDenied
+from icslab.testing.client import AccessDenied
 
 pytestmark = pytest.mark.integration
 

@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from icslab.client import wait_for
 from icslab.hub.launch import free_port
 from icslab.testing import TEST_ADDRESS, TEST_HOST, RunningLab
+from icslab.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,11 @@ import nbformat
 import psutil
 import pytest
 
-from icslab.client import LabClient
 from icslab.hub.front.certs import describe
 from icslab.hub.launch import free_port
 from icslab.material.publish import publish
 from icslab.testing import TEST_ADDRESS, TEST_HOST, RunningLab
+from icslab.testing.client import LabClient
 
 pytestmark = pytest.mark.integration
 

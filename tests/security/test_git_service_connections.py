@@ -12,8 +12,8 @@ import httpx
 import psutil
 import pytest
 
-from icslab.client import wait_for
 from icslab.hub.launch import free_port
+from icslab.waiting import wait_for
 
 SLOTS, SILENT_SECONDS, OPENED = 4, 2, 12
 

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from icslab.client import LabClient, LoginFailed
 from icslab.testing import EXAMPLE_ROSTER, RunningLab
+from icslab.testing.client import LabClient, LoginFailed
 
 pytestmark = pytest.mark.integration
 

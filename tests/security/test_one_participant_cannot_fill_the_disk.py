@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from icslab.client import wait_for
 from icslab.hub.disk_guard import NOTE
 from icslab.hub.docker_env import engine_answers
 from icslab.testing import docker_lab
+from icslab.waiting import wait_for
 
 pytestmark = [
     pytest.mark.integration,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from icslab.kernelpool import PooledKernelManager
+from icslab.singleuser.kernelpool import PooledKernelManager
 
 
 async def eventually(condition, timeout: float = 30.0, what: str = "condition"):

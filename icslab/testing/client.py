@@ -21,6 +21,8 @@ import httpx
 import websocket
 from jupyterhub.utils import subdomain_hook_idna
 
+from icslab.waiting import wait_for
+
 
 class LabError(Exception):
     """The lab refused or failed what a user asked for."""
@@ -71,20 +73,6 @@ def _parse(html: str) -> _Forms:
     parser = _Forms()
     parser.feed(html)
     return parser
-
-
-def wait_for(condition, *, timeout: float, what: str, first_delay: float = 0.05):
-    """Poll `condition` with backoff until it returns a truthy value or time runs out."""
-    deadline = time.monotonic() + timeout
-    delay = first_delay
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 1.0)
 
 
 class Resolver:

@@ -35,7 +35,7 @@ _HANDLED_KWARGS = {"kernel_name", "env"}
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "icslab.kernelpool"}]
+    return [{"module": "icslab.singleuser.kernelpool"}]
 
 
 def _link_jupyter_server_extension(serverapp) -> None:

@@ -13,7 +13,7 @@ import threading
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "icslab.material.autopull"}]
+    return [{"module": "icslab.singleuser.autopull"}]
 
 
 def _load_jupyter_server_extension(app) -> None:

@@ -28,11 +28,12 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from icslab.client import LabClient, wait_for
 from icslab.hub.accounts import read_credentials
 from icslab.hub.front.certs import CA_CERT
 from icslab.hub.launch import free_port
 from icslab.lab import Lab, LabPaths
+from icslab.testing.client import LabClient
+from icslab.waiting import wait_for
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
 PARTICIPANT_IMAGE = "icslab-participant:latest"

@@ -1,0 +1,13 @@
+"""What runs inside participants' own Jupyter servers, in either mode: the lab's
+Jupyter configuration, and two server extensions it turns on (a pool of started
+kernels, and pulling published workshops when a server starts).
+
+Nothing here imports the hub's code: it runs in the participant's container, as
+the participant.
+"""
+
+from pathlib import Path
+
+# On JUPYTER_CONFIG_PATH of every participant's server (local mode: set by the hub;
+# Docker mode: the image links it), so that it wins over what packages enable.
+JUPYTER_CONFIG = Path(__file__).parent / "jupyter_config"
