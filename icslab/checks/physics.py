@@ -17,7 +17,7 @@ import pandas as pd
 from icslab import metrics
 from icslab.checks import Hint, exercise
 from icslab.detect import Invariant, Rule, RuleDetector
-from icslab.sim.plant import AREA, TANK_FLOWS
+from icslab.sim.waterworks import AREA, TANK_FLOWS
 
 AREA_TOLERANCE = 0.05  # relative
 CLEAR_WELL = (*TANK_FLOWS["T401"], AREA["T401"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from icslab.errors import InputError
+from icslab.files import file_sha256
 
 BATADAL_URL = "https://www.batadal.net/data/"
 BATADAL_SHA256 = {
@@ -52,7 +53,7 @@ def fetch_files(files: Mapping[str, str], cache_dir: str | Path, source: str | P
     problems: list[str] = []
     for name, sha256 in files.items():
         target = cache_dir / name
-        if target.is_file() and sha256_of(target) == sha256:
+        if target.is_file() and file_sha256(target) == sha256:
             continue
         try:
             _download(_location(source, name), target, sha256)
@@ -68,17 +69,9 @@ def verify_file(path: str | Path, sha256: str) -> None:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != sha256:
         raise InputError(f"{path}: sha256 is {actual}, expected {sha256}")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _location(source: str | Path, name: str) -> str | Path:

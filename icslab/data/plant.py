@@ -10,6 +10,7 @@ A dataset with hidden labels (the capstone's unseen attack set) loads too: its
 `labels_hidden` is True. Its labels are with the instructors (`icslab leaderboard`).
 
 `batadal_folder()` finds the public BATADAL files (`icslab datasets fetch batadal`).
+The files of a dataset and their readers are `icslab.formats`'.
 """
 
 from __future__ import annotations
@@ -19,24 +20,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from icslab.errors import InputError
-from icslab.sim.modbus import read_traffic
+from icslab.formats import (
+    HISTORIAN_FILE,
+    LABELS_FILE,
+    MODBUS_FILE,
+    SCADA_FILE,
+    TAGS_FILE,
+    attack_labels,
+    labels_hidden,
+    no_attacks,
+    read_attacks,
+    read_csv,
+    read_table,
+    read_traffic,
+)
+from icslab.paths import BATADAL_CACHE, DATASETS_BUILD
 
-REPO_BUILD = Path(__file__).resolve().parents[2] / "datasets" / "build"
-REPO_BATADAL = Path(__file__).resolve().parents[2] / "datasets" / "cache" / "batadal"
 BATADAL_ENV = "ICSLAB_BATADAL"
 BATADAL_FILES = ("BATADAL_dataset03.csv", "BATADAL_dataset04.csv", "BATADAL_test_dataset.csv")
-ATTACK_COLUMNS = ("attack_id", "start", "end", "kind", "targets", "description")
-# scada.parquet's schema metadata of a dataset whose labels are hidden (icslab.sim.build)
-HIDDEN_KEY, HIDDEN_VALUE = b"icslab.labels", b"hidden"
 
 
 def data_root() -> Path:
     """Where the datasets are: $ICSLAB_DATA in a participant's server, else the build folder."""
-    return Path(os.environ.get("ICSLAB_DATA") or REPO_BUILD)
+    return Path(os.environ.get("ICSLAB_DATA") or DATASETS_BUILD)
 
 
 def batadal_folder() -> Path:
@@ -50,7 +58,7 @@ def batadal_folder() -> Path:
     places = []
     if os.environ.get(BATADAL_ENV):
         places.append((Path(os.environ[BATADAL_ENV]), f"${BATADAL_ENV}"))
-    places += [(data_root() / "batadal", "the datasets folder"), (REPO_BATADAL, "the cache")]
+    places += [(data_root() / "batadal", "the datasets folder"), (BATADAL_CACHE, "the cache")]
     looked = []
     for folder, what in places:
         missing = [name for name in BATADAL_FILES if not (folder / name).is_file()]
@@ -82,11 +90,11 @@ class PlantData:
 
     def historian(self) -> pd.DataFrame:
         """The historian's long export: timestamp, tag, value, quality."""
-        return _read_parquet(self.folder / "historian.parquet")
+        return read_table(self.folder / HISTORIAN_FILE).to_pandas()
 
     def modbus(self) -> pd.DataFrame:
         """Modbus/TCP transactions (the `values` column holds lists of registers)."""
-        path = self.folder / "modbus.parquet"
+        path = self.folder / MODBUS_FILE
         if not path.exists():
             raise InputError(f"{path}: missing; rebuild with `icslab datasets build`")
         return read_traffic(path)
@@ -104,62 +112,16 @@ def load_plant(dataset: str | Path) -> PlantData:
     """
     folder = Path(dataset) if Path(dataset).is_dir() else data_root() / str(dataset)
     if not folder.is_dir():
-        available = sorted(p.name for p in data_root().glob("*/scada.parquet"))
+        available = sorted(p.name for p in data_root().glob(f"*/{SCADA_FILE}"))
         raise InputError(
             f"{folder}: no such dataset (available: {', '.join(available) or 'none built'}; "
             "build them with `icslab datasets build`)"
         )
-    table = _read_table(folder / "scada.parquet")
+    table = read_table(folder / SCADA_FILE)
     scada = table.to_pandas().set_index("timestamp")
-    tags = _read_csv(folder / "tags.csv").set_index("tag")
-    hidden = (table.schema.metadata or {}).get(HIDDEN_KEY) == HIDDEN_VALUE
-    if hidden and not (folder / "labels.csv").exists():
+    tags = read_csv(folder / TAGS_FILE).set_index("tag")
+    if labels_hidden(table) and not (folder / LABELS_FILE).exists():
         return PlantData(scada.astype("float64"), None, no_attacks(), tags, folder)
-    attacks = read_attacks(folder / "labels.csv")
+    attacks = read_attacks(folder / LABELS_FILE)
     labels = attack_labels(scada.index, attacks)
     return PlantData(scada.astype("float64"), labels, attacks, tags, folder)
-
-
-def read_attacks(path: Path) -> pd.DataFrame:
-    """A labels.csv: attack_id, start, end (UTC, inclusive), kind, targets, description."""
-    attacks = _read_csv(path, parse_dates=["start", "end"])
-    if list(attacks.columns) != list(ATTACK_COLUMNS):
-        raise InputError(f"{path}: columns must be {', '.join(ATTACK_COLUMNS)}")
-    return no_attacks() if attacks.empty else attacks
-
-
-def no_attacks() -> pd.DataFrame:
-    """An empty attack table with labels.csv's columns and types."""
-    columns = {name: pd.Series(dtype="str") for name in ATTACK_COLUMNS}
-    columns["start"] = columns["end"] = pd.Series(dtype="datetime64[us, UTC]")
-    return pd.DataFrame(columns)
-
-
-def attack_labels(index: pd.DatetimeIndex, attacks: pd.DataFrame) -> pd.Series:
-    """True at every timestamp of `index` inside an attack of `attacks` (ends inclusive)."""
-    labels = pd.Series(False, index=index, name="attack")
-    for attack in attacks.itertuples():
-        labels.loc[attack.start : attack.end] = True
-    return labels
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    return _read_table(path).to_pandas()
-
-
-def _read_table(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; rebuild with `icslab datasets build`") from None
-    except (OSError, pa.ArrowException) as error:  # truncated or corrupt
-        raise InputError(
-            f"{path}: unreadable ({error}); rebuild with `icslab datasets build`"
-        ) from None
-
-
-def _read_csv(path: Path, **options) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, **options)
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; rebuild with `icslab datasets build`") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -228,6 +229,14 @@ def _float_features(frame: pd.DataFrame, index: pd.DatetimeIndex, path: Path) ->
     return features
 
 
+@overload
+def _find_column(
+    frame: pd.DataFrame, names: tuple[str, ...], path: Path, required: Literal[True] = True
+) -> str: ...
+@overload
+def _find_column(
+    frame: pd.DataFrame, names: tuple[str, ...], path: Path, required: bool
+) -> str | None: ...
 def _find_column(
     frame: pd.DataFrame, names: tuple[str, ...], path: Path, required: bool = True
 ) -> str | None:

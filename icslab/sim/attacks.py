@@ -1,6 +1,6 @@
 """Attacks with ground truth: what each kind does to the plant, its data and its network.
 
-An attack on a sensor the PLCs read (plant.CONTROL_SENSORS) changes what the
+An attack on a sensor the PLCs read (waterworks.CONTROL_SENSORS) changes what the
 PLCs decide, so it propagates through the physics; an attack on any other
 sensor only changes what the SCADA records. Forced actuators and tampered
 setpoints always act on the physics. Replay hides a manipulation by feeding
@@ -10,21 +10,23 @@ recorded readings to the PLC and the SCADA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 import pandas as pd
 
-from icslab.sim.model import Attack
-from icslab.sim.plant import (
+from icslab.sim.records import Attack
+from icslab.sim.tags import BY_NAME
+from icslab.sim.waterworks import (
     CONTROL_SENSORS,
     FORCEABLE,
     SETPOINT_DEFAULTS,
     Manipulations,
 )
-from icslab.sim.tags import BY_NAME
 
 ATTACKER = "10.10.3.66"  # a host that has no business on the control network
-KINDS = (
+# What one action does; an attack is one action, or several ("coordinated").
+ActionKind: TypeAlias = Literal[
     "sensor_constant",
     "sensor_bias",
     "sensor_drift",
@@ -34,9 +36,10 @@ KINDS = (
     "setpoint_tamper",
     "modbus_injection",
     "reconnaissance",
-    "coordinated",
-)
-SENSOR_KINDS = ("sensor_constant", "sensor_bias", "sensor_drift", "frozen")
+]
+AttackKind: TypeAlias = Literal[ActionKind, "coordinated"]
+KINDS: tuple[AttackKind, ...] = get_args(AttackKind)  # nested Literals flatten: all ten, in order
+SENSOR_KINDS: tuple[ActionKind, ...] = ("sensor_constant", "sensor_bias", "sensor_drift", "frozen")
 
 
 @dataclass(frozen=True)

@@ -30,26 +30,29 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from icslab.atomic import write_atomic
-from icslab.data.fetch import sha256_of
-from icslab.data.plant import HIDDEN_KEY, HIDDEN_VALUE
+from icslab.files import file_sha256, write_atomic
+from icslab.formats import (
+    ATTACK_COLUMNS,
+    CSV_FILES,
+    DATACARD_FILE,
+    HIDDEN_KEY,
+    HIDDEN_VALUE,
+    HISTORIAN_FILE,
+    LABELS_FILE,
+    LABELS_TIME_FORMAT,
+    MODBUS_FILE,
+    SCADA_FILE,
+    TAG_COLUMNS,
+    TAGS_FILE,
+)
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.datacard import datacard
 from icslab.sim.draw import simulate_drawn
-from icslab.sim.historian import HistorianExport, export_historian
+from icslab.sim.historian_export import HistorianExport, export_historian
 from icslab.sim.modbus import export_modbus
-from icslab.sim.model import Simulation
+from icslab.sim.records import Simulation
 from icslab.sim.simulate import simulate
 
-FILES = (
-    "scada.parquet",
-    "historian.parquet",
-    "modbus.parquet",
-    "labels.csv",
-    "tags.csv",
-    "datacard.md",
-)
-CSV_FILES = ("scada.csv", "historian.csv", "modbus.csv")
 STEPS = ("simulate plant", "historian export", "modbus export", "write files")
 ANSWERS = ".answers"  # OUT/.answers/NAME/labels.csv: the hidden labels, for instructors
 SECRET = ".secret"  # OUT/.answers/.secret: the lab's secret, hidden sets are drawn from it
@@ -72,21 +75,20 @@ def build_dataset(
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
     answers = None  # the hidden labels' staging folder, in OUT/.answers/
     try:
-        _write_parquet(sim.scada, staging / "scada.parquet", metadata=HIDDEN if hidden else None)
-        _write_parquet(historian.table, staging / "historian.parquet")
-        _write_parquet(modbus, staging / "modbus.parquet", pandas_metadata=False)
+        _write_parquet(sim.scada, staging / SCADA_FILE, metadata=HIDDEN if hidden else None)
+        _write_parquet(historian.table, staging / HISTORIAN_FILE)
+        _write_parquet(modbus, staging / MODBUS_FILE, pandas_metadata=False)
         if hidden:
             answers = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_answers_root(out)))
-        labels_file = (answers or staging) / "labels.csv"
+        labels_file = (answers or staging) / LABELS_FILE
         labels(sim).to_csv(labels_file, index=False, lineterminator="\n")
-        tags_table(sim).to_csv(staging / "tags.csv", index=False, lineterminator="\n")
-        (staging / "datacard.md").write_text(datacard(sim, spec, historian), "utf-8")
+        tags_table(sim).to_csv(staging / TAGS_FILE, index=False, lineterminator="\n")
+        (staging / DATACARD_FILE).write_text(datacard(sim, spec, historian), "utf-8")
         if csv:
-            sim.scada.to_csv(staging / "scada.csv", index=False, lineterminator="\n")
-            historian.table.to_csv(staging / "historian.csv", index=False, lineterminator="\n")
-            modbus.to_csv(staging / "modbus.csv", index=False, lineterminator="\n")
-        checksums = {path.name: sha256_of(path) for path in sorted(staging.iterdir())}
-        checksums["labels.csv"] = sha256_of(labels_file)
+            for frame, file in zip((sim.scada, historian.table, modbus), CSV_FILES, strict=True):
+                frame.to_csv(staging / file, index=False, lineterminator="\n")
+        checksums = {path.name: file_sha256(path) for path in sorted(staging.iterdir())}
+        checksums[LABELS_FILE] = file_sha256(labels_file)
         for path in staging.iterdir():
             path.chmod(0o644)
         staging.chmod(0o755)
@@ -114,7 +116,7 @@ def answers_folder(out: Path, name: str) -> Path:
 def built_file(out: Path, name: str, spec: DatasetSpec, file: str) -> Path:
     """Where `file` of the dataset lives: labels.csv of a dataset with hidden labels is
     in answers_folder(), every other file in out/name."""
-    if file == "labels.csv" and spec.hidden_labels:
+    if file == LABELS_FILE and spec.hidden_labels:
         return answers_folder(out, name) / file
     return out / name / file
 
@@ -150,7 +152,12 @@ def exports(
     from its own random stream."""
     step = step or (lambda _: None)
     step(STEPS[0])
-    sim = simulate_drawn(name, spec, secret) if spec.draw else simulate(name, spec)
+    if spec.draw is None:
+        sim = simulate(name, spec)
+    elif secret is None:
+        raise ValueError(f"{name}: a hidden set is drawn from a lab's secret: pass `secret`")
+    else:
+        sim = simulate_drawn(name, spec, secret)
     step(STEPS[1])
     # Hidden labels: where the data-quality quirks are must say nothing of the attacks.
     clear = not spec.hidden_labels
@@ -194,7 +201,7 @@ def labels(sim: Simulation) -> pd.DataFrame:
             (a.attack_id, _iso(a.start), _iso(a.end), a.kind, ";".join(a.targets), a.description)
             for a in sim.attacks
         ],
-        columns=["attack_id", "start", "end", "kind", "targets", "description"],
+        columns=ATTACK_COLUMNS,
     )
 
 
@@ -216,24 +223,12 @@ def tags_table(sim: Simulation) -> pd.DataFrame:
             )
             for t in sim.tags
         ],
-        columns=[
-            "tag",
-            "unit",
-            "kind",
-            "stage",
-            "description",
-            "low",
-            "high",
-            "plc",
-            "register",
-            "scale",
-            "deadband",
-        ],
+        columns=TAG_COLUMNS,
     )
 
 
 def _iso(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp.strftime(LABELS_TIME_FORMAT)
 
 
 def verify_dataset(name: str, spec: DatasetSpec, out: Path) -> list[str]:
@@ -258,11 +253,11 @@ def verify_dataset(name: str, spec: DatasetSpec, out: Path) -> list[str]:
             hidden = path.parent == answers_folder(out, name)
             why = " (the hidden labels, kept for the leaderboard)" if hidden else ""
             problems.append(f"{path}: missing{why}")
-        elif (actual := sha256_of(path)) != digest:
+        elif (actual := file_sha256(path)) != digest:
             problems.append(f"{path}: sha256 {actual}, {says} {digest}")
-    if spec.hidden_labels and (folder / "labels.csv").exists():
+    if spec.hidden_labels and (folder / LABELS_FILE).exists():
         problems.append(
-            f"{folder / 'labels.csv'}: the labels of {name} are hidden and must not be in its "
+            f"{folder / LABELS_FILE}: the labels of {name} are hidden and must not be in its "
             f"folder (rebuild with `icslab datasets build {name}`)"
         )
     return problems

@@ -14,39 +14,39 @@ import re
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from icslab.errors import InputError
-from icslab.sim.attacks import KINDS, SENSOR_KINDS
-from icslab.sim.model import STAGES
-from icslab.sim.plant import FORCEABLE
+from icslab.paths import CATALOG
+from icslab.sim.attacks import KINDS, SENSOR_KINDS, ActionKind, AttackKind
+from icslab.sim.records import STAGES
 from icslab.sim.tags import BY_NAME
+from icslab.sim.waterworks import FORCEABLE
 
-REPO = Path(__file__).resolve().parents[2]
-CATALOG = REPO / "datasets" / "catalog.toml"
-DEFAULT_OUT = REPO / "datasets" / "build"
 CHECKSUM_MARKER = "# --- sha256 of each built file: written by `icslab datasets build --record` ---"
 OFFSET = re.compile(r"^(\d+)d(\d{2}):(\d{2})$")
 PLCS = {f"PLC{i}" for i in range(1, len(STAGES) + 1)}
-ActionKind = Literal[tuple(k for k in KINDS if k != "coordinated")]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ActionSpec(Strict):
-    kind: ActionKind
+class ActionFields(Strict):
+    """What an action (ActionSpec) and an attack (AttackSpec) share: an attack of any
+    kind but "coordinated" is one action."""
+
+    kind: AttackKind
     target: str = ""
     value: float = 0.0
     lag_minutes: int = Field(0, ge=0)
     conceal: tuple[str, ...] = ()
     function_code: Literal[5, 6, 16] = 6
 
-    @model_validator(mode="after")
-    def _target_fits_kind(self):
+    def _check_target(self) -> None:
+        """That the target suits the kind (a coordinated attack has none: its actions do)."""
         tag = BY_NAME.get(self.target)
         if self.kind == "reconnaissance":
             if self.target not in PLCS:
@@ -71,11 +71,18 @@ class ActionSpec(Strict):
                 raise ValueError(f"conceal lists tags that are not sensors: {bad}")
             if self.target and self.target not in FORCEABLE:
                 raise ValueError(f"target {self.target!r} is not a forceable actuator")
+
+
+class ActionSpec(ActionFields):
+    kind: ActionKind
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self) -> Self:
+        self._check_target()
         return self
 
 
-class AttackSpec(ActionSpec):
-    kind: Literal[KINDS]  # type: ignore[valid-type]
+class AttackSpec(ActionFields):
     at: str = Field(description="offset from the dataset's start, e.g. 1d14:30")
     minutes: float = Field(gt=0)
     actions: tuple[ActionSpec, ...] = ()
@@ -88,16 +95,19 @@ class AttackSpec(ActionSpec):
         return value
 
     @model_validator(mode="after")
-    def _target_fits_kind(self):
+    def _target_fits_kind(self) -> Self:
         if self.kind == "coordinated":
             if len(self.actions) < 2:
                 raise ValueError("a coordinated attack needs at least two `actions`")
             return self
-        return super()._target_fits_kind()
+        self._check_target()
+        return self
 
     @property
     def offset_seconds(self) -> int:
-        days, hours, minutes = (int(part) for part in OFFSET.match(self.at).groups())
+        match = OFFSET.match(self.at)
+        assert match is not None, "the `at` field validator accepted only offsets OFFSET matches"
+        days, hours, minutes = (int(part) for part in match.groups())
         return ((days * 24 + hours) * 60 + minutes) * 60
 
 
@@ -106,7 +116,7 @@ class DrawSpec(Strict):
     (when, on what, how hard): see icslab.sim.draw."""
 
     attacks: int = Field(gt=0)
-    kinds: tuple[Literal[KINDS], ...] = KINDS  # type: ignore[valid-type]  # each at least once
+    kinds: tuple[AttackKind, ...] = KINDS  # each at least once
     minutes: tuple[int, int] = (10, 120)  # shortest and longest attack
     gap_minutes: int = Field(60, ge=10)  # quiet time before, between and after attacks
     # (kind, target) never drawn as an attack of its own; load_catalog adds every pair a

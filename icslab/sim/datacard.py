@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from icslab import __version__
 from icslab.sim.catalog import DatasetSpec
-from icslab.sim.historian import HistorianExport
-from icslab.sim.model import Simulation
-from icslab.sim.plant import (
+from icslab.sim.historian_export import HistorianExport
+from icslab.sim.records import Simulation
+from icslab.sim.waterworks import (
     AREA,
     BACKWASH_EVERY,
     BACKWASH_FLOW,

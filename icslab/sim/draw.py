@@ -17,10 +17,10 @@ import hmac
 import numpy as np
 
 from icslab.sim.catalog import DatasetSpec
-from icslab.sim.model import STAGES, Network, Simulation
-from icslab.sim.plant import CONTROL_SENSORS, FORCEABLE, SETPOINT_DEFAULTS
+from icslab.sim.records import STAGES, Network, Simulation
 from icslab.sim.simulate import simulate
 from icslab.sim.tags import BY_NAME, TAGS
+from icslab.sim.waterworks import CONTROL_SENSORS, FORCEABLE, SETPOINT_DEFAULTS
 
 SENSORS = tuple(t.name for t in TAGS if t.kind == "sensor")
 ACTUATORS = tuple(a for a in FORCEABLE if BY_NAME[a].kind == "actuator")
@@ -68,6 +68,8 @@ def unseen(sim: Simulation, quiet: Simulation) -> list[str]:
 def drawn(name: str, spec: DatasetSpec, secret: str, attempt: int = 0) -> DatasetSpec:
     """`spec` with a seed and attacks drawn from the lab's secret, within `spec.draw`."""
     draw = spec.draw
+    if draw is None:
+        raise ValueError(f"{name}: a published set: its seed and attacks are in the catalog")
     digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).digest()
     seed = int.from_bytes(digest[:16], "big")  # 128 bits: no use guessing it from the data
     rng = np.random.default_rng([seed, 9, attempt])  # simulate, exports: streams 0-3
@@ -116,8 +118,8 @@ def _attack(kind: str, minutes: int, rng, avoid: set) -> dict:
     return _action(kind, _pick(rng, kind, TARGETS[kind], avoid), minutes, rng)
 
 
-def _action(kind: str, target: str, minutes: int, rng) -> dict:
-    action = {"kind": kind, "target": target}
+def _action(kind: str, target: str, minutes: int, rng) -> dict[str, str | float]:
+    action: dict[str, str | float] = {"kind": kind, "target": target}
     if kind == "modbus_injection":  # coils take FC 5; registers FC 6 or 16
         action["function_code"] = int(rng.choice((5, 6) if BY_NAME[target].high == 1 else (6, 16)))
     if kind not in ("frozen", "reconnaissance"):

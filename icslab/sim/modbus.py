@@ -1,8 +1,8 @@
 """Modbus/TCP transaction log (modbus.parquet): HMI polling, engineering writes, attacks.
 
-One row per request/response transaction, columns `model.MODBUS_COLUMNS`. `values` is a
-pyarrow list<int32> column; pandas cannot read that back from parquet by itself
-(pandas#57411), so load the file with `read_traffic`.
+One row per request/response transaction, columns `formats.MODBUS_COLUMNS`. `values` is
+a pyarrow list<int32> column; pandas cannot read that back from parquet by itself
+(pandas#57411), so load the file with `formats.read_traffic`.
 
 The attack module builds its rows with `scan_traffic` and `write_traffic` (or
 `traffic_frame`), so every source of traffic shares the same dtypes.
@@ -11,32 +11,15 @@ The attack module builds its rows with `scan_traffic` and `write_traffic` (or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
-from icslab.sim.model import MODBUS_COLUMNS, Simulation, Tag
-
-VALUES_TYPE = pa.list_(pa.int32())
-SCHEMA = pa.schema(
-    [
-        ("timestamp", pa.timestamp("ns", tz="UTC")),
-        ("src", pa.string()),
-        ("dst", pa.string()),
-        ("unit_id", pa.int64()),
-        ("function_code", pa.int64()),
-        ("address", pa.int64()),
-        ("count", pa.int64()),
-        ("values", VALUES_TYPE),
-        ("exception_code", pa.int64()),
-        ("response_ms", pa.float64()),
-    ]
-)
-assert tuple(SCHEMA.names) == MODBUS_COLUMNS
+from icslab.formats import MODBUS_COLUMNS, MODBUS_SCHEMA, VALUES_TYPE, traffic_to_pandas
+from icslab.sim.records import Simulation, Tag
 
 READ_HOLDING, READ_DEVICE_ID = 3, 43
 WRITE_COIL, WRITE_REGISTER, WRITE_COILS, WRITE_REGISTERS = 5, 6, 15, 16
@@ -62,13 +45,8 @@ def export_modbus(
     return _frame(_merge(parts))
 
 
-def read_traffic(path: str | Path) -> pd.DataFrame:
-    """Read modbus.parquet back with the dtypes `export_modbus` wrote."""
-    return _to_pandas(pq.read_table(path))
-
-
 def empty_traffic() -> pd.DataFrame:
-    return _to_pandas(SCHEMA.empty_table())
+    return traffic_to_pandas(MODBUS_SCHEMA.empty_table())
 
 
 def traffic_frame(
@@ -116,7 +94,7 @@ def scan_traffic(
     src: str,
     dst: str,
     unit_id: int,
-    addresses: Sequence[int],
+    addresses: Sequence[int] | npt.NDArray[np.integer],
     rng: np.random.Generator,
     *,
     registers: Mapping[int, int],
@@ -353,13 +331,14 @@ def _merge(parts: list[dict]) -> dict:
 def _frame(rows: dict) -> pd.DataFrame:
     offsets = np.concatenate([[0], np.cumsum(rows["lengths"])]).astype(np.int32)
     columns = {
-        "timestamp": pa.array(rows["timestamp"]).cast(SCHEMA.field("timestamp").type),
+        "timestamp": pa.array(rows["timestamp"]).cast(MODBUS_SCHEMA.field("timestamp").type),
         "src": pa.array(rows["src"]).cast(pa.string()),
         "dst": pa.array(rows["dst"]).cast(pa.string()),
         "values": pa.ListArray.from_arrays(pa.array(offsets), pa.array(rows["flat"])),
     }
     columns |= {name: pa.array(rows[name]) for name in (*INTS, "response_ms")}
-    return _to_pandas(pa.Table.from_arrays([columns[c] for c in MODBUS_COLUMNS], schema=SCHEMA))
+    table = pa.Table.from_arrays([columns[c] for c in MODBUS_COLUMNS], schema=MODBUS_SCHEMA)
+    return traffic_to_pandas(table)
 
 
 def _hosts(x, n: int) -> pd.Categorical:
@@ -367,10 +346,6 @@ def _hosts(x, n: int) -> pd.Categorical:
     if isinstance(x, str):
         return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [x])
     return pd.Categorical(np.broadcast_to(np.asarray(x, dtype=object), n))
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) else None)
 
 
 def _to_ns(stamps) -> np.ndarray:

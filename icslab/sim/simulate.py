@@ -14,17 +14,17 @@ from icslab.sim.attacks import (
     apply_post_effects,
     label,
 )
-from icslab.sim.catalog import ActionSpec, DatasetSpec
+from icslab.sim.catalog import ActionFields, DatasetSpec
 from icslab.sim.modbus import empty_traffic, scan_traffic, to_registers, write_traffic
-from icslab.sim.model import Network, Simulation
-from icslab.sim.plant import Manipulations, quantize, simulate_plant
+from icslab.sim.records import Network, Simulation
 from icslab.sim.tags import TAGS
+from icslab.sim.waterworks import Manipulations, quantize, simulate_plant
 
 SCAN_ADDRESSES = np.arange(0, 256)  # a sweep well past any PLC's 15 registers
 WRITE_EVERY_SECONDS = 2  # the injector rewrites faster than the PLC logic reasserts
 
 
-def _action(spec: ActionSpec) -> Action:
+def _action(spec: ActionFields) -> Action:
     return Action(
         kind=spec.kind,
         target=spec.target,

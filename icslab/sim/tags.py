@@ -7,7 +7,7 @@ reservoir / clear well (PLC4) -> distribution: two elevated tanks, two zones
 
 from __future__ import annotations
 
-from icslab.sim.model import Tag
+from icslab.sim.records import Tag, TagKind
 
 _STAGE_PLC = {
     "intake": "PLC1",
@@ -19,7 +19,7 @@ _STAGE_PLC = {
 
 # name, unit, kind, stage, low, high, deadband, register scale, description
 # fmt: off
-_ROWS = [
+_ROWS: list[tuple[str, str, TagKind, str, float, float, float, float, str]] = [
     # -- intake: river pumps fill the raw-water tank T101
     ("LIT101", "m", "sensor", "intake", 0, 5, 0.02, 100, "Raw-water tank T101 level"),
     ("FIT101", "m3/h", "sensor", "intake", 0, 1500, 5, 10, "Intake flow from the river pumps"),

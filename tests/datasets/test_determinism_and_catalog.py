@@ -3,7 +3,8 @@
 import pytest
 
 from icslab.errors import InputError
-from icslab.sim.build import FILES, build_dataset, verify_dataset
+from icslab.formats import FILES
+from icslab.sim.build import build_dataset, verify_dataset
 from icslab.sim.catalog import load_catalog, select
 
 

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from icslab.cli import app
 from icslab.data import load_plant, to_wide
 from icslab.errors import InputError
-from icslab.sim.build import FILES, exports
+from icslab.formats import FILES
+from icslab.sim.build import exports
 
 BATADAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "batadal"
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from icslab.data import load_plant
-from icslab.sim.plant import AREA, SETPOINT_DEFAULTS, TANK_FLOWS
 from icslab.sim.tags import BY_NAME
+from icslab.sim.waterworks import AREA, SETPOINT_DEFAULTS, TANK_FLOWS
 
 WINDOW = 600  # s: long enough to average out sensor noise
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from icslab.sim.modbus import scan_traffic, to_registers, write_traffic
-from icslab.sim.model import Attack, Network, Simulation, Tag
+from icslab.sim.records import Attack, Network, Simulation, Tag
 
 START = pd.Timestamp("2025-03-03 06:00", tz="UTC")
 ATTACKER = "10.10.9.66"

@@ -7,7 +7,7 @@ import pytest
 from icslab.checks import Hint
 from icslab.checks.physics import alarms, pump_rules, t401_invariant, t501_area
 from icslab.detect import Invariant, InvariantDetector, Rule, RuleDetector
-from icslab.sim.plant import AREA, TANK_FLOWS
+from icslab.sim.waterworks import AREA, TANK_FLOWS
 
 # --- t501_area ---------------------------------------------------------------
 

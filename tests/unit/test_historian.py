@@ -7,7 +7,8 @@ from sim_fixtures import synthetic_simulation
 
 from icslab.data.historian import to_wide
 from icslab.errors import InputError
-from icslab.sim.historian import HEARTBEAT, QUALITIES, export_historian
+from icslab.formats import QUALITIES
+from icslab.sim.historian_export import HEARTBEAT, export_historian
 
 SEED = 1
 

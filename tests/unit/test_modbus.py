@@ -6,14 +6,8 @@ import pyarrow as pa
 import pytest
 from sim_fixtures import ATTACKER, START, synthetic_simulation
 
-from icslab.sim.modbus import (
-    read_traffic,
-    scan_traffic,
-    to_registers,
-    traffic_frame,
-    write_traffic,
-)
-from icslab.sim.model import MODBUS_COLUMNS
+from icslab.formats import MODBUS_COLUMNS, read_traffic
+from icslab.sim.modbus import scan_traffic, to_registers, traffic_frame, write_traffic
 
 SEED = 2
 POLL = 2.0

@@ -1,4 +1,4 @@
-"""The plant's physics and PLC logic at 1 Hz.
+"""The simulated waterworks: the process's physics and its PLCs' logic, at 1 Hz.
 
 Slow exogenous inputs (demand, raw-water quality) are generated vectorised
 first; the PLC logic and the tank balances, which carry state from one second
@@ -206,7 +206,10 @@ def make_inputs(start: pd.Timestamp, n: int, rng: np.random.Generator) -> Inputs
     return Inputs(demand_a, demand_b, turbidity, raw_ph, temperature)
 
 
-# What the loop records each second, in this order (readings for CONTROL_SENSORS).
+# What the loop records each second, in this order (readings for CONTROL_SENSORS). The
+# loop appends a plain tuple per second (fast), matched to these names by position only:
+# tests/unit/test_plc_loop.py checks every column against the physics of its name, so a
+# value appended out of place fails there.
 LOOP_COLUMNS = (
     "LIT101",
     "FIT101",
@@ -512,7 +515,7 @@ def run_plc_loop(
             chlorine -= chlorine * 1e-5
 
         rows.append(
-            (
+            (  # LOOP_COLUMNS, in order
                 r101,
                 q_intake,
                 cmd101,

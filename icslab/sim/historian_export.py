@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from icslab.sim.model import Simulation, Tag
+from icslab.formats import QUALITIES
+from icslab.sim.records import Simulation, Tag
 
-QUALITIES = ("Good", "Bad", "Uncertain", "Substituted")
-GOOD, BAD, UNCERTAIN, SUBSTITUTED = range(len(QUALITIES))
+GOOD, BAD, UNCERTAIN, SUBSTITUTED = range(len(QUALITIES))  # codes of the quality column
 HEARTBEAT = pd.Timedelta(minutes=10)
 ANALYSER_UNITS = ("NTU", "mg/L", "pH")
 SECOND = 1_000_000_000  # ns
@@ -129,12 +129,12 @@ def _exceptions(values: np.ndarray, forced: np.ndarray, deadband: float, period:
     """
     n = len(values)
     periods = -(-n // period)
-    grid = np.full(periods * period, np.nan)
-    grid[:n] = values
-    grid = grid.reshape(periods, period).T.copy()  # row j: sample j of every period
-    force = np.zeros(periods * period, dtype=bool)
-    force[:n] = forced
-    force = force.reshape(periods, period).T.copy()
+    padded = np.full(periods * period, np.nan)
+    padded[:n] = values
+    grid = padded.reshape(periods, period).T.copy()  # row j: sample j of every period
+    padded_forced = np.zeros(periods * period, dtype=bool)
+    padded_forced[:n] = forced
+    force = padded_forced.reshape(periods, period).T.copy()
     has_nan = bool(np.isnan(values).any())
 
     stored = np.ones_like(force)
@@ -149,7 +149,7 @@ def _exceptions(values: np.ndarray, forced: np.ndarray, deadband: float, period:
     return stored.T.reshape(-1)[:n]
 
 
-def _recorded(column: pd.Series, tag: Tag, times: np.ndarray, quirks: dict):
+def _recorded(column: pd.Series, tag: Tag, times: np.ndarray, quirks: dict[str, list[Period]]):
     """The tag's values and quality codes as the historian received them."""
     values = column.to_numpy(dtype=np.float64, copy=True)
     quality = np.zeros(len(values), dtype=np.int8)
@@ -178,7 +178,9 @@ def _pick_outage(times: np.ndarray, rng) -> np.ndarray:
     return times[0] + np.array([start, start + length]) * SECOND
 
 
-def _pick_quirks(sim: Simulation, times, outage, drifting_plc: str, rng, attacks) -> dict:
+def _pick_quirks(
+    sim: Simulation, times, outage, drifting_plc: str, rng, attacks
+) -> dict[str, list[Period]]:
     """Per kind, a list of (tag, start, end) clear of `attacks`, the outage and each other."""
     t0, span = int(times[0]), int(times[-1] - times[0]) // SECOND
     busy = [tuple(outage)] + [(a.start.value, a.end.value) for a in attacks]
@@ -186,7 +188,7 @@ def _pick_quirks(sim: Simulation, times, outage, drifting_plc: str, rng, attacks
     sensors = [t for t in sim.tags if t.kind == "sensor" and t.plc != drifting_plc]
     sensors = sensors or [t for t in sim.tags if t.plc != drifting_plc] or sim.tags
     analysers = [t for t in sensors if t.unit in ANALYSER_UNITS] or sensors
-    quirks = {}
+    quirks: dict[str, list[Period]] = {}
     for kind, (per_day, shortest, longest) in QUIRKS.items():
         candidates = analysers if kind == "uncertain" else sensors
         wanted = max(1, round(per_day * span / 86_400))

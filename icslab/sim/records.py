@@ -1,7 +1,7 @@
-"""What the plant simulator hands to its exporters: tags, attacks, network.
+"""The records the plant simulator hands to its exporters: tags, attacks, network.
 
-The simulator (plant.py, attacks.py) produces a `Simulation`; the exporters
-(historian.py, modbus.py, datacard.py) only read it.
+The simulator (waterworks.py, attacks.py, simulate.py) produces a `Simulation`; the
+exporters (historian_export.py, modbus.py, datacard.py, build.py) only read it.
 """
 
 from __future__ import annotations
@@ -60,21 +60,6 @@ class Network:
     )
 
 
-# Columns of modbus.parquet, in order; one row per request/response transaction.
-MODBUS_COLUMNS = (
-    "timestamp",  # UTC, when the request was sent
-    "src",  # IPv4 of the client
-    "dst",  # IPv4 of the server (PLC)
-    "unit_id",  # Modbus unit identifier
-    "function_code",  # 3 read holding registers, 6 write single, 16 write multiple, ...
-    "address",  # first register
-    "count",  # number of registers
-    "values",  # list[int]: registers read (response) or written (request)
-    "exception_code",  # 0 = none; 1 illegal function, 2 illegal data address, ...
-    "response_ms",  # float
-)
-
-
 @dataclass
 class Simulation:
     """One simulated run: what the SCADA recorded, and the ground truth beside it."""
@@ -85,6 +70,6 @@ class Simulation:
     tags: list[Tag]
     attacks: list[Attack]
     network: Network
-    # Attack traffic to merge into the HMI's polling: MODBUS_COLUMNS, sorted by time.
+    # Attack traffic to merge into the HMI's polling: formats.MODBUS_COLUMNS, sorted by time.
     attack_traffic: pd.DataFrame
     parameters: dict = field(default_factory=dict)

@@ -1,0 +1,150 @@
+"""The plant datasets' files: what `icslab.sim` writes and `icslab.data` reads.
+
+One dataset is one folder (`icslab datasets build` makes them) holding FILES:
+
+- scada.parquet: `timestamp` (UTC, 1 Hz) and one float64 column per tag. Its schema
+  metadata has HIDDEN_KEY = HIDDEN_VALUE when the labels are hidden (the capstone's
+  unseen attack set): that is how a reader tells "hidden" from "missing".
+- historian.parquet: HISTORIAN_COLUMNS, `quality` one of QUALITIES.
+- modbus.parquet: one Modbus/TCP transaction per row, MODBUS_SCHEMA; read it with
+  `read_traffic` (plain pandas cannot rebuild its list column).
+- labels.csv: ATTACK_COLUMNS, times in LABELS_TIME_FORMAT (UTC, both ends inclusive);
+  read it with `read_attacks`, turn it into per-second labels with `attack_labels`.
+- tags.csv: TAG_COLUMNS, one row per tag.
+- datacard.md: what the dataset is, for people.
+
+Files are named by their content with `icslab.files.file_sha256`, in the catalog
+(built files) and by the fetcher (public files). This module is below both
+`icslab.sim` and `icslab.data`: it imports neither.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from icslab.errors import InputError
+
+SCADA_FILE = "scada.parquet"
+HISTORIAN_FILE = "historian.parquet"
+MODBUS_FILE = "modbus.parquet"
+LABELS_FILE = "labels.csv"
+TAGS_FILE = "tags.csv"
+DATACARD_FILE = "datacard.md"
+FILES = (SCADA_FILE, HISTORIAN_FILE, MODBUS_FILE, LABELS_FILE, TAGS_FILE, DATACARD_FILE)
+CSV_FILES = ("scada.csv", "historian.csv", "modbus.csv")  # `build --csv`: the same, as CSV
+
+# scada.parquet's schema metadata of a dataset whose labels are hidden
+HIDDEN_KEY, HIDDEN_VALUE = b"icslab.labels", b"hidden"
+
+HISTORIAN_COLUMNS = ("timestamp", "tag", "value", "quality")
+QUALITIES = ("Good", "Bad", "Uncertain", "Substituted")  # "Bad": value is NaN
+
+ATTACK_COLUMNS = ("attack_id", "start", "end", "kind", "targets", "description")
+LABELS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # `targets` is tag (or PLC) names joined by ";"
+
+TAG_COLUMNS = (
+    "tag",
+    "unit",
+    "kind",
+    "stage",
+    "description",
+    "low",
+    "high",
+    "plc",
+    "register",
+    "scale",
+    "deadband",
+)
+
+# Columns of modbus.parquet, in order; one row per request/response transaction.
+MODBUS_COLUMNS = (
+    "timestamp",  # UTC, when the request was sent
+    "src",  # IPv4 of the client
+    "dst",  # IPv4 of the server (PLC)
+    "unit_id",  # Modbus unit identifier
+    "function_code",  # 3 read holding registers, 6 write single, 16 write multiple, ...
+    "address",  # first register
+    "count",  # number of registers
+    "values",  # list[int]: registers read (response) or written (request)
+    "exception_code",  # 0 = none; 1 illegal function, 2 illegal data address, ...
+    "response_ms",  # float
+)
+VALUES_TYPE = pa.list_(pa.int32())
+MODBUS_SCHEMA = pa.schema(
+    [
+        ("timestamp", pa.timestamp("ns", tz="UTC")),
+        ("src", pa.string()),
+        ("dst", pa.string()),
+        ("unit_id", pa.int64()),
+        ("function_code", pa.int64()),
+        ("address", pa.int64()),
+        ("count", pa.int64()),
+        ("values", VALUES_TYPE),
+        ("exception_code", pa.int64()),
+        ("response_ms", pa.float64()),
+    ]
+)
+assert tuple(MODBUS_SCHEMA.names) == MODBUS_COLUMNS
+
+REBUILD = "rebuild with `icslab datasets build`"
+
+
+def read_traffic(path: str | Path) -> pd.DataFrame:
+    """Read modbus.parquet back with the dtypes the simulator wrote."""
+    return traffic_to_pandas(pq.read_table(path))
+
+
+def traffic_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A MODBUS_SCHEMA table as pandas: `values` as an ArrowDtype list column
+    (pandas#57411: pandas cannot rebuild it from its own metadata)."""
+    return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) else None)
+
+
+def labels_hidden(table: pa.Table) -> bool:
+    """Whether a scada.parquet table says its dataset's labels are hidden."""
+    return (table.schema.metadata or {}).get(HIDDEN_KEY) == HIDDEN_VALUE
+
+
+def read_attacks(path: Path) -> pd.DataFrame:
+    """A labels.csv: attack_id, start, end (UTC, inclusive), kind, targets, description."""
+    attacks = read_csv(path, parse_dates=["start", "end"])
+    if list(attacks.columns) != list(ATTACK_COLUMNS):
+        raise InputError(f"{path}: columns must be {', '.join(ATTACK_COLUMNS)}")
+    return no_attacks() if attacks.empty else attacks
+
+
+def no_attacks() -> pd.DataFrame:
+    """An empty attack table with labels.csv's columns and types."""
+    columns = {name: pd.Series(dtype="str") for name in ATTACK_COLUMNS}
+    columns["start"] = columns["end"] = pd.Series(dtype="datetime64[us, UTC]")
+    return pd.DataFrame(columns)
+
+
+def attack_labels(index: pd.DatetimeIndex, attacks: pd.DataFrame) -> pd.Series:
+    """True at every timestamp of `index` inside an attack of `attacks` (ends inclusive)."""
+    labels = pd.Series(False, index=index, name="attack")
+    for attack in attacks.itertuples():
+        labels.loc[attack.start : attack.end] = True
+    return labels
+
+
+def read_table(path: Path) -> pa.Table:
+    """A dataset's parquet file; InputError (rebuild it) when missing or unreadable."""
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; {REBUILD}") from None
+    except (OSError, pa.ArrowException) as error:  # truncated or corrupt
+        raise InputError(f"{path}: unreadable ({error}); {REBUILD}") from None
+
+
+def read_csv(path: Path, **options) -> pd.DataFrame:
+    """A dataset's CSV file; InputError (rebuild it) when missing."""
+    try:
+        return pd.read_csv(path, **options)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; {REBUILD}") from None
