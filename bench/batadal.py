@@ -32,6 +32,7 @@ from pathlib import Path
 
 from icslab.detect import batadal
 from icslab.metrics import batadal_score, event_recall
+from icslab.protocols import PROTOCOLS, reference_labels
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "batadal"
@@ -44,7 +45,8 @@ def time_cli(data: Path, runs: int) -> list[float]:
     seconds = []
     with tempfile.TemporaryDirectory(prefix="icslab-bench-") as folder:
         out = Path(folder) / "predictions.csv"
-        command = [sys.executable, "-m", "icslab.detect.batadal", "batadal",
+        # `icslab detect batadal`, run by this interpreter (no need for the script on PATH).
+        command = [sys.executable, "-m", "icslab.cli", "detect", "batadal",
                    "--train", str(train), "--validate", str(validate),
                    "--test", str(test), "--out", str(out)]  # fmt: skip
         for _ in range(runs):
@@ -68,8 +70,8 @@ def held_out(data: Path) -> None:
               f"hours), evidence hold {fold.evidence_hold} h")  # fmt: skip
     print(f"\n{'protocol':9} {'S':>6} {'S_TTD':>6} {'S_CM':>6} {'TPR':>6} {'TNR':>6} "
           f"{'events':>7}  TTD per attack (h)")  # fmt: skip
-    for protocol in ("labelled", "windows", "file"):
-        labels = batadal.reference_labels(validate.labels, protocol)
+    for protocol in PROTOCOLS:
+        labels = reference_labels(validate.labels, protocol)
         s = batadal_score(labels, flags)
         recall = event_recall(labels, flags)
         print(f"{protocol:9} {s.s:6.3f} {s.s_ttd:6.3f} {s.s_cm:6.3f} {s.tpr:6.3f} {s.tnr:6.3f} "

@@ -28,6 +28,15 @@ score X as one contiguous series from its first row: score the whole period at o
 | CUSUMDetector | slow drifts, small shifts | max CUSUM / h |
 | PCAResidualDetector | tags that stop moving together | SPE (Q statistic) |
 | WindowForestDetector | bursts, oscillations, odd dynamics | -IsolationForest score |
+
+Not an estimator: `icslab.detect.batadal` (the capstone's reference detector,
+`icslab detect batadal`, not imported here) is a pipeline over the BATADAL files.
+Its `BatadalDetector` learns from two files with different roles -- normal behaviour
+from the attack-free year, the alarm threshold from the partly labelled validation
+file -- where `fit(X, y)` takes one X, and it reads C-Town's tags by name (which pump
+fills which tank) and the hour of day from the timestamps, so it cannot score an
+unnamed array. It is built with `batadal.fit(train, validate)` and `predict`s a
+DataFrame of BATADAL columns.
 """
 
 from icslab.detect.forest import WindowForestDetector

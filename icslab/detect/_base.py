@@ -32,7 +32,12 @@ def check_int(name: str, value, low: int) -> int:
 
 
 def check_float(name: str, value, low: float, high: float, *, low_open=False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    # np.asarray: numpy's stubs do not take a numbers.Real; np.isfinite converts it the same way.
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and np.isfinite(np.asarray(value))
+    )
     if ok:
         ok = (value > low if low_open else value >= low) and value <= high
     if not ok:

@@ -10,13 +10,28 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from icslab.detect._base import BaseDetector, check_float, check_int, robust_scale
 
 Column = str | int
+
+# One part (change, total or value) of an invariant: column positions and their coefficients.
+_Part = tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]
+
+
+class _Terms(TypedDict):
+    """An entry of `InvariantDetector.terms_`: all that scoring uses of one invariant."""
+
+    window: int
+    lag: int
+    change: _Part
+    total: _Part
+    value: _Part
 
 
 @dataclass(frozen=True)
@@ -66,16 +81,18 @@ class Invariant:
         The residual is in level units (m). Sensor noise does not grow with the window
         but a spoofed level's error does: use minutes, not seconds.
         """
-        if (area is None) == (gain is None):
+        if area is not None and gain is None:
+            row_gain = seconds_per_row / (3600.0 * area)
+        elif gain is not None and area is None:
+            row_gain = gain
+        else:
             raise ValueError("give exactly one of area (m2, flows in m3/h) or gain")
-        if gain is None:
-            gain = seconds_per_row / (3600.0 * area)
         inflows, outflows = _as_list(inflows), _as_list(outflows)
         total: dict[Column, float] = {}
         for column in inflows:
-            total[column] = total.get(column, 0.0) - gain
+            total[column] = total.get(column, 0.0) - row_gain
         for column in outflows:
-            total[column] = total.get(column, 0.0) + gain
+            total[column] = total.get(column, 0.0) + row_gain
         if name is None:
             name = f"mass balance {level}"
         return cls(name, change={level: 1.0}, total=total, window=window, lag=lag)
@@ -88,9 +105,10 @@ def _as_list(columns) -> list:
 def _resolve(column, names: list[str], has_names: bool, owner: str) -> int:
     n = len(names)
     if isinstance(column, numbers.Integral) and not isinstance(column, bool):
-        if not 0 <= column < n:
+        position = int(column)
+        if not 0 <= position < n:
             raise ValueError(f"{owner} uses column {column} but X has {n} feature(s)")
-        return int(column)
+        return position
     if isinstance(column, str):
         if not has_names:
             raise ValueError(
@@ -101,6 +119,14 @@ def _resolve(column, names: list[str], has_names: bool, owner: str) -> int:
             raise ValueError(f"{owner} uses column {column!r}, not among X's {n} feature(s)")
         return names.index(column)
     raise ValueError(f"{owner}: a column is a name or a position, got {column!r}")
+
+
+def _part(mapping: Mapping[Column, float], names: list[str], has_names: bool, owner: str) -> _Part:
+    columns = [_resolve(c, names, has_names, owner) for c in mapping]
+    coefs = np.array([float(v) for v in mapping.values()], dtype=np.float64)
+    if not np.all(np.isfinite(coefs)):
+        raise ValueError(f"{owner}: coefficients must be finite numbers")
+    return np.array(columns, dtype=np.intp), coefs
 
 
 class InvariantDetector(BaseDetector):
@@ -152,20 +178,18 @@ class InvariantDetector(BaseDetector):
         names = self._names(X.shape[1])
         has_names = hasattr(self, "feature_names_in_")
         self.invariant_names_ = [inv.name for inv in self.invariants]
-        self.terms_ = []
+        self.terms_: list[_Terms] = []
         for inv in self.invariants:
             owner = f"invariant {inv.name!r}"
-            terms = {
-                "window": check_int(f"{owner}: window", inv.window, 1),
-                "lag": check_int(f"{owner}: lag", inv.lag, 0),
+            window = check_int(f"{owner}: window", inv.window, 1)
+            lag = check_int(f"{owner}: lag", inv.lag, 0)
+            terms: _Terms = {
+                "window": window,
+                "lag": lag,
+                "change": _part(inv.change, names, has_names, owner),
+                "total": _part(inv.total, names, has_names, owner),
+                "value": _part(inv.value, names, has_names, owner),
             }
-            for part in ("change", "total", "value"):
-                mapping = getattr(inv, part)
-                columns = [_resolve(c, names, has_names, owner) for c in mapping]
-                coefs = np.array([float(v) for v in mapping.values()], dtype=np.float64)
-                if not np.all(np.isfinite(coefs)):
-                    raise ValueError(f"{owner}: coefficients must be finite numbers")
-                terms[part] = (np.array(columns, dtype=np.intp), coefs)
             if not any(len(terms[part][0]) for part in ("change", "total", "value")):
                 raise ValueError(f"{owner} has no terms")
             self.terms_.append(terms)

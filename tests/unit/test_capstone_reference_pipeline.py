@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from icslab.cli import app
 from icslab.detect import batadal
 from icslab.errors import InputError
 from icslab.metrics import batadal_score, event_recall
+from icslab.protocols import reference_labels
 
 BATADAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "batadal"
 TRAIN = BATADAL_DIR / "BATADAL_dataset03.csv"
@@ -62,7 +64,7 @@ def write_rows(path: Path, table: list[list[str]]) -> Path:
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(batadal.app, ["batadal", *args])
+    return CliRunner().invoke(app, ["detect", "batadal", *args])
 
 
 def test_cli_writes_one_0_or_1_per_test_row_with_its_exact_datetime(tmp_path):
@@ -116,7 +118,7 @@ def test_held_out_score_on_dataset04_stays_above_the_measured_floor(normal, vali
 
     assert len(folds) == 5  # one per labelled attack of dataset04
     for protocol, floor in (("labelled", FLOOR_LABELLED), ("windows", FLOOR_WINDOWS)):
-        labels = batadal.reference_labels(validate.labels, protocol)
+        labels = reference_labels(validate.labels, protocol)
         score = batadal_score(labels, held_out)
         assert score.s >= floor, (protocol, score)
         assert event_recall(labels, held_out) == 1.0, protocol
