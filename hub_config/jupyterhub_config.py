@@ -1,4 +1,4 @@
-# JupyterHub config for icslab. Do not edit: change workshop.toml instead, and
+# JupyterHub config for icslab. Do not edit: change lab.toml instead, and
 # put site-specific additions in jupyterhub_config.d/*.py (loaded last).
 from pathlib import Path
 

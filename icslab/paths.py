@@ -20,5 +20,6 @@ IMAGES = REPO / "images"
 HUB_CONFIG = REPO / "hub_config"
 JUPYTERHUB_CONFIG = HUB_CONFIG / "jupyterhub_config.py"
 
-# The lab's settings, relative to where `icslab` runs (the default of --config).
-SETTINGS_FILE = Path("hub_config/workshop.toml")
+# The lab's settings, relative to where `icslab` runs (the default of --config); its
+# name was hub_config/workshop.toml until this release (icslab.settings reads that too).
+SETTINGS_FILE = Path("hub_config/lab.toml")

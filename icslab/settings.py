@@ -1,22 +1,34 @@
-"""The typed schema of `workshop.toml`, the one file an instructor edits.
+"""The typed schema of the lab's settings, `hub_config/lab.toml`: the one file an
+instructor edits to run a lab.
 
 Every setting is validated here and nowhere else. Errors name the file, the
 line, the key and what is allowed, and all problems are reported at once.
+
+Each setting's `description` is also the comment above it in hub_config/lab.toml
+(tests/unit/test_settings_documented.py keeps the two the same): change both.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
+import shlex
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from icslab.errors import InputError
+from icslab.paths import SETTINGS_FILE
 
+log = logging.getLogger(__name__)
+SETTINGS_NAME = SETTINGS_FILE.name  # lab.toml
+# The settings file's name until this release: still read, with a note, for one more.
+OLD_SETTINGS_NAME = "workshop.toml"
 MEMORY = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?[KMGT]?$")
 
 
@@ -26,42 +38,87 @@ def size_bytes(size: str) -> int:
     return int(float(size[:-1] if power else size) * 1024**power)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class PublicAddress:
+    """The host and port of what participants type, `public_url` (validated to name a
+    host): the settings' and, with --port applied, the lab's."""
+
+    public_url: str
+
+    @property
+    def public_host(self) -> str:
+        host = urlsplit(self.public_url).hostname
+        assert host, "public_url is validated to name a host"
+        return host
+
+    @property
+    def public_port(self) -> int:
+        parts = urlsplit(self.public_url)
+        return parts.port or DEFAULT_PORTS[parts.scheme]
+
+
 class Section(BaseModel):
     # Unknown keys are typos more often than not: refuse them.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Workshop(Section):
-    title: Annotated[str, Field(min_length=1, description="shown on the hub's pages")]
+    title: Annotated[
+        str, Field(min_length=1, description="Shown on the hub's login and home pages (required).")
+    ]
 
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 # Settings that were renamed: the message says what replaced them.
-REPLACED = {
+REPLACED: dict[tuple[str, ...], str] = {
     ("hub", "port"): 'hub.public_url, e.g. public_url = "http://127.0.0.1:8000" (the port is '
     "part of the address)",
 }
 
 
-class Hub(Section):
+class Hub(Section, PublicAddress):
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="what participants type: https://name[:port]"
+        "http://127.0.0.1:8000",
+        description="The address participants type: scheme://host[:port], nothing else.",
     )
-    listen: str = Field("", description="interface for HTTPS and port 80; empty = all")
-    http_port: int = Field(80, ge=1, le=65535, description="plain HTTP: redirects, ACME, CA page")
+    listen: str = Field(
+        "",
+        description="Interface the HTTPS front, its plain-HTTP helper and the lab's DNS "
+        "listen on (with TLS on); empty = all interfaces.",
+    )
+    http_port: int = Field(
+        80,
+        ge=1,
+        le=65535,
+        description="Plain-HTTP port once TLS is on: redirects to HTTPS, ACME challenges, "
+        "the lab CA's page.",
+    )
     user_origins: bool | None = Field(
-        None, description="each participant's server on <user>.<public host>; default: TLS on"
+        None,
+        description="Each participant's server on its own host, <user>.<public host> (needs "
+        "a wildcard DNS record); on by default with TLS.",
     )
     spawner: Literal["auto", "local", "docker"] = Field(
-        "auto", description="where participants' servers run; auto = docker if an engine answers"
+        "auto",
+        description="Where participants' servers run: auto (docker when an engine answers), "
+        "local or docker.",
     )
     local_mode_as_root: bool = Field(
         False,
-        description="let spawner = 'local' run as root on a network address: every "
-        "participant's code runs as root (demos, tests; never a real week)",
+        description='Let spawner = "local" run as root on a network address: every '
+        "participant's code then runs as root on this server (demos, tests; never a real "
+        "week).",
     )
-    roster: Path = Field(Path("roster.example.csv"), description="CSV relative to this file")
-    default_url: str = Field("/lab", description="page a participant lands on")
+    roster: Path = Field(
+        Path("roster.example.csv"),
+        description="Roster CSV (username,team,role), relative to this file; `icslab up "
+        "--roster` overrides it.",
+    )
+    default_url: str = Field(
+        "/lab", description="Page a participant lands on after logging in (a path, e.g. /lab)."
+    )
 
     @field_validator("default_url")
     @classmethod
@@ -93,15 +150,6 @@ class Hub(Section):
         return value
 
     @property
-    def public_host(self) -> str:
-        return urlsplit(self.public_url).hostname
-
-    @property
-    def public_port(self) -> int:
-        parts = urlsplit(self.public_url)
-        return parts.port or DEFAULT_PORTS[parts.scheme]
-
-    @property
     def host_is_ip(self) -> bool:
         try:
             ipaddress.ip_address(self.public_host)
@@ -114,9 +162,6 @@ class Hub(Section):
         if self.public_host == "localhost":
             return True
         return self.host_is_ip and ipaddress.ip_address(self.public_host).is_loopback
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def site_address(scheme: str, host: str, port: int | None = None) -> str:
@@ -132,16 +177,33 @@ def origin(scheme: str, host: str, port: int) -> str:
 
 
 class Limits(Section):
-    memory: str = Field("2G", description="per participant, e.g. 512M, 2G")
-    cpus: float = Field(1.0, gt=0, le=64, description="per participant, fractions allowed")
+    memory: str = Field(
+        "2G",
+        description="Memory per participant's server (512M, 2G...); enforced in docker mode.",
+    )
+    cpus: float = Field(
+        1.0,
+        gt=0,
+        le=64,
+        description="CPUs per participant's server (fractions allowed); enforced in docker mode.",
+    )
     spare_kernels: int = Field(
-        1, ge=0, le=4, description="kernels each server keeps started for the next notebook"
+        1,
+        ge=0,
+        le=4,
+        description="Kernels each server starts ahead (0 to 4), so that opening a notebook "
+        "does not wait for one; 0 turns this off.",
     )
     disk: str = Field(
-        "5G", description="per participant: their work folder + their container's own files"
+        "5G",
+        description="Disk per participant (docker mode): their work folder plus their "
+        "container's own files.",
     )
     disk_check_seconds: int = Field(
-        60, ge=5, le=3600, description="how often the hub measures each server's disk use"
+        60,
+        ge=5,
+        le=3600,
+        description="How often the hub measures each server's disk use, in seconds (5 to 3600).",
     )
 
     @field_validator("memory", "disk")
@@ -154,57 +216,107 @@ class Limits(Section):
 
 class Culler(Section):
     idle_timeout_minutes: int = Field(
-        60, ge=0, description="stop servers idle this long; 0 turns the culler off"
+        60,
+        ge=0,
+        description="Stop a participant's server after this many idle minutes (0 turns the "
+        "culler off).",
     )
 
 
 class Accounts(Section):
-    max_failed_logins: int = Field(5, ge=1, le=100, description="wrong passwords before a lock")
-    lockout_seconds: int = Field(300, ge=1, le=86400, description="how long a lock lasts")
-    min_password_length: int = Field(8, ge=6, le=128, description="for changed passwords")
+    max_failed_logins: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Wrong passwords in a row, from one computer, before the account is "
+        "locked against it (against everyone after twice as many from several).",
+    )
+    lockout_seconds: int = Field(
+        300, ge=1, le=86400, description="How long a locked account stays locked, in seconds."
+    )
+    min_password_length: int = Field(
+        8, ge=6, le=128, description="Minimum length of a password a participant chooses."
+    )
     max_failed_logins_per_address: int = Field(
-        10, ge=1, le=1000, description="wrong passwords one computer may type per window"
+        10,
+        ge=1,
+        le=1000,
+        description="Wrong passwords one computer may type (for any accounts) per "
+        "address_window_seconds before it is refused unchecked: one laptop cannot lock the "
+        "room.",
     )
     address_window_seconds: int = Field(
-        300, ge=1, le=86400, description="the window max_failed_logins_per_address counts"
+        300,
+        ge=1,
+        le=86400,
+        description="The window, in seconds, that max_failed_logins_per_address counts in.",
     )
 
 
 class Data(Section):
     datasets: Path = Field(
-        Path("../datasets/build"), description="read-only datasets folder, relative to this file"
+        Path("../datasets/build"),
+        description="Read-only datasets folder handed to participants as ICSLAB_DATA, "
+        "relative to this file.",
     )
 
 
 class Docker(Section):
-    image: str = Field("icslab-participant:latest", min_length=1, description="participant image")
-    prefix: str = Field(
-        "icslab", pattern=r"^[a-z][a-z0-9-]{0,20}$", description="names of containers, volumes"
+    image: str = Field(
+        "icslab-participant:latest",
+        min_length=1,
+        description="Participant image, built offline by `make images` (never pulled from a "
+        "registry).",
     )
-    egress: bool = Field(False, description="may containers reach networks outside the lab?")
-    pids_limit: int = Field(512, ge=64, le=65536, description="processes per container")
+    prefix: str = Field(
+        "icslab",
+        pattern=r"^[a-z][a-z0-9-]{0,20}$",
+        description="Prefix of every container, volume and network the lab creates "
+        "(lowercase, digits, -).",
+    )
+    egress: bool = Field(
+        False, description="Whether participants' containers may reach networks outside the lab."
+    )
+    pids_limit: int = Field(
+        512, ge=64, le=65536, description="Most processes a participant's container may run."
+    )
 
 
 class Material(Section):
     pull_on_start: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] = Field(
         default_factory=list,
-        description="published workshops each server pulls when it starts, e.g. ['ics-week']",
+        description="Published workshops (`icslab publish NAME`) every participant's server "
+        "pulls when it starts, as if they had clicked its link; their own edits are kept.",
     )
 
 
 class Tls(Section):
     mode: Literal["acme", "files", "lab-ca", "off"] = Field(
-        "off", description="where the HTTPS certificate comes from; off only on loopback"
+        "off",
+        description="Where the HTTPS certificate comes from: acme (Let's Encrypt or a site's "
+        "ACME CA), files (from the site's IT), lab-ca (the lab's own CA: rooms without "
+        "internet) or off (only while public_url is a loopback address).",
     )
-    acme_email: str = Field("", description="acme: contact for the CA's expiry notices")
-    acme_directory: str = Field(LETS_ENCRYPT, description="acme: the CA's directory URL")
+    acme_email: str = Field("", description="acme: contact address the CA sends expiry notices to.")
+    acme_directory: str = Field(
+        LETS_ENCRYPT, description="acme: the CA's directory URL (Let's Encrypt by default)."
+    )
     acme_ca_root: Path | None = Field(
-        None, description="acme: PEM root of a site's own ACME CA, relative to this file"
+        None,
+        description="acme: PEM root certificate of a site's own ACME CA, relative to this file.",
     )
-    cert_file: Path | None = Field(None, description="files: certificate chain (PEM)")
-    key_file: Path | None = Field(None, description="files: its private key (PEM)")
+    cert_file: Path | None = Field(
+        None,
+        description="files: certificate chain (PEM), relative to this file; it must cover "
+        "the public host and *.public host (participants' hosts).",
+    )
+    key_file: Path | None = Field(
+        None, description="files: the certificate's private key (PEM), relative to this file."
+    )
     ip_addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = Field(
-        default_factory=list, description="lab-ca: addresses the certificate also covers"
+        default_factory=list,
+        description="lab-ca: addresses the certificate also covers, for participants who "
+        "type an address.",
     )
 
     @field_validator("acme_directory")
@@ -216,14 +328,23 @@ class Tls(Section):
 
 
 class Dns(Section):
-    serve: bool = Field(False, description="answer DNS for the lab's names (rooms without DNS)")
-    address: ipaddress.IPv4Address | None = Field(
-        None, description="the address the lab's names resolve to: this server on the room"
+    serve: bool = Field(
+        False,
+        description="For a room with no name server the lab controls: answer the public host "
+        "and every name under it (participants' hosts) with `address`, and refuse everything "
+        "else.",
     )
-    port: int = Field(53, ge=1, le=65535, description="DNS port (53 for a room)")
+    address: ipaddress.IPv4Address | None = Field(
+        None,
+        description="This server's address on the room's network, which the lab's names "
+        "resolve to; required when serve = true.",
+    )
+    port: int = Field(
+        53, ge=1, le=65535, description="Port the lab's DNS listens on (53 for a room)."
+    )
 
 
-class WorkshopSettings(Section):
+class LabSettings(Section):
     workshop: Workshop
     hub: Hub = Hub()
     limits: Limits = Limits()
@@ -245,7 +366,7 @@ class WorkshopSettings(Section):
         return self.tls_on if self.hub.user_origins is None else self.hub.user_origins
 
 
-def _combination_problems(settings: WorkshopSettings) -> list[tuple[tuple[str, str], str]]:
+def _combination_problems(settings: LabSettings) -> list[tuple[tuple[str, str], str]]:
     """Settings that are each valid but do not go together: (where, what to fix)."""
     hub, tls = settings.hub, settings.tls
     https = hub.public_url.startswith("https://")
@@ -292,11 +413,19 @@ def _combination_problems(settings: WorkshopSettings) -> list[tuple[tuple[str, s
     return found
 
 
-def load_settings(path: Path) -> WorkshopSettings:
-    """Read and validate `workshop.toml`; raise InputError listing every problem."""
+def load_settings(path: Path) -> LabSettings:
+    """Read and validate the lab's settings (`lab.toml`, or the old name beside it: see
+    `_renamed`); raise InputError listing every problem."""
+    path = _renamed(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        renamed = path.with_name(SETTINGS_NAME)
+        if path.name == OLD_SETTINGS_NAME and renamed.is_file():
+            raise InputError(
+                f"{path}: settings file not found: it is now {renamed}; pass --config "
+                f"{renamed} (and run `icslab service install` again if a service names {path})"
+            ) from None
         raise InputError(f"{path}: settings file not found (pass --config PATH)") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read the settings file: {error.strerror}") from None
@@ -305,7 +434,7 @@ def load_settings(path: Path) -> WorkshopSettings:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
     try:
-        settings = WorkshopSettings.model_validate(raw)
+        settings = LabSettings.model_validate(raw)
     except ValidationError as error:
         raise InputError(*(_describe(path, text, problem) for problem in error.errors())) from None
     problems = []
@@ -317,7 +446,35 @@ def load_settings(path: Path) -> WorkshopSettings:
     return settings
 
 
-def _describe(path: Path, text: str, problem: dict) -> str:
+def _renamed(path: Path) -> Path:
+    """The file to read for `--config path`: itself, unless it is a `lab.toml` that is
+    not there and a `workshop.toml` (its name before) is. For one release that one is
+    read instead, with a note; a `workshop.toml` beside a `lab.toml` is ignored, and the
+    note says so. The note is a warning logged by this module: `icslab` configures no
+    logging, so Python prints it as one bare line on stderr."""
+    old = path.with_name(OLD_SETTINGS_NAME)
+    if path.name != SETTINGS_NAME or not old.is_file():
+        return path
+    if path.exists():
+        log.warning(
+            "Deprecated: %s is ignored: the lab's settings file is now %s, which is read. "
+            "Carry over any edits still only in %s, then delete it.",
+            old,
+            path,
+            old.name,
+        )
+        return path
+    log.warning(
+        "Deprecated: the lab's settings file %s is now %s. Read under its old name for now, "
+        "which stops working in the next release: rename it (%s, or git mv if git tracks it).",
+        old,
+        path,
+        shlex.join(["mv", str(old), str(path)]),
+    )
+    return old
+
+
+def _describe(path: Path, text: str, problem: Mapping[str, Any]) -> str:
     keys = [str(part) for part in problem["loc"]]
     dotted = ".".join(keys)
     line = _line_of(text, keys)

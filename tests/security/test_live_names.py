@@ -13,7 +13,7 @@ from icslab.testing import EXAMPLE_ROSTER, write_roster, write_settings
 @pytest.mark.parametrize("name", ["../lab", "../../etc/x", "a/b", ".hidden", "UPPER"])
 def test_a_name_that_is_not_a_broadcast_name_touches_nothing(tmp_path, name):
     write_roster(tmp_path / "roster.csv", EXAMPLE_ROSTER)
-    config = write_settings(tmp_path / "workshop.toml")
+    config = write_settings(tmp_path / "lab.toml")
     settings, _, members = load_inputs(config)
     lab = planned_lab(settings, config, tmp_path / "data", members)
     (lab.paths.data_dir / "live").mkdir(parents=True)

@@ -23,8 +23,8 @@ def no_engine(monkeypatch, tmp_path):
 
 def up(tmp_path, **hub):
     write_roster(tmp_path / "roster.csv", ROSTER)
-    write_settings(tmp_path / "workshop.toml", hub=hub, tls={"mode": "lab-ca"})
-    config, data = str(tmp_path / "workshop.toml"), str(tmp_path / "data")
+    write_settings(tmp_path / "lab.toml", hub=hub, tls={"mode": "lab-ca"})
+    config, data = str(tmp_path / "lab.toml"), str(tmp_path / "data")
     return CliRunner().invoke(app, ["up", "--config", config, "--data-dir", data])
 
 

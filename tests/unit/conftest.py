@@ -5,7 +5,7 @@ import pytest
 from icslab.data import load_plant
 from icslab.lab import Lab
 from icslab.roster import Member
-from icslab.settings import WorkshopSettings
+from icslab.settings import LabSettings
 
 MEMBERS = [
     Member("trainer1", "", "instructor"),
@@ -16,13 +16,13 @@ MEMBERS = [
 
 
 def build_lab(tmp_path: Path, spawner: str = "local", **sections) -> Lab:
-    settings = WorkshopSettings.model_validate({"workshop": {"title": "Water week"}, **sections})
+    settings = LabSettings.model_validate({"workshop": {"title": "Water week"}, **sections})
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "cli_token").write_text("cli-token-for-tests\n")
     docker = {"docker_network": "icslab-net", "docker_gateway": "172.18.0.1"}
     return Lab(
         settings=settings,
-        config_file=tmp_path / "workshop.toml",
+        config_file=tmp_path / "lab.toml",
         data_dir=tmp_path / "data",
         members=MEMBERS,
         spawner=spawner,

@@ -19,7 +19,7 @@ def lab_files(tmp_path):
     folder = tmp_path / "ics week"
     folder.mkdir()
     write_roster(folder / "roster.csv", EXAMPLE_ROSTER)
-    config = write_settings(folder / "workshop.toml", workshop={"title": "Water 100% week"})
+    config = write_settings(folder / "lab.toml", workshop={"title": "Water 100% week"})
     return config, folder / "state"
 
 
@@ -94,7 +94,7 @@ def test_the_unit_is_named_after_the_labs_prefix(lab_files, tmp_path):
 
 
 def test_bad_settings_write_no_unit(tmp_path):
-    config = tmp_path / "workshop.toml"
+    config = tmp_path / "lab.toml"
     config.write_text('[workshop]\ntitle = ""\n')
     result = install(config, tmp_path / "state", tmp_path, "--spawner", "local")
     assert result.exit_code == 2

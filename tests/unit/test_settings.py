@@ -1,4 +1,4 @@
-"""workshop.toml: the example is valid; every mistake names its file, line and key."""
+"""lab.toml: the example is valid; every mistake names its file, line and key."""
 
 from pathlib import Path
 
@@ -7,11 +7,11 @@ import pytest
 from icslab.errors import InputError
 from icslab.settings import load_settings
 
-EXAMPLE = Path(__file__).parents[2] / "hub_config" / "workshop.toml"
+EXAMPLE = Path(__file__).parents[2] / "hub_config" / "lab.toml"
 
 
 def settings_file(tmp_path, text):
-    path = tmp_path / "workshop.toml"
+    path = tmp_path / "lab.toml"
     path.write_text(text)
     return path
 
@@ -42,7 +42,7 @@ def test_only_the_title_is_required_and_the_rest_has_defaults(tmp_path):
 
 def test_a_missing_title_names_the_setting(tmp_path):
     found = problems(tmp_path, '[workshop]\n\n[hub]\npublic_url = "http://127.0.0.1:8000"\n')
-    assert found == [f"{tmp_path / 'workshop.toml'}:1: workshop.title is required but missing"]
+    assert found == [f"{tmp_path / 'lab.toml'}:1: workshop.title is required but missing"]
 
 
 def test_every_bad_value_is_reported_with_its_line(tmp_path):
@@ -55,7 +55,7 @@ def test_every_bad_value_is_reported_with_its_line(tmp_path):
         "cpus = 0\n"  # line 8
     )
     found = problems(tmp_path, text)
-    path = tmp_path / "workshop.toml"
+    path = tmp_path / "lab.toml"
     assert len(found) == 4
     assert found[0].startswith(f"{path}:4: hub.http_port = 70000: ")
     assert "less than or equal to 65535" in found[0]
@@ -70,14 +70,14 @@ def test_every_bad_value_is_reported_with_its_line(tmp_path):
 def test_spare_kernels_must_be_a_small_count(tmp_path):
     found = problems(tmp_path, '[workshop]\ntitle = "x"\n[limits]\nspare_kernels = -1\n')
     assert len(found) == 1
-    assert found[0].startswith(f"{tmp_path / 'workshop.toml'}:4: limits.spare_kernels = -1: ")
+    assert found[0].startswith(f"{tmp_path / 'lab.toml'}:4: limits.spare_kernels = -1: ")
     assert "greater than or equal to 0" in found[0]
 
 
 def test_a_misspelt_key_is_refused(tmp_path):
     found = problems(tmp_path, '[workshop]\ntitle = "x"\n[culler]\nidle_timeout = 5\n')
     assert found == [
-        f"{tmp_path / 'workshop.toml'}:4: unknown setting culler.idle_timeout "
+        f"{tmp_path / 'lab.toml'}:4: unknown setting culler.idle_timeout "
         "(check its spelling against the comments)"
     ]
 

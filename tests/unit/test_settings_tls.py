@@ -9,7 +9,7 @@ from icslab.settings import load_settings
 
 
 def settings_text(tmp_path, hub: str = "", tls: str = ""):
-    path = tmp_path / "workshop.toml"
+    path = tmp_path / "lab.toml"
     path.write_text(f'[workshop]\ntitle = "x"\n[hub]\n{hub}\n[tls]\n{tls}\n', encoding="utf-8")
     return path
 
@@ -31,7 +31,7 @@ def test_the_trial_on_loopback_needs_no_tls(tmp_path):
 )
 def test_clear_text_to_anything_but_loopback_is_refused_naming_tls_mode(tmp_path, url):
     (problem,) = refused(tmp_path, f'public_url = "{url}"', 'mode = "off"')
-    assert problem.startswith(f"{tmp_path / 'workshop.toml'}:6: tls.mode = 'off'")
+    assert problem.startswith(f"{tmp_path / 'lab.toml'}:6: tls.mode = 'off'")
     assert "clear text" in problem and "acme, files or lab-ca" in problem
 
 
@@ -74,7 +74,7 @@ def test_acme_needs_a_host_name(tmp_path):
     found = refused(
         tmp_path, 'public_url = "https://192.168.1.10"\nuser_origins = false', 'mode = "acme"'
     )
-    assert found == [f"{tmp_path / 'workshop.toml'}:7: acme needs a host name in hub.public_url, "
+    assert found == [f"{tmp_path / 'lab.toml'}:7: acme needs a host name in hub.public_url, "
                      "not an address"]  # fmt: skip
 
 

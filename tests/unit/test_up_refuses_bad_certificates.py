@@ -20,7 +20,7 @@ def site(tmp_path):
     """A room's settings in files mode, certificate and key given by the site's IT."""
     write_roster(tmp_path / "roster.csv", ROSTER)
     write_settings(
-        tmp_path / "workshop.toml",
+        tmp_path / "lab.toml",
         # Local mode, so no engine is needed; as root on lab.test that is said outright.
         hub={
             "public_url": "https://lab.test:18443",
@@ -33,7 +33,7 @@ def site(tmp_path):
 
 
 def run(site, command: str):
-    args = [command, "--config", str(site / "workshop.toml"), "--data-dir", str(site / "data")]
+    args = [command, "--config", str(site / "lab.toml"), "--data-dir", str(site / "data")]
     return CliRunner().invoke(app, args)
 
 
@@ -102,7 +102,7 @@ def test_check_refuses_the_same_bad_file_as_up(site):
 
 def test_tls_off_for_a_room_is_refused_naming_the_setting(tmp_path):
     write_roster(tmp_path / "roster.csv", ROSTER)
-    write_settings(tmp_path / "workshop.toml", hub={"public_url": "http://192.0.2.10:8000"})
+    write_settings(tmp_path / "lab.toml", hub={"public_url": "http://192.0.2.10:8000"})
     result = run(tmp_path, "up")
     assert result.exit_code == 2
     assert "tls.mode = 'off' would send passwords in clear text" in " ".join(result.output.split())
