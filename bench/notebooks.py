@@ -24,8 +24,8 @@ from icslab.capstone import practice_environment
 from icslab.notebooks.build import build_workshop
 from icslab.notebooks.execute import QUICK, execute
 from icslab.notebooks.manifest import load_workshop
+from icslab.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BATADAL = REPO.parent / "shared" / "data" / "batadal"
 TARGET_SECONDS = 180
 

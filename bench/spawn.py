@@ -36,6 +36,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from icslab.testing import RunningLab
 
@@ -83,15 +84,17 @@ def login_to_kernel_ready(
 class Crowd:
     phases: list[list[float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    cpu: collections.Counter = field(default_factory=collections.Counter)
+    # CPU time (user + system) each kind of process used, in clock ticks (see cpu_ticks).
+    cpu: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
 def crowd(lab: RunningLab, names: list[str], stop: bool) -> Crowd:
     """Everyone submits the login form at the same moment. Also counts the CPU
     each kind of process used from that moment until the last kernel answered."""
-    result, before = Crowd(), collections.Counter()
-    start = threading.Barrier(len(names), action=lambda: before.update(cpu_seconds()))
-    finish = threading.Barrier(len(names), action=lambda: result.cpu.update(cpu_seconds()))
+    result = Crowd()
+    before: collections.Counter[str] = collections.Counter()
+    start = threading.Barrier(len(names), action=lambda: before.update(cpu_ticks()))
+    finish = threading.Barrier(len(names), action=lambda: result.cpu.update(cpu_ticks()))
     with ThreadPoolExecutor(len(names)) as pool:
         futures = [pool.submit(login_to_kernel_ready, lab, n, start, finish, stop) for n in names]
         for future in futures:
@@ -104,12 +107,11 @@ def crowd(lab: RunningLab, names: list[str], stop: bool) -> Crowd:
     return result
 
 
-def cpu_seconds() -> collections.Counter:
-    """CPU seconds (user + system) used so far by each kind of process, from
-    /proc. A process that exits between two readings is missed: the crowd
-    reads both while every kernel and server still runs."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: collections.Counter = collections.Counter()
+def cpu_ticks() -> collections.Counter[str]:
+    """CPU time (user + system) used so far by each kind of process, from /proc, in
+    clock ticks (SC_CLK_TCK a second). A process that exits between two readings is
+    missed: the crowd reads both while every kernel and server still runs."""
+    used: collections.Counter[str] = collections.Counter()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -122,7 +124,7 @@ def cpu_seconds() -> collections.Counter:
             continue  # exited meanwhile
         numbers = fields.split()
         kind = _process_kind(int(entry.name), command, name.split("(", 1)[1])
-        used[kind] += (int(numbers[11]) + int(numbers[12])) / ticks
+        used[kind] += int(numbers[11]) + int(numbers[12])
     return used
 
 
@@ -150,7 +152,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(name: str, phases: list[list[float]], attempted: int, cpu=None) -> None:
+def report(
+    name: str,
+    phases: list[list[float]],
+    attempted: int,
+    cpu: collections.Counter[str] | None = None,
+) -> None:
     """The total's median, p95 and max, then each phase's median, then (for a
     crowd) the CPU seconds each kind of process used meanwhile."""
     if not phases:
@@ -164,7 +171,8 @@ def report(name: str, phases: list[list[float]], attempted: int, cpu=None) -> No
     medians = [statistics.median(p[i] for p in phases) for i in range(len(PHASES))]
     print(f"{'':<30} " + "  ".join(f"{n} {m:.2f}s" for n, m in zip(PHASES, medians, strict=True)))
     if cpu:
-        used = [(kind, seconds) for kind, seconds in cpu.most_common() if seconds >= 0.05]
+        every = [(kind, ticks / os.sysconf("SC_CLK_TCK")) for kind, ticks in cpu.most_common()]
+        used = [(kind, seconds) for kind, seconds in every if seconds >= 0.05]
         print(f"{'':<30} CPU: " + ", ".join(f"{kind} {seconds:.1f}s" for kind, seconds in used))
 
 
@@ -183,7 +191,9 @@ def idle_memory(prefix: str, names: list[str]) -> list[float]:
     engine = docker.from_env()
     used = []
     for name in names:
-        memory = engine.containers.get(f"{prefix}-{name}").stats(stream=False)["memory_stats"]
+        stats = engine.containers.get(f"{prefix}-{name}").stats(stream=False)
+        assert isinstance(stats, dict)  # stream=False: one reading, not an iterator
+        memory = stats["memory_stats"]
         cache = memory["stats"].get("total_inactive_file", memory["stats"].get("inactive_file", 0))
         used.append((memory["usage"] - cache) / 2**20)
     return used
@@ -214,7 +224,7 @@ def image_figures() -> list[str]:
 
     size = docker.from_env().images.get("icslab-participant:latest").attrs["Size"] / 1e9
     lines = [f"{'image size':<30} {size:.2f} GB"]
-    build = [sys.executable, "-m", "icslab.images", "build"]
+    build = [sys.executable, "-m", "icslab.cli", "images", "build"]
     subprocess.run(build, check=True, capture_output=True)  # bring it up to date, untimed
     for label, args in (("image build, up to date", []), ("image build, --force", ["--force"])):
         started = time.perf_counter()
@@ -244,7 +254,7 @@ def fresh_lab(spawner: str, roster, **sections):
     try:
         with (
             tempfile.TemporaryDirectory(prefix="icslab-bench-") as folder,
-            RunningLab(folder, roster=roster, **sections) as lab,
+            RunningLab(Path(folder), roster=roster, **sections) as lab,
         ):
             login_to_kernel_ready(lab, "solo")
             yield lab, prefix
@@ -283,7 +293,7 @@ def compare_tls(spawner: str, roster, names: list[str], runs: int, crowds: int):
     ):
         labs = {"http": plain, "https": secure}
         figures = {kind: Figures([], Crowd()) for kind in labs}
-        summaries = {kind: [] for kind in labs}
+        summaries: dict[str, list[tuple[float, float]]] = {kind: [] for kind in labs}
         for turn in range(max(runs, crowds)):
             order = ("http", "https") if turn % 2 == 0 else ("https", "http")
             for kind in order if turn < runs else ():

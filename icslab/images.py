@@ -1,4 +1,4 @@
-"""`icslab images ...`: build the participant image without a container registry.
+"""The participant image, built without a container registry (`icslab images ...`).
 
 Four steps, each skipped when its inputs have not changed:
 
@@ -26,28 +26,31 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.console import Console
 from rich.table import Table
 
-from icslab.terminal import console, errors
+from icslab.paths import (
+    BATADAL_CACHE,
+    CATALOG,
+    DATASETS_BUILD,
+    IMAGES,
+    PYPROJECT,
+    REPO,
+    WORKSHOPS,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-PACKAGES_FILE = REPO / "images" / "base" / "packages.txt"
-DOCKERFILE = REPO / "images" / "participant" / "Dockerfile"
-REQUIREMENTS = REPO / "images" / "participant" / "requirements.txt"
-WHEELHOUSE = REPO / "images" / ".wheelhouse"
+PACKAGES_FILE = IMAGES / "base" / "packages.txt"
+DOCKERFILE = IMAGES / "participant" / "Dockerfile"
+REQUIREMENTS = IMAGES / "participant" / "requirements.txt"
+WHEELHOUSE = IMAGES / ".wheelhouse"
 # Apart from the third-party wheels, so the Dockerfile installs those in a layer of their own.
 ICSLAB_WHEELS = WHEELHOUSE / "icslab"
 ICSLAB_REQUIRES = WHEELHOUSE / "icslab-requires.txt"
 WHEELHOUSE_STAMP = WHEELHOUSE / ".stamp"
 DOCKERIGNORE = REPO / ".dockerignore"
-CATALOG = REPO / "datasets" / "catalog.toml"
 # `icslab datasets fetch batadal` puts the public BATADAL files here; the image
 # carries them at $ICSLAB_DATA/batadal when an instructor fetched them beforehand.
-BATADAL_CACHE = REPO / "datasets" / "cache" / "batadal"
 
 IMAGE = "icslab-participant:latest"
 BASE_REPOSITORY = "icslab-base"
@@ -66,9 +69,6 @@ PLATFORMS = (f"manylinux2014_{ARCH}", *(f"manylinux_2_{n}_{ARCH}" for n in range
 TRIMMED = ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/info",
            "usr/share/locale")  # fmt: skip
 IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
-
-app = typer.Typer(help="The participant image: built offline, without a registry.",
-                  no_args_is_help=True)  # fmt: skip
 
 
 class ImageBuildError(Exception):
@@ -162,11 +162,10 @@ def dataset_checksums(catalog_text: str, build: Path | None = None) -> dict[str,
 
 
 def _recorded_checksums(build: Path | None, name: str) -> dict[str, str]:
-    from icslab.data.plant import REPO_BUILD
     from icslab.sim.build import RECORD, answers_folder
 
     try:
-        recorded = json.loads((answers_folder(build or REPO_BUILD, name) / RECORD).read_text())
+        recorded = json.loads((answers_folder(build or DATASETS_BUILD, name) / RECORD).read_text())
     except (OSError, ValueError):
         return {}  # not built yet
     return {file: sha for file, sha in recorded.get("sha256", {}).items() if file != "labels.csv"}
@@ -224,7 +223,7 @@ def image_label(image: str) -> str | None:
 
 def current_inputs(base_image: str | None = None) -> dict[str, object]:
     """What the image is made of; its hash is the image's label."""
-    icslab_requires, build_requires = project_requirements((REPO / "pyproject.toml").read_text())
+    icslab_requires, build_requires = project_requirements(PYPROJECT.read_text())
     return {
         "dockerfile": hashlib.sha256(DOCKERFILE.read_bytes()).hexdigest(),
         "dockerignore": hashlib.sha256(DOCKERIGNORE.read_bytes()).hexdigest(),
@@ -232,7 +231,7 @@ def current_inputs(base_image: str | None = None) -> dict[str, object]:
         "icslab": tree_digest(REPO / "icslab"),
         "datasets": dataset_checksums(CATALOG.read_text()),
         # The sources: the participant versions are built from them (workshops/build is not).
-        "workshops": tree_digest(REPO / "workshops", skip=("build",)),
+        "workshops": tree_digest(WORKSHOPS, skip=("build",)),
         "batadal": tree_digest(BATADAL_CACHE),
         "base": base_identity(base_image),
     }
@@ -268,6 +267,7 @@ def stream(command: list[str], on_line: OnLine, *, stdin=None, env=None) -> tupl
         command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace", env=env,
     ) as process:  # fmt: skip
+        assert process.stdout is not None  # stdout=PIPE
         for line in process.stdout:
             line = line.rstrip()
             tail.append(line)
@@ -287,14 +287,6 @@ def ensure_notebooks() -> str:
     BATADAL_CACHE.mkdir(parents=True, exist_ok=True)
     batadal = "with BATADAL" if any(BATADAL_CACHE.glob("*.csv")) else "without BATADAL"
     return f"participant versions of {', '.join(names) or 'no workshop'}; {batadal}"
-
-
-def ensure_datasets() -> str:
-    from icslab import datasets_cli
-
-    # Builds only what is missing or does not match the catalog's checksums.
-    datasets_cli.build(names=None, out=None, csv=False, record=False, missing=True)
-    return "match the catalog"
 
 
 def ensure_base(mirror: str, on_line: OnLine) -> str:
@@ -338,7 +330,7 @@ def trim(rootfs: Path) -> None:
 
 def ensure_wheelhouse(on_line: OnLine) -> str:
     """Download the wheels unless the stamp says nothing changed; always rebuild icslab's."""
-    icslab_requires, build_requires = project_requirements((REPO / "pyproject.toml").read_text())
+    icslab_requires, build_requires = project_requirements(PYPROJECT.read_text())
     key = wheelhouse_key(REQUIREMENTS.read_text(), icslab_requires, build_requires)
     stamp = WHEELHOUSE_STAMP.read_text().strip() if WHEELHOUSE_STAMP.exists() else ""
     result = "up to date"
@@ -408,9 +400,12 @@ def docker_build(image: str, base: str, inputs: str, on_line: OnLine) -> None:
 
 def build_participant_image(
     *, force: bool = False, base_image: str | None = None, mirror: str = DEBIAN_MIRROR,
-    image: str = IMAGE, out: Console = console,
+    image: str = IMAGE, out: Console | None = None, datasets: Callable[[], object],
 ) -> bool:  # fmt: skip
-    """Build the image if it is missing or stale (or forced); True when it was built."""
+    """Build the image if it is missing or stale (or forced), reporting each step to `out`;
+    True when it was built. `datasets()` first builds the datasets the image bakes in
+    that are missing or do not match the catalog (with its own progress display)."""
+    out = out or Console()
     if not DOCKERFILE.exists():
         raise ImageBuildError(f"{DOCKERFILE} not found: run from a clone of the icslab repository")
     require_engine()
@@ -434,7 +429,8 @@ def build_participant_image(
 
     started = time.monotonic()
     # Not under a spinner: the datasets build shows its own progress bars.
-    steps.add_row("datasets", ensure_datasets(), f"{time.monotonic() - started:.0f} s")
+    datasets()
+    steps.add_row("datasets", "match the catalog", f"{time.monotonic() - started:.0f} s")
     started = time.monotonic()
     steps.add_row("notebooks", ensure_notebooks(), f"{time.monotonic() - started:.0f} s")
     inputs = inputs_hash(current_inputs(base_image))
@@ -450,6 +446,8 @@ def build_participant_image(
         replaced = (image_info(image) or {}).get("Id")
         docker_build(image, base, inputs, on_line)
         built = image_info(image)
+        if built is None:
+            raise ImageBuildError(f"docker build reported success but {image} is missing")
         if replaced and replaced != built["Id"]:
             # Our previous build, now untagged: its venv layer alone is ~1 GB. Docker
             # refuses (and we let it) while a participant's container still uses it.
@@ -459,76 +457,3 @@ def build_participant_image(
     run("image", image_step)
     out.print(steps)
     return True
-
-
-# --- the command line ------------------------------------------------------------------------
-
-BaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--base-image", envvar="ICSLAB_BASE_IMAGE",
-        help="Start from this bookworm image (e.g. python:3.11-slim-bookworm, "
-        "from a registry) instead of a debootstrapped base.",
-    ),
-]  # fmt: skip
-
-
-@app.command()
-def build(
-    force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even when up to date (layers stay cached).")
-    ] = False,
-    base_image: BaseOption = None,
-    mirror: Annotated[str, typer.Option(help="Debian mirror for debootstrap.")] = DEBIAN_MIRROR,
-    if_engine: Annotated[
-        bool,
-        typer.Option("--if-engine", help="Do nothing when no Docker engine answers (make up)."),
-    ] = False,
-) -> None:
-    """Build the participant image (base, wheelhouse, image), skipping what is up to date."""
-    from icslab.hub.docker_env import engine_answers
-
-    if if_engine and not engine_answers():
-        console.print("no Docker engine answers: no image needed (local mode)")
-        return
-    started = time.monotonic()
-    try:
-        build_participant_image(force=force, base_image=base_image, mirror=mirror)
-    except ImageBuildError as error:
-        errors.print(f"[bold red]Image build failed:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
-    console.print(f"done in {time.monotonic() - started:.0f} s")
-
-
-@app.command()
-def status(base_image: BaseOption = None) -> None:
-    """Whether the participant image exists, is up to date, and its size (exit 1: build it)."""
-    try:
-        require_engine()
-    except ImageBuildError as error:
-        errors.print(f"[bold red]Cannot check the image:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
-    info = image_info(IMAGE)
-    inputs = current_inputs(base_image)
-    current = inputs_hash(inputs)
-    label = image_label(IMAGE) if info else None
-    base = base_image or base_image_tag(read_package_list(PACKAGES_FILE.read_text()))
-    stamp = WHEELHOUSE_STAMP.read_text().strip() if WHEELHOUSE_STAMP.exists() else None
-    table = Table(box=None, show_header=False)
-    table.add_row("image", IMAGE)
-    table.add_row("exists", "yes" if info else "no")
-    if info:
-        table.add_row("state", "stale" if needs_build(label, current) else "up to date")
-        table.add_row("size", f"{info['Size'] / 1e6:.0f} MB")
-        table.add_row("created", info["Created"][:19].replace("T", " "))
-    table.add_row("inputs", f"{current[:12]} (image: {(label or '-')[:12]})")
-    table.add_row("base", f"{base} ({'exists' if image_info(base) else 'missing'})")
-    table.add_row(
-        "wheelhouse", "up to date" if stamp == inputs["wheelhouse"] else "needs a download"
-    )
-    console.print(table)
-    raise typer.Exit(0 if info and not needs_build(label, current) else 1)
-
-
-if __name__ == "__main__":
-    app()

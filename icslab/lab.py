@@ -10,18 +10,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from icslab.errors import InputError
 from icslab.roster import Member, read_roster
-from icslab.settings import DEFAULT_PORTS, WorkshopSettings, load_settings, origin
+from icslab.settings import LabSettings, PublicAddress, load_settings, origin
 
 DATA_DIR_ENV = "ICSLAB_DATA_DIR"
 # The lab's hub services that browsers or participants' servers reach.
 GIT_SERVICE = "icslab-git"
 LIVE_SERVICE = "icslab-live"
+LIVE_URL_ENV = "ICSLAB_LIVE_URL"  # in participants' servers: `icslab live copy` fetches there
 SUBMIT_SERVICE = "icslab-submit"
 LAB_FILE_ENV = "ICSLAB_LAB_FILE"
 
@@ -55,6 +55,11 @@ class LabPaths:
     @property
     def users(self) -> Path:
         return self.data_dir / "users"
+
+    @property
+    def teams(self) -> Path:
+        """Local mode: each team's shared folder, linked into its members' homes."""
+        return self.data_dir / "teams"
 
     @property
     def lab_file(self) -> Path:
@@ -113,10 +118,10 @@ class LabPaths:
         return self.tls / "site"
 
 
-class Lab(BaseModel):
+class Lab(BaseModel, PublicAddress):
     model_config = ConfigDict(frozen=True)
 
-    settings: WorkshopSettings
+    settings: LabSettings
     config_file: Path
     data_dir: Path
     members: list[Member]
@@ -158,15 +163,6 @@ class Lab(BaseModel):
     @property
     def tls_on(self) -> bool:
         return self.settings.tls_on
-
-    @property
-    def public_host(self) -> str:
-        return urlsplit(self.public_url).hostname
-
-    @property
-    def public_port(self) -> int:
-        parts = urlsplit(self.public_url)
-        return parts.port or DEFAULT_PORTS[parts.scheme]
 
     @property
     def user_origins(self) -> bool:
@@ -237,7 +233,7 @@ def _subdomain(name: str, domain: str, kind: str) -> str:
 
 def load_inputs(
     config_file: Path, roster_file: Path | None = None
-) -> tuple[WorkshopSettings, Path, list[Member]]:
+) -> tuple[LabSettings, Path, list[Member]]:
     """Validate settings and roster together, so one run reports every problem."""
     problems: list[str] = []
     settings = None

@@ -350,7 +350,7 @@ def event_recall(labels: Any, predictions: Any) -> float:
     """
     attack, _, alarm = _inputs(labels, predictions)
     _, _, hit = _detected(attack, alarm)
-    return _ratio(np.count_nonzero(hit), len(hit))
+    return _ratio(int(np.count_nonzero(hit)), len(hit))
 
 
 def event_precision(labels: Any, predictions: Any) -> float:
@@ -364,7 +364,7 @@ def event_precision(labels: Any, predictions: Any) -> float:
     """
     attack, _, alarm = _inputs(labels, predictions)
     starts, ends = _runs(alarm)
-    return _ratio(np.count_nonzero(_counts_in(attack, starts, ends)), len(starts))
+    return _ratio(int(np.count_nonzero(_counts_in(attack, starts, ends))), len(starts))
 
 
 def event_scores(labels: Any, predictions: Any) -> Scores:

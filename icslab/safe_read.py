@@ -98,7 +98,8 @@ def _step(relative: str, where: str, dir_fd: int | None, name: str, flags: int) 
             if _is_link(name, dir_fd):  # only to say which: the open is what refused
                 raise Refused(relative, f"{where}a symbolic link (not followed)") from None
             raise Refused(relative, f"{where}not a folder") from None
-        code = errno.errorcode.get(error.errno, error.errno)
+        number = error.errno  # an int from os.open (OSError types it int | None)
+        code = errno.errorcode.get(number, number) if number is not None else error.strerror
         raise Refused(relative, f"{where}not readable ({code})") from None
 
 

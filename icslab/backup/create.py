@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from stat import S_IMODE
 
-from icslab.atomic import write_atomic
 from icslab.backup import manifest
 from icslab.backup.tree import copy_tree
 from icslab.errors import InputError
+from icslab.files import write_atomic
 from icslab.handin.store import ENTRY, MANIFEST, verify
 from icslab.hub.passwords import PasswordStore
 from icslab.hub.state_check import check_state

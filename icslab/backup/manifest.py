@@ -4,13 +4,13 @@ damaged one before it puts anything in place."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from stat import S_IMODE, S_ISDIR, S_ISLNK
 
 from icslab.errors import InputError
+from icslab.files import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -34,7 +34,7 @@ def describe(folder: Path) -> dict[str, dict]:
                 found[relative] = {"dir": mode}
                 walk(Path(entry.path), relative + "/")
             elif relative != MANIFEST:
-                digest = _sha256(Path(entry.path))
+                digest = file_sha256(Path(entry.path))
                 found[relative] = {"mode": mode, "size": info.st_size, "sha256": digest}
 
     walk(folder, "")
@@ -80,8 +80,3 @@ def differences(expected: dict[str, dict], found: dict[str, dict]) -> list[str]:
     if len(problems) > SHOWN:
         problems[SHOWN:] = [f"... and {len(problems) - SHOWN} more"]
     return problems
-
-
-def _sha256(path: Path) -> str:
-    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

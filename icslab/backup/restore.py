@@ -14,10 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from icslab.atomic import write_atomic
 from icslab.backup import manifest
 from icslab.backup.tree import copy_tree
 from icslab.errors import InputError
+from icslab.files import write_atomic
 from icslab.hub.state_check import damaged_parts
 from icslab.lab import LabPaths
 

@@ -7,6 +7,7 @@ against the export itself.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -221,7 +222,7 @@ def drift(answer, *, plant) -> None:
             "not that PLC: group the rows by their tag's PLC and look for timestamps "
             "that are not on a whole second"
         )
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not np.isfinite(rate):
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not math.isfinite(rate):
         raise Hint("the second item must be a number: seconds per day")
     rate = float(rate)
 

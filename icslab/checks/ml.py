@@ -17,7 +17,7 @@ F1_TOLERANCE = 0.15  # exercise 4: other forests (seeds, sizes) give somewhat ot
 def _number(answer, what: str) -> float:
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real | np.ndarray):
         raise Hint(f"answer with {what} (a number)")
-    if np.ndim(answer) != 0:
+    if isinstance(answer, np.ndarray) and answer.ndim != 0:
         raise Hint(f"answer with {what}: one number, not an array")
     value = float(answer)
     if not np.isfinite(value):

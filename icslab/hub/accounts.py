@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from icslab.atomic import write_atomic
 from icslab.errors import InputError
+from icslab.files import write_atomic
 from icslab.hub.passwords import PasswordStore, generate_password, hash_password
 from icslab.lab import Lab, LabPaths
 

@@ -80,6 +80,7 @@ def _front(started: Started) -> list[str]:
         + (" and the lab network's gateway" if lab.spawner == "docker" else ""),
     ]
     if lab.settings.tls.mode == "lab-ca":
+        assert lab.http_port is not None  # a lab with TLS has its plain HTTP port
         lines.append(
             f"  lab CA       participants install it from "
             f"{origin('http', lab.public_host, lab.http_port)}/ca/ "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from traitlets.config import Config
 
@@ -15,7 +16,7 @@ from icslab.handin.client import SUBMIT_URL_ENV
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
 from icslab.hub.teams import IMAGE_HOME, DockerTeamHook, LocalTeamHook, team_roles, user_volume
-from icslab.lab import GIT_SERVICE, LIVE_SERVICE, SUBMIT_SERVICE, Lab
+from icslab.lab import GIT_SERVICE, LIVE_SERVICE, LIVE_URL_ENV, SUBMIT_SERVICE, Lab
 from icslab.roster import Member, teams
 from icslab.singleuser import JUPYTER_CONFIG
 
@@ -248,7 +249,7 @@ def _services(c: Config, lab: Lab) -> None:
         "environment": {k: v for k, v in os.environ.items() if k.startswith("ICSLAB_")},
         "display": False,
     }
-    services = [cli, git, live, submit]
+    services: list[dict[str, Any]] = [cli, git, live, submit]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes:
         timeout = idle_minutes * 60
@@ -298,7 +299,7 @@ def git_environment(lab: Lab) -> dict:
         # Full clones: a workshop is small, and dulwich's server fails the fetch that
         # follows a shallow clone (git sends `shallow` lines without a `deepen`).
         "NBGITPULLER_DEPTH": "0",
-        "ICSLAB_LIVE_URL": lab.live_url,  # `icslab live copy` fetches from here
+        LIVE_URL_ENV: lab.live_url,  # `icslab live copy` fetches from here
         SUBMIT_URL_ENV: lab.submit_url,  # homework and capstone predictions go here
         # Pulled by icslab.singleuser.autopull when a server starts.
         "ICSLAB_PULL_ON_START": " ".join(

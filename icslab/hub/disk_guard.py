@@ -145,7 +145,7 @@ class Guard:
             return None
 
     def _write(self, user: str, record: dict) -> None:
-        from icslab.atomic import write_atomic
+        from icslab.files import write_atomic
 
         self.records.mkdir(mode=0o700, exist_ok=True)
         write_atomic(self.records / f"{user}.json", json.dumps(record).encode(), 0o600)

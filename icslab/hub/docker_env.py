@@ -18,7 +18,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from icslab.errors import InputError
 from icslab.hub import firewall
 from icslab.hub.firewall import bridge_of
-from icslab.hub.teams import user_volume
+from icslab.hub.teams import team_volume, user_volume
 from icslab.settings import size_bytes
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
@@ -109,7 +109,7 @@ def ensure_network(engine: docker.DockerClient, prefix: str, egress: bool) -> La
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
     bridge = network.attrs.get("Options", {}).get("com.docker.network.bridge.name")
     return LabNetwork(
-        name=name, gateway=gateway, internal=internal, bridge=bridge or bridge_of(network.id)
+        name=name, gateway=gateway, internal=internal, bridge=bridge or bridge_of(network.id or "")
     )
 
 
@@ -126,19 +126,19 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     engine = client()
     removed = Removed([], [], [], [])
     for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
-        if container.name.startswith(f"{prefix}-"):
+        if (name := container.name or "").startswith(f"{prefix}-"):
             container.remove(force=True)
-            removed.containers.append(container.name)
+            removed.containers.append(name)
     try:
         network = engine.networks.get(network_name(prefix))
         network.remove()
-        removed.networks.append(network.name)
+        removed.networks.append(network.name or network_name(prefix))
     except NotFound:
         pass
     if firewall.remove(prefix):
         removed.firewall.append(firewall.table_name(prefix))
     if volumes:
-        own = (f"{prefix}-user-", f"{prefix}-team-")  # participants' and teams' work
+        own = (user_volume(prefix, ""), team_volume(prefix, ""))  # participants' and teams' work
         for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):
             if volume.name.startswith(own):
                 volume.remove(force=True)

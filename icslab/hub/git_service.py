@@ -114,12 +114,13 @@ class Repositories(DictBackend):
         from dulwich.errors import NotGitRepository
         from dulwich.repo import Repo
 
-        name = (path.decode() if isinstance(path, bytes) else path).strip("/")
+        text = path.decode() if isinstance(path, bytes) else path
+        name = text.strip("/")
         if "/" in name or not name.endswith(".git") or name.startswith("."):
-            raise NotGitRepository(f"no repository {path}")
+            raise NotGitRepository(f"no repository {text}")
         folder = os.path.join(self.root, name)
         if not os.path.isfile(os.path.join(folder, "HEAD")):
-            raise NotGitRepository(f"no repository {path}")
+            raise NotGitRepository(f"no repository {text}")
         return Repo(folder)
 
 

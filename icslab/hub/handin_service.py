@@ -28,9 +28,11 @@ from jupyterhub.services.auth import HubAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
+from icslab.capstone.accept import accept_predictions
 from icslab.errors import InputError
 from icslab.handin import accept
 from icslab.handin.store import CAPSTONE, HOMEWORK, SEGMENT, Store, kind_for
+from icslab.homework.accept import accept_homework
 from icslab.hub.plain_errors import PlainTextErrors
 from icslab.lab import Lab
 from icslab.roster import teams
@@ -63,14 +65,14 @@ class HandIn(HubAuthenticated, PlainTextErrors):
 class HomeworkHandler(HandIn):
     @web.authenticated
     async def post(self) -> None:
-        await self.store(accept.homework, self.request.body)
+        await self.store(accept_homework, self.request.body)
 
 
 class PredictionsHandler(HandIn):
     @web.authenticated
     async def post(self, dataset: str) -> None:
         lab: Lab = self.settings["lab"]
-        await self.store(accept.predictions, dataset, self.request.body, data=lab.datasets_dir)
+        await self.store(accept_predictions, dataset, self.request.body, data=lab.datasets_dir)
 
 
 class LatestHandler(HandIn):

@@ -35,10 +35,9 @@ from icslab.hub.proxy import proxy_command
 from icslab.hub.state_check import check_state
 from icslab.hub.teams import stop_servers_out_of_step
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
+from icslab.paths import JUPYTERHUB_CONFIG
 from icslab.roster import Member
 from icslab.settings import site_address
-
-REPO_HUB_CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "jupyterhub_config.py"
 
 
 @dataclass(frozen=True)
@@ -163,6 +162,7 @@ def check_ports(lab: Lab) -> None:
         return
     listen = lab.settings.hub.listen
     check_port(lab.public_port, listen, "--port or the port of hub.public_url")
+    assert lab.http_port is not None  # a lab with TLS has its plain HTTP port
     check_port(lab.http_port, listen, "hub.http_port")
     if lab.settings.dns.serve:
         check_port(lab.settings.dns.port, listen, "dns.port")
@@ -269,6 +269,8 @@ def guard_lab_network(lab: Lab) -> None:
     """Containers reach the lab's own ports on the gateway and nothing else of this
     host; nothing else reaches those ports. Installed (atomically) and checked at
     every start: refuse to start without it."""
+    # docker_env found the lab network's bridge and gateway before the lab was planned.
+    assert lab.docker_bridge is not None and lab.docker_gateway is not None
     wanted = LabFirewall(
         prefix=lab.settings.docker.prefix,
         bridge=lab.docker_bridge,
@@ -313,7 +315,7 @@ def _lab(settings, config_file: Path, data_dir: Path, members: list[Member], **f
 
 def hub_config_file(lab: Lab) -> Path:
     beside = lab.config_file.parent / "jupyterhub_config.py"
-    return beside if beside.exists() else REPO_HUB_CONFIG
+    return beside if beside.exists() else JUPYTERHUB_CONFIG
 
 
 def exec_hub(lab: Lab) -> None:

@@ -94,14 +94,14 @@ class _Marks:
         service = env.get("JUPYTERHUB_SERVICE_NAME")
         # The hub runs in the data dir (exec_hub): what it starts inherits that folder.
         hub_started = cwd == self.paths.data_dir
-        server = _is_server(cmdline) and cwd is not None
         mine = bool(info["uids"]) and info["uids"].real == os.getuid()
         if mine and (
             # A service (or caddy, under the front); not an instructor's `icslab --data-dir`.
             (service and any(arg in self.arguments for arg in cmdline))
             or env.get(LAB_FILE_ENV) == str(self.paths.lab_file)  # the proxy, hand-ins
             or (hub_started and (service or ZYGOTE in cmdline))  # the culler, the zygote
-            or (server and cwd.parent == self.paths.users)  # a participant's, in local mode
+            # A participant's, in local mode.
+            or (cwd is not None and _is_server(cmdline) and cwd.parent == self.paths.users)
         ):
             return _name(cmdline, cwd, service, hub_started)
         # dnsmasq names nothing of the lab, runs in / and as nobody: its command line tells.

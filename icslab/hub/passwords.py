@@ -23,10 +23,11 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import bcrypt
 
-from icslab.atomic import write_atomic
+from icslab.files import write_atomic
 from icslab.space import require_room
 
 # Letters and digits that cannot be misread on a printed credentials sheet.
@@ -85,7 +86,7 @@ class PasswordStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
-    def _open(self, flag: str) -> Iterator[dbm._Database]:
+    def _open(self, flag: Literal["r", "w", "c", "n"]) -> Iterator[dbm._Database]:
         with self._exclusive(), dbm.open(str(self.path), flag, 0o600) as db:
             yield db
 
@@ -114,8 +115,8 @@ class PasswordStore:
 
     def usernames(self) -> set[str]:
         with self._open("c") as db:
-            # gdbm objects are not iterable; every dbm backend has keys().
-            return {key.decode("utf-8") for key in db.keys()}  # noqa: SIM118
+            # gdbm objects are not iterable; every dbm backend has keys(), as bytes.
+            return {key.decode("utf-8") for key in db.keys() if isinstance(key, bytes)}  # noqa: SIM118
 
     def hash_of(self, username: str) -> bytes | None:
         with self._open("c") as db:

@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from icslab.atomic import write_atomic
 from icslab.errors import InputError
+from icslab.files import write_atomic
 
 SYSTEMD_RUNS = Path("/run/systemd/system")  # what sd_booted() checks
 UNIT_DIR = Path("/etc/systemd/system")

@@ -43,6 +43,7 @@ class LocalSpawner(SimpleLocalProcessSpawner):
         help="Fork servers from a process that imported JupyterLab once (faster starts). "
         "Off: run the spawner's cmd in a new process, as JupyterHub does.",
     )
+    port: int  # Spawner's Integer trait, named for mypy (jupyterhub has no types)
 
     async def start(self):
         if self.preload:
@@ -92,6 +93,7 @@ class _Zygote:
                     if cls.process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("the server zygote did not start; see the log")
                     await asyncio.sleep(0.02)
+            assert cls.path is not None  # set with the process
             return cls.path
 
 

@@ -94,7 +94,8 @@ def password_store_damage(path: Path, users: int = 0) -> str | None:
         return "its files are incomplete or of no known format"
     try:
         with store._exclusive(), dbm.open(str(path), "r") as db:  # the hub's own lock
-            hashes = {key: db[key] for key in db.keys()}  # noqa: SIM118 (gdbm has no iter)
+            # Keys come back as bytes from every backend; gdbm has no iter (SIM118).
+            hashes = {k: db[k] for k in db.keys() if isinstance(k, bytes)}  # noqa: SIM118
             logins = store.logins_path.read_text("utf-8") if store.logins_path.exists() else "{}"
     except Exception as error:  # each backend fails its own way on a damaged file
         return f"unreadable: {type(error).__name__}"

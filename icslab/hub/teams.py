@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from icslab.lab import LabPaths
 from icslab.roster import Member, teams
 
 TEAM_FOLDER = "team"  # under the participant's work folder / home
@@ -91,7 +92,7 @@ class LocalTeamHook:
         team = _team_of(self.members, spawner.user.name)
         if not team:
             return
-        folder = self.data_dir / "teams" / team
+        folder = LabPaths(self.data_dir).teams / team
         folder.mkdir(parents=True, exist_ok=True)
         home = Path(spawner.home_dir)
         home.mkdir(parents=True, exist_ok=True)

@@ -8,14 +8,13 @@ ends without restarting anything.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from icslab.errors import InputError
+from icslab.files import write_atomic
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -51,10 +50,7 @@ def start(data_dir: Path, instructor: str, path: str, name: str | None = None) -
     name = _checked(name or slug(path))
     broadcast = Broadcast(name, instructor, path, datetime.now(UTC).isoformat(timespec="seconds"))
     target = folder(data_dir) / f"{name}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump(asdict(broadcast), tmp)
-    os.replace(tmp.name, target)
+    write_atomic(target, json.dumps(asdict(broadcast)).encode(), 0o600)
     return broadcast
 
 

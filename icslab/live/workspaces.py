@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from icslab.errors import InputError
+from icslab.hub.teams import user_volume
+from icslab.lab import LabPaths
 
 
 def work_folder(data_dir: Path, username: str, docker_prefix: str | None) -> Path:
     """Local mode: DATA_DIR/users/<name>; docker mode: their volume's folder on the host."""
     if docker_prefix is None:
-        return data_dir / "users" / username
+        return LabPaths(data_dir).users / username
     import docker
 
     try:
-        volume = docker.from_env().volumes.get(f"{docker_prefix}-user-{username}")
+        volume = docker.from_env().volumes.get(user_volume(docker_prefix, username))
     except docker.errors.NotFound:
         raise InputError(f"{username} has no work volume yet: start their server once") from None
     return Path(volume.attrs["Mountpoint"])

@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 
 from dulwich.errors import NotGitRepository
 from dulwich.object_store import tree_lookup_path
+from dulwich.objects import Tree
 from dulwich.repo import Repo
 
 from icslab.errors import InputError
-from icslab.material.publish import BRANCH, repository_path
+from icslab.material.publish import BRANCH, repository_path, tree_of
 
 
 def published_files(data_dir: Path, workshop: str) -> Repo:
@@ -38,7 +39,7 @@ def pull_link(
     target = workshop
     if path:
         clean = path.strip("/")
-        tree = repo[repo.refs[BRANCH]].tree
+        tree = tree_of(repo, repo.refs[BRANCH])
         try:
             tree_lookup_path(repo.__getitem__, tree, clean.encode())
         except KeyError:
@@ -69,5 +70,6 @@ def write_qr(link: str, out: Path) -> Path:
 
 
 def _names(repo: Repo) -> list[str]:
-    tree = repo[repo[repo.refs[BRANCH]].tree]
+    tree = repo[tree_of(repo, repo.refs[BRANCH])]
+    assert isinstance(tree, Tree)  # what a commit's tree id names
     return sorted(entry.path.decode() for entry in tree.iteritems())

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 from dulwich.index import commit_tree
-from dulwich.objects import Blob, Commit
+from dulwich.objects import Blob, Commit, ObjectID
+from dulwich.refs import HEADREF, Ref
 from dulwich.repo import Repo
 
 from icslab.errors import InputError
@@ -28,7 +29,7 @@ from icslab.notebooks.manifest import WORKSHOPS, load_workshop
 from icslab.notebooks.variants import contains_solutions
 from icslab.space import require_room
 
-BRANCH = b"refs/heads/main"
+BRANCH = Ref(b"refs/heads/main")
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,19 @@ def publish(
         tree = commit_tree(repo.object_store, blobs)
         names = [path.relative_to(folder).as_posix() for path in files]
         parent = repo.refs.as_dict().get(BRANCH)
-        if parent is not None and repo[parent].tree == tree:
+        if parent is not None and tree_of(repo, parent) == tree:
             return Publication(name, None, names)
         commit = _commit(repo, tree, parent, message or f"Publish {name}")
         if not repo.refs.set_if_equals(BRANCH, parent, commit.id):
             raise InputError(f"{name}: another publication happened meanwhile; run it again")
         return Publication(name, commit.id.decode(), names)
+
+
+def tree_of(repo: Repo, commit_id: ObjectID) -> ObjectID:
+    """The tree of one of the repository's commits."""
+    commit = repo[commit_id]
+    assert isinstance(commit, Commit), commit_id  # the branch only ever holds commits
+    return commit.tree
 
 
 def refuse_solutions(files: list[Path]) -> None:
@@ -84,11 +92,11 @@ def _repository(path: Path) -> Repo:
         return Repo(str(path))
     path.mkdir(parents=True, exist_ok=True)
     repo = Repo.init_bare(str(path))
-    repo.refs.set_symbolic_ref(b"HEAD", BRANCH)
+    repo.refs.set_symbolic_ref(HEADREF, BRANCH)
     return repo
 
 
-def _commit(repo: Repo, tree: bytes, parent: bytes | None, message: str) -> Commit:
+def _commit(repo: Repo, tree: ObjectID, parent: ObjectID | None, message: str) -> Commit:
     identity = f"{getpass.getuser()} <{getpass.getuser()}@{socket.gethostname()}>".encode()
     commit = Commit()
     commit.tree = tree

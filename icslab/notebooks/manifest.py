@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from icslab.errors import InputError
+from icslab.paths import WORKSHOPS
 
-WORKSHOPS = Path(__file__).resolve().parents[2] / "workshops"
 MANIFEST = "workshop.toml"
 
 

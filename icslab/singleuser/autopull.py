@@ -1,6 +1,6 @@
 """A server extension: pull the lab's published workshops when a server starts.
 
-`material.pull_on_start` in workshop.toml becomes $ICSLAB_PULL_ON_START (git
+`material.pull_on_start` in lab.toml becomes $ICSLAB_PULL_ON_START (git
 URLs of the lab's git service); each is pulled into `<root>/<workshop>/` with
 nbgitpuller, exactly as clicking its link would (so a participant's edits are
 kept), in the background: the server does not wait for it.

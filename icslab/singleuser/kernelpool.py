@@ -59,7 +59,7 @@ class PooledKernelManager(AsyncMappingKernelManager):
     pool_size = Integer(
         config=True,
         help="Started kernels of the default kernel kept ready (0: no pool). Default: "
-        "$ICSLAB_SPARE_KERNELS, which the hub sets from workshop.toml's limits.spare_kernels.",
+        "$ICSLAB_SPARE_KERNELS, which the hub sets from lab.toml's limits.spare_kernels.",
     )
     refill_delay = Float(
         30.0,
@@ -149,7 +149,9 @@ class PooledKernelManager(AsyncMappingKernelManager):
                     await ensure_async(spare.shutdown_kernel(now=True))
         return await super()._async_start_kernel(kernel_id=kernel_id, path=path, **kwargs)
 
-    start_kernel = _async_start_kernel
+    # The async manager's pattern (jupyter_server's own does the same, with the same
+    # ignore): jupyter_client types these methods as the sync wrappers it also offers.
+    start_kernel = _async_start_kernel  # type: ignore[assignment]
 
     async def _take_spare(self):
         """A ready spare kernel, or None. One still starting is waited for: starting
@@ -216,7 +218,7 @@ class PooledKernelManager(AsyncMappingKernelManager):
         )
         await super()._async_shutdown_all(now=now)
 
-    shutdown_all = _async_shutdown_all
+    shutdown_all = _async_shutdown_all  # type: ignore[assignment]
 
 
 def _settle_code(cwd: str, env: dict[str, str]) -> str:

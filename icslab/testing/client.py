@@ -198,9 +198,16 @@ class LabClient:
         response.raise_for_status()
         return response.json().get("servers", {}).get("", {})
 
+    def _owner(self, owner: str | None) -> str:
+        """Whose server a call acts on: `owner`, else the user logged in."""
+        owner = owner or self.username
+        if owner is None:
+            raise RuntimeError("log in first, or name the server's owner")
+        return owner
+
     def start_server(self, owner: str | None = None, timeout: float = 120) -> None:
         """Ask the hub to start a server and wait until it is ready."""
-        owner = owner or self.username
+        owner = self._owner(owner)
         response = self.api("POST", f"users/{owner}/server")
         if response.status_code in (403, 404):
             raise AccessDenied(f"{self.username} may not start {owner}'s server")
@@ -231,7 +238,7 @@ class LabClient:
         raise LabError(f"the hub stopped reporting {owner}'s start before it was ready")
 
     def stop_server(self, owner: str | None = None, timeout: float = 60) -> None:
-        owner = owner or self.username
+        owner = self._owner(owner)
         response = self.api("DELETE", f"users/{owner}/server")
         if response.status_code in (403, 404):
             raise AccessDenied(f"{self.username} may not stop {owner}'s server")
@@ -241,7 +248,7 @@ class LabClient:
 
     def open_server(self, owner: str | None = None, page: str = "lab") -> httpx.Response:
         """Open a server's page as a browser would, accepting the OAuth consent page."""
-        owner = owner or self.username
+        owner = self._owner(owner)
         response = self.http.get(f"{self.server_url(owner)}{page}")
         if urlparse(str(response.url)).path.endswith("/oauth2/authorize") and response.is_success:
             form = _parse(response.text).forms[0]
@@ -289,7 +296,7 @@ class LabClient:
 
     def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
         """Start a kernel on a server, run `code`, return its result (or output) as text."""
-        owner = owner or self.username
+        owner = self._owner(owner)
         kernel_id = self.start_kernel(owner)
         try:
             return self.execute(kernel_id, code, owner, timeout)
@@ -298,7 +305,7 @@ class LabClient:
 
     def start_kernel(self, owner: str | None = None) -> str:
         """Start a python3 kernel on a server, as opening a notebook does; its id."""
-        owner = owner or self.username
+        owner = self._owner(owner)
         if self.cookie("_xsrf", f"/user/{owner}/") is None:
             self.open_server(owner)  # a browser would have opened the page first
         created = self.server_api(owner, "POST", "kernels", json={"name": "python3"})
@@ -312,7 +319,7 @@ class LabClient:
         return created.json()["id"]
 
     def shutdown_kernel(self, kernel_id: str, owner: str | None = None) -> None:
-        self.server_api(owner or self.username, "DELETE", f"kernels/{kernel_id}")
+        self.server_api(self._owner(owner), "DELETE", f"kernels/{kernel_id}")
 
     def run_command(
         self, argv: list[str], owner: str | None = None, timeout: float = 120
@@ -334,7 +341,7 @@ class LabClient:
         self, kernel_id: str, code: str, owner: str | None = None, timeout: float = 60
     ) -> str:
         """Run `code` in a running kernel; its result (or output) as text."""
-        owner = owner or self.username
+        owner = self._owner(owner)
         channels = f"{self.server_url(owner)}api/kernels/{kernel_id}/channels"
         connection = self._websocket(channels, timeout)
         try:
@@ -351,7 +358,7 @@ class LabClient:
         self.http.cookies.jar.add_cookie_header(with_cookies)
         parts = urlparse(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        raw = self.resolver.connect(parts.hostname, port, timeout)
+        raw = self.resolver.connect(parts.hostname or "", port, timeout)
         if parts.scheme == "https":
             context = self.tls or ssl.create_default_context()
             raw = context.wrap_socket(raw, server_hostname=parts.hostname)

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,12 +32,13 @@ import psutil
 from icslab.hub.accounts import read_credentials
 from icslab.hub.front.certs import CA_CERT
 from icslab.hub.launch import free_port
+from icslab.images import IMAGE as PARTICIPANT_IMAGE
 from icslab.lab import Lab, LabPaths
 from icslab.testing.client import LabClient
 from icslab.waiting import wait_for
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
-PARTICIPANT_IMAGE = "icslab-participant:latest"
+
 TEST_HOST = "lab.test"
 TEST_ADDRESS = "127.0.0.2"  # stands in for the lab server's address on the room's network
 
@@ -58,7 +60,7 @@ def write_roster(path: Path, rows) -> Path:
 
 
 def write_settings(path: Path, roster: str = "roster.csv", **sections: dict) -> Path:
-    """A workshop.toml with a title, the roster, and any `section={key: value}` overrides."""
+    """A lab.toml with a title, the roster, and any `section={key: value}` overrides."""
     tables = {
         "workshop": {"title": "Test lab"},
         "hub": {"roster": roster, "spawner": "local"},
@@ -91,10 +93,10 @@ class RunningLab:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.folder / "data"
-        self.config = self.folder / "workshop.toml"
+        self.config = self.folder / "lab.toml"
         self.roster = self.folder / "roster.csv"
         self.log = self.folder / "hub.log"
-        self.sections = sections
+        self.sections: dict[str, Any] = sections
         write_roster(self.roster, roster)
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -141,9 +143,15 @@ class RunningLab:
         wait_for(self._healthy, timeout=timeout, what=f"the hub on {self.url} (log: {self.log})")
         return self
 
+    def _started(self) -> subprocess.Popen:
+        if self.process is None:
+            raise RuntimeError("the lab is not started: use `with RunningLab(...)` or start()")
+        return self.process
+
     def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"icslab up exited with {self.process.returncode}:\n{self.logs()}")
+        process = self._started()
+        if process.poll() is not None:
+            raise RuntimeError(f"icslab up exited with {process.returncode}:\n{self.logs()}")
         ca = self.trusted_ca()
         if ca is not None and not ca.exists():
             return False  # icslab up has not made the lab CA yet
@@ -155,7 +163,7 @@ class RunningLab:
 
     def processes(self) -> list[psutil.Process]:
         """The hub and everything it started (proxy, culler, participants' servers)."""
-        hub = psutil.Process(self.process.pid)
+        hub = psutil.Process(self._started().pid)
         return [hub, *hub.children(recursive=True)]
 
     def stop(self, timeout: float = 60, how: signal.Signals = signal.SIGTERM) -> None:
@@ -216,7 +224,7 @@ def unique_prefix() -> str:
     return f"icslabt{secrets.token_hex(3)}"
 
 
-def docker_lab(folder: Path, prefix: str, **sections: dict) -> RunningLab:
+def docker_lab(folder: Path, prefix: str, **sections: Any) -> RunningLab:
     """A docker-mode lab with the participant image and its own prefix."""
     hub = {"spawner": "docker", **sections.pop("hub", {})}
     docker = {"prefix": prefix, "image": PARTICIPANT_IMAGE, **sections.pop("docker", {})}

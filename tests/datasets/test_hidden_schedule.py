@@ -14,17 +14,11 @@ from typer.testing import CliRunner
 
 from icslab.cli import app
 from icslab.errors import InputError
-from icslab.sim.build import (
-    FILES,
-    RECORD,
-    SECRET,
-    answers_folder,
-    build_dataset,
-    verify_dataset,
-)
+from icslab.formats import FILES
+from icslab.sim.build import RECORD, SECRET, answers_folder, build_dataset, verify_dataset
 from icslab.sim.catalog import DatasetSpec, load_catalog
 from icslab.sim.draw import drawn, simulate_drawn, unseen
-from icslab.sim.historian import export_historian
+from icslab.sim.historian_export import export_historian
 from icslab.sim.simulate import simulate
 
 SECRETS = ("a" * 64, "b" * 64)  # fixed, so that every run checks the same draws
@@ -205,7 +199,7 @@ def test_cli_builds_verifies_and_records_no_checksums_for_a_hidden_set(tmp_path,
         "draw = { attacks = 2, kinds = ['frozen', 'reconnaissance'], minutes = [10, 20] }\n"
     )
     monkeypatch.setattr("icslab.sim.catalog.CATALOG", catalog)
-    monkeypatch.setattr("icslab.datasets_cli._catalog", lambda: load_catalog(catalog))
+    monkeypatch.setattr("icslab.cli.datasets._catalog", lambda: load_catalog(catalog))
     out = str(tmp_path / "build")
 
     def icslab(*args):

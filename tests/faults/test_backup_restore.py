@@ -16,17 +16,17 @@ import pytest
 
 from icslab.backup.create import backup
 from icslab.backup.restore import restore
-from icslab.data.plant import REPO_BUILD
 from icslab.handin.store import ENTRY, MANIFEST, Store, kind_for, verify
 from icslab.hub.accounts import read_credentials
 from icslab.hub.state_check import check_state
 from icslab.lab import LabPaths
+from icslab.paths import DATASETS_BUILD
 from icslab.testing import RunningLab
 from icslab.testing.client import LoginFailed
 
 pytestmark = pytest.mark.integration
 
-BUILT = {"datasets": str(REPO_BUILD)}  # the sample dataset, as `make datasets` built it
+BUILT = {"datasets": str(DATASETS_BUILD)}  # the sample dataset, as `make datasets` built it
 NOTEBOOK = (
     "import nbformat; nbformat.write(nbformat.v4.new_notebook(cells=["
     "nbformat.v4.new_markdown_cell('our detector')]), 'team/detector.ipynb')"

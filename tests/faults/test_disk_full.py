@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from icslab.data.plant import REPO_BUILD
 from icslab.handin.store import Store, kind_for, verify
+from icslab.paths import DATASETS_BUILD
 from icslab.space import RESERVE
 from icslab.testing import RunningLab
 
@@ -58,7 +58,7 @@ def fill(disk: Path, leave: int) -> Path:
 
 
 def test_a_full_disk_refuses_new_files_keeps_logins_and_loses_nothing(small_disk):
-    lab = RunningLab(small_disk.parent, data={"datasets": str(REPO_BUILD)})
+    lab = RunningLab(small_disk.parent, data={"datasets": str(DATASETS_BUILD)})
     with lab:
         credentials = lab.credentials()
         p01 = lab.login("p01")

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from icslab.data.plant import REPO_BUILD
 from icslab.handin.store import Store, kind_for
+from icslab.paths import DATASETS_BUILD
 from icslab.testing import RunningLab
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def post(client, path: str, body: str, headers: dict | None = None) -> tuple[int
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    built = {"datasets": str(REPO_BUILD)}  # the sample dataset, as `make datasets` built it
+    built = {"datasets": str(DATASETS_BUILD)}  # the sample dataset, as `make datasets` built it
     with RunningLab(tmp_path_factory.mktemp("lab"), data=built) as running:
         yield running
 
@@ -54,7 +54,7 @@ def lab(tmp_path_factory):
 def secrets(lab):
     """Strings that must never leave the lab's data dir (its CLI token, every password)
     or the hidden answers (the secret the capstone is drawn from)."""
-    capstone = REPO_BUILD / ".answers" / ".secret"
+    capstone = DATASETS_BUILD / ".answers" / ".secret"
     drawn = [capstone.read_text().strip()] if capstone.exists() else []
     return [lab.resolved().paths.cli_token.read_text().strip(), *lab.credentials().values(), *drawn]
 
@@ -78,7 +78,7 @@ def test_links_in_a_team_folder_never_reach_the_leaderboard_or_the_zip(
         "os.makedirs('team/.submissions', exist_ok=True)\n"
         f"os.symlink({str(data_dir)!r}, 'team/.submissions/999-x')\n"
         "os.symlink('/', 'team/capstone')\n"
-        f"os.symlink({str(REPO_BUILD / '.answers')!r}, 'team/answers')\n"
+        f"os.symlink({str(DATASETS_BUILD / '.answers')!r}, 'team/answers')\n"
         f"os.makedirs('team/water', exist_ok=True)\n"
         f"os.symlink({str(data_dir / 'cli_token')!r}, 'team/water/capstone.csv')"
     )

@@ -11,12 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from icslab import capstone
+from icslab import capstone, formats
 from icslab.capstone import check_team, read_submission, score, submit, target
 from icslab.cli import app
 from icslab.data import batadal_folder, load_plant
 from icslab.data import plant as plant_module
 from icslab.errors import InputError
+from icslab.paths import DATASETS_BUILD
 from icslab.sim.attacks import KINDS
 from icslab.sim.build import answers_folder, build_dataset, verify_dataset
 from icslab.sim.catalog import DatasetSpec, labelled_pairs, load_catalog
@@ -85,7 +86,7 @@ def test_load_plant_without_labels(hidden):
     out, _ = hidden
     data = load_plant(out / "tiny")
     assert data.labels is None and data.labels_hidden
-    assert list(data.attacks.columns) == list(plant_module.ATTACK_COLUMNS)
+    assert list(data.attacks.columns) == list(formats.ATTACK_COLUMNS)
     assert data.attacks.empty and str(data.attacks["start"].dtype).startswith("datetime64")
     assert repr(data) == "PlantData(tiny: 7,200 s x 63 tags, labels hidden)"
     assert len(data.features) == 7200
@@ -94,7 +95,7 @@ def test_load_plant_without_labels(hidden):
 def test_a_dataset_missing_its_labels_is_still_an_error(tmp_path):
     copy = tmp_path / "sample"
     copy.mkdir()
-    sample = plant_module.REPO_BUILD / "sample"
+    sample = DATASETS_BUILD / "sample"
     for name in ("scada.parquet", "tags.csv"):
         (copy / name).write_bytes((sample / name).read_bytes())
     with pytest.raises(InputError, match=r"labels\.csv: missing"):
@@ -155,7 +156,7 @@ def no_batadal(tmp_path, monkeypatch):
     """No BATADAL anywhere: empty datasets folder, no cache, no variable."""
     monkeypatch.setenv("ICSLAB_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("ICSLAB_BATADAL", raising=False)
-    monkeypatch.setattr(plant_module, "REPO_BATADAL", tmp_path / "cache" / "batadal")
+    monkeypatch.setattr(plant_module, "BATADAL_CACHE", tmp_path / "cache" / "batadal")
     return tmp_path
 
 
@@ -178,7 +179,7 @@ def test_batadal_folder_names_every_place_and_the_fetch_command(no_batadal, monk
 
 
 def test_batadal_folder_order(no_batadal, monkeypatch):
-    cache = fake_batadal(plant_module.REPO_BATADAL)
+    cache = fake_batadal(plant_module.BATADAL_CACHE)
     assert batadal_folder() == cache
     data = fake_batadal(no_batadal / "data" / "batadal")
     assert batadal_folder() == data

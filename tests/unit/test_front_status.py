@@ -114,7 +114,7 @@ def test_only_the_labs_own_hosts_may_get_a_certificate_on_demand(room):
 def test_a_fingerprint_is_printed_as_it_is(capsys):
     """Rich read ':CD:' in a SHA-256 fingerprint as an emoji code and printed a 💿:
     participants compare these with the projector, byte for byte."""
-    from icslab.terminal import console
+    from icslab.cli.output import console
 
     console.print("SHA-256 9C:CD:1B:7F", highlight=False)
     assert capsys.readouterr().out == "SHA-256 9C:CD:1B:7F\n"

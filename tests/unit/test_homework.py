@@ -14,6 +14,7 @@ from icslab import homework
 from icslab.errors import InputError
 from icslab.handin import accept, client
 from icslab.handin.store import MAX_VERSIONS, Store, kind_for
+from icslab.homework.accept import accept_homework
 
 MONDAY = datetime(2026, 3, 9, 16, 0, tzinfo=UTC)
 TUESDAY = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -42,7 +43,7 @@ def water(tmp_path, monkeypatch, store):
 
     def service(path, body, content_type):
         assert path == "homework" and content_type == "application/json"
-        return accept.homework(store, sender, body, now=next(when)).receipt()
+        return accept_homework(store, sender, body, now=next(when)).receipt()
 
     monkeypatch.setattr(client, "hand_in", service)
     return folder
@@ -127,7 +128,7 @@ def test_bad_hand_ins_are_refused_and_change_nothing(water, store, monkeypatch):
 def test_the_service_refuses_what_is_not_a_teams_notebooks(store, notebooks, reason):
     body = json.dumps({"message": "", "notebooks": notebooks}).encode()
     with pytest.raises(InputError, match=reason) as error:
-        accept.homework(store, accept.Sender("p01", "water", ("p01",)), body)
+        accept_homework(store, accept.Sender("p01", "water", ("p01",)), body)
     assert "SECRET-MARKER" not in str(error.value)
     assert store.teams() == []
 
@@ -141,7 +142,7 @@ def test_a_team_hands_in_a_bounded_number_of_versions(store):
         store.add("water", kind_for(), {"a.txt": b"one more"}, {})
     nb = nbformat.writes(nbformat.v4.new_notebook())
     with pytest.raises(InputError, match="ask an instructor"):
-        accept.homework(
+        accept_homework(
             store, sender, json.dumps({"notebooks": {"n.ipynb": json.loads(nb)}}).encode()
         )
 

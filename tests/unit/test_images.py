@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 from icslab import images
-from icslab.sim.build import CSV_FILES, FILES
+from icslab.formats import CSV_FILES, FILES
 
 REPO = Path(__file__).parents[2]
 

@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from icslab import leaderboard
-from icslab.capstone import as_csv, target
+from icslab.capstone import as_csv, leaderboard, target
+from icslab.capstone.accept import PREDICTIONS, accept_predictions
+from icslab.capstone.leaderboard import TEST, Board, Team, build_board, to_csv, to_html
 from icslab.cli import app
 from icslab.data import load_plant
 from icslab.data import plant as plant_module
 from icslab.errors import InputError
 from icslab.handin import accept
 from icslab.handin.store import Store, kind_for
-from icslab.leaderboard import TEST, Board, Team, build_board, to_csv, to_html
+from icslab.paths import DATASETS_BUILD
 
 REPO = Path(__file__).resolve().parents[2]
 BATADAL_DIR = REPO.parent / "shared" / "data" / "batadal"
@@ -35,10 +36,10 @@ def sample():
 
 def hand_in(store, team, flags, dataset="sample"):
     """What the hand-in service does with a team's predictions."""
-    rows = target(dataset, data=plant_module.REPO_BUILD)
+    rows = target(dataset, data=DATASETS_BUILD)
     body = as_csv(rows, np.asarray(flags, dtype=np.int8)).encode()
     sender = accept.Sender(f"{team}-member", team, (f"{team}-member",))
-    return accept.predictions(store, sender, dataset, body, data=plant_module.REPO_BUILD)
+    return accept_predictions(store, sender, dataset, body, data=DATASETS_BUILD)
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def board_inputs(sample, tmp_path):
     store, answers = Store(tmp_path / "submissions"), tmp_path / "answers"
     (answers / "sample").mkdir(parents=True)
     (answers / "sample" / "labels.csv").write_bytes(
-        (plant_module.REPO_BUILD / "sample" / "labels.csv").read_bytes()
+        (DATASETS_BUILD / "sample" / "labels.csv").read_bytes()
     )
     labels = sample.labels.astype(int)
     late = labels & labels.shift(600, fill_value=0)  # 10 minutes into each attack
@@ -55,7 +56,7 @@ def board_inputs(sample, tmp_path):
     hand_in(store, "best", pd.Series(0, index=labels.index))
     hand_in(store, "best", labels)  # the latest counts
     broken = hand_in(store, "broken", labels)
-    (broken.folder / accept.PREDICTIONS).write_text("timestamp,attack\n")  # changed afterwards
+    (broken.folder / PREDICTIONS).write_text("timestamp,attack\n")  # changed afterwards
     return store, answers
 
 
@@ -137,7 +138,7 @@ def test_batadal_hand_ins_are_checked_and_dataset04_scored(board_inputs, monkeyp
     validate = load_batadal(BATADAL_DIR / "BATADAL_dataset04.csv")
     hand_in(store, "best", validate.labels.fillna(False), "batadal-validate")
     test = hand_in(store, "best", np.ones(2089), "batadal-test")
-    rows = (test.folder / accept.PREDICTIONS).read_text().splitlines()
+    rows = (test.folder / PREDICTIONS).read_text().splitlines()
     assert rows[:2] == ["DATETIME,ATT_FLAG", "04/01/17 00,1"] and len(rows) == 2090
     board = build_board(store, dataset="sample", answers=answers)
     best = board.teams[0].results
@@ -152,8 +153,8 @@ def test_batadal_hand_ins_without_batadal_are_reported(board_inputs, tmp_path, m
     shutil.copytree(store.folder("slow", kind_for("sample")), store.folder("slow", kind_for(TEST)))
     monkeypatch.setenv("ICSLAB_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("ICSLAB_BATADAL", raising=False)
-    monkeypatch.setattr(plant_module, "REPO_BATADAL", tmp_path / "cache" / "batadal")
-    board = build_board(store, dataset="sample", answers=answers, data=plant_module.REPO_BUILD)
+    monkeypatch.setattr(plant_module, "BATADAL_CACHE", tmp_path / "cache" / "batadal")
+    board = build_board(store, dataset="sample", answers=answers, data=DATASETS_BUILD)
     assert any("BATADAL submissions cannot be checked" in p for p in board.problems)
     assert board.teams[0].name == "best"
 
@@ -161,6 +162,6 @@ def test_batadal_hand_ins_without_batadal_are_reported(board_inputs, tmp_path, m
 def test_the_board_refuses_a_set_without_labels(tmp_path):
     data = tmp_path / "data"
     (data / "tiny").mkdir(parents=True)
-    shutil.copy(plant_module.REPO_BUILD / "sample" / "scada.parquet", data / "tiny")
+    shutil.copy(DATASETS_BUILD / "sample" / "scada.parquet", data / "tiny")
     with pytest.raises(InputError, match="no labels for tiny"):
         build_board(Store(tmp_path / "none"), dataset="tiny", data=data, answers=tmp_path / "a")

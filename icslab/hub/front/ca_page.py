@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from icslab.atomic import write_atomic
+from icslab.files import write_atomic
 from icslab.hub.front.certs import describe
 
 CSS = """

@@ -43,6 +43,8 @@ def server_cert(lab: Lab) -> tuple[Path, Path] | None:
     if tls.mode == "lab-ca":
         return lab.paths.lab_ca / certs.SERVER_CERT, lab.paths.lab_ca / certs.SERVER_KEY
     if tls.mode == "files":
+        # load_settings refuses files mode without both.
+        assert tls.cert_file is not None and tls.key_file is not None
         base = lab.config_file.parent
         return (base / tls.cert_file).resolve(), (base / tls.key_file).resolve()
     return None
@@ -89,12 +91,12 @@ def _https_sites(lab: Lab) -> list[str]:
     elif lab.user_origins:
         # Any other host on this port: a certificate on first visit, if the lab says so.
         sites.append((f"https://:{port}", ["\ttls {\n\t\ton_demand\n\t}"], _to_proxy(lab)))
-    for address in lab.settings.tls.ip_addresses if lab.settings.tls.mode == "lab-ca" else ():
-        if str(address) == host:
+    for ip in lab.settings.tls.ip_addresses if lab.settings.tls.mode == "lab-ca" else ():
+        if str(ip) == host:
             continue
         # Per-user origins need the name: by address, send people to it.
         body = [f"\tredir {lab.public_url}{{uri}} 308"] if lab.user_origins else _to_proxy(lab)
-        sites.append((f"https://{_address(str(address))}:{port}", tls_line, body))
+        sites.append((f"https://{_address(str(ip))}:{port}", tls_line, body))
     lines = []
     for address, tls, body in sites:
         lines += [f"{address} {{", *tls, *_headers(lab), *body, "}", ""]

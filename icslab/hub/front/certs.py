@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from icslab.atomic import write_atomic
 from icslab.errors import InputError
+from icslab.files import write_atomic
 
 CA_KEY = "lab-ca.key"
 CA_CERT = "lab-ca.crt"
@@ -228,7 +228,11 @@ def _sans(cert: x509.Certificate) -> tuple[list[str], list[IP]]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return [], []
-    return san.get_values_for_type(x509.DNSName), san.get_values_for_type(x509.IPAddress)
+    # An IPAddress name may also hold a network (name constraints), never in a SAN.
+    ips = san.get_values_for_type(x509.IPAddress)
+    return san.get_values_for_type(x509.DNSName), [
+        ip for ip in ips if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address)
+    ]
 
 
 def _info(cert: x509.Certificate) -> CertInfo:

@@ -48,7 +48,9 @@ def ensure_certificate(lab: Lab) -> Certificate:
         )
         return Certificate("lab CA", certs.describe(cert))
     if tls.mode == "files":
-        cert, key = caddy.server_cert(lab)
+        files = caddy.server_cert(lab)
+        assert files is not None  # files mode: those its settings name
+        cert, key = files
         return Certificate("files", certs.check_files(cert, key, hosts=hosts_to_cover(lab)))
     if tls.mode == "acme":
         return Certificate(f"ACME ({tls.acme_directory})", stored_acme_certificate(lab))
@@ -62,7 +64,9 @@ def check_front(lab: Lab) -> tuple[Certificate | None, list[str]]:
     if tls.mode == "off":
         return None, []
     if tls.mode == "lab-ca":
-        server, _ = caddy.server_cert(lab)
+        files = caddy.server_cert(lab)
+        assert files is not None  # lab-ca mode: those the lab CA signs
+        server = files[0]
         if server.exists():
             certificate = Certificate("lab CA", certs.describe(server))
         else:

@@ -53,7 +53,7 @@ Resolver = Callable[[str], list[str]]
 
 
 def resolve(host: str) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, socket.AF_INET)})
 
 
 def dns_problems(

@@ -1,20 +1,13 @@
-"""What every `icslab` command prints with (one style for output and for refusals),
-and how a command finds the lab it acts on (`--data-dir`)."""
+"""What every `icslab` command prints with: one style for output and for refusals,
+and the one handler that turns bad input into a list of problems and exit code 2."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from icslab.errors import InputError
-from icslab.lab import DATA_DIR_ENV, LabPaths, default_data_dir
-
-if TYPE_CHECKING:
-    from icslab.lab import Lab
 
 # soft_wrap: long paths and messages stay on one line, easy to copy and grep.
 # emoji=False: text is printed as it is (a fingerprint's ":CD:" is not a 💿).
@@ -39,27 +32,3 @@ class RefusesBadInput(TyperGroup):
             return super().invoke(ctx)
         except InputError as error:
             fail(error)
-
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help=f"Where the lab keeps its state [default: ${DATA_DIR_ENV} or ./.icslab]",
-        file_okay=False,
-    ),
-]
-
-
-def lab_paths(data_dir: Path | None) -> LabPaths:
-    return LabPaths((data_dir or default_data_dir()).resolve())
-
-
-def saved_lab(data_dir: Path | None) -> Lab:
-    """The lab `icslab up` started in this data dir; refuse if there is none."""
-    from icslab.lab import Lab
-
-    paths = lab_paths(data_dir)
-    if not paths.lab_file.exists():
-        fail(InputError(f"{paths.data_dir}: no lab here; start one with `icslab up` first"))
-    return Lab.load(paths.lab_file)

@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from icslab.terminal import DataDirOption, console, lab_paths
+from icslab.cli.options import DataDirOption, commands, lab_paths
+from icslab.cli.output import console
 
-app = typer.Typer(add_completion=False)
+app = commands()
 
 
 @app.command()

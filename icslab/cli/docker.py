@@ -7,13 +7,10 @@ from typing import Annotated
 
 import typer
 
-from icslab.terminal import console
+from icslab.cli.options import DEFAULT_CONFIG, ConfigOption, group
+from icslab.cli.output import console
 
-app = typer.Typer(help="Docker mode: participants' volumes and the lab's resources.",
-                  no_args_is_help=True)  # fmt: skip
-ConfigOption = Annotated[
-    Path, typer.Option("--config", help="The workshop settings (for docker.prefix).")
-]
+app = group("Docker mode: participants' volumes and the lab's resources.")
 
 
 def _prefix(config: Path) -> str:
@@ -25,7 +22,7 @@ def _prefix(config: Path) -> str:
 @app.command("reset-volume")
 def reset_volume(
     username: Annotated[str, typer.Argument(help="The participant whose work to delete.")],
-    config: ConfigOption = Path("hub_config/workshop.toml"),
+    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Delete one participant's work volume (their server must be stopped)."""
     from icslab.hub.docker_env import reset_volume as reset
@@ -38,7 +35,7 @@ def clean(
     volumes: Annotated[
         bool, typer.Option("--volumes", help="Also delete every participant's work volume.")
     ] = False,
-    config: ConfigOption = Path("hub_config/workshop.toml"),
+    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Remove the lab's containers and network (and volumes): only names with its prefix."""
     from icslab.hub.docker_env import remove_lab_resources

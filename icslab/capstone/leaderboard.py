@@ -1,4 +1,5 @@
-"""`icslab leaderboard`: score every team's latest submission, rank by S, write HTML and CSV.
+"""The capstone leaderboard (`icslab leaderboard`): score every team's latest submission,
+rank by S, write HTML and CSV.
 
 Submissions are the teams' hand-ins in the lab's hand-in store (icslab.handin:
 `icslab.capstone.submit` hands them in; only the latest of each team and dataset
@@ -10,7 +11,7 @@ is scored). For each team:
   labels.csv if it has one: S, S_TTD, S_CM, event recall, false alarms per day;
 - `batadal-validate` (dataset04) is scored on dataset04's labelled hours: its
   attack hours, and as normal every unknown hour outside the seven attack windows
-  the organisers published (`icslab.detect.batadal.reference_labels`, "labelled");
+  the organisers published (`icslab.protocols.reference_labels`, "labelled");
 - `batadal-test` is only checked and counted: its labels were never published.
 
 A submission that cannot be read or does not line up with its dataset is reported
@@ -31,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icslab.atomic import write_atomic
 from icslab.capstone import (
     BATADAL_SETS,
     Score,
@@ -40,10 +40,13 @@ from icslab.capstone import (
     score,
     target,
 )
-from icslab.data.plant import attack_labels, data_root, read_attacks
+from icslab.capstone.accept import PREDICTIONS
+from icslab.data.plant import data_root
 from icslab.errors import InputError
-from icslab.handin.accept import PREDICTIONS
+from icslab.files import write_atomic
+from icslab.formats import attack_labels, read_attacks
 from icslab.handin.store import Entry, Store, kind_for
+from icslab.protocols import reference_labels
 
 VALIDATE, TEST = "batadal-validate", "batadal-test"
 
@@ -120,7 +123,6 @@ def plant_labels(dataset: str, rows: Target, answers: Path, data: Path) -> pd.Se
 def batadal_references(folder: Path) -> tuple[Target, Target, pd.Series]:
     """The two BATADAL targets and dataset04's scoring labels ("labelled" protocol)."""
     from icslab.data import load_batadal
-    from icslab.detect.batadal import reference_labels
 
     validate, test = target(VALIDATE, batadal=folder), target(TEST, batadal=folder)
     labels = reference_labels(load_batadal(validate.source).labels, "labelled")
@@ -307,56 +309,23 @@ labels: submissions are checked and counted, not scored.</li>
 """
 
 
-# ---------------------------------------------------------------------------
-# The command
-
-
-def run(
-    submissions: Path,
-    teams: Sequence[str],
-    answers: Path | None,
-    out: Path,
-    dataset: str,
-) -> None:
-    """`icslab leaderboard`: print the ranked table, write OUT (HTML) and OUT.csv."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from icslab.terminal import console, errors, fail
-
+def csv_beside(out: Path) -> Path:
+    """Where the CSV copy of the leaderboard OUT goes; refuse an OUT that leaves no room."""
     csv_path = out.with_suffix(".csv")
     if csv_path == out:
-        fail(
-            InputError(
-                f"--out {out}: name the HTML file (e.g. leaderboard.html); the CSV goes beside it"
-            )
+        raise InputError(
+            f"--out {out}: name the HTML file (e.g. leaderboard.html); the CSV goes beside it"
         )
-    try:
-        board = build_board(Store(submissions), teams, dataset=dataset, answers=answers)
-    except InputError as error:
-        fail(error)
-    rows = board_rows(board)
-    table = Table(title=f"Capstone leaderboard: ranked by S on {dataset}", title_justify="left")
-    for key, name in COLUMNS.items():
-        table.add_column(name, justify="left" if key == "team" else "right")
-    for row in rows:
-        # Team names come from what participants wrote: never rich markup.
-        table.add_row(*(escape(str(row[key])) for key in COLUMNS))
-    console.print(table)
-    console.print(
-        "BATADAL 04: dataset04's labelled hours; BATADAL test: hours flagged, not scored "
-        "(the test file has no labels)",
-        highlight=False,
-    )
-    if not rows:
-        console.print(f"no team has handed in yet ({submissions} is empty)", highlight=False)
-    if board.problems:
-        errors.print(f"[bold yellow]Not scored ({len(board.problems)}):[/]")
-    for problem in board.problems:
-        errors.print(f"  - {problem}", markup=False, highlight=False)
+    return csv_path
+
+
+def write_board(board: Board, out: Path) -> Path:
+    """Write the leaderboard as HTML to OUT and as CSV beside it (each whole or not at all);
+    return the CSV's path."""
+    csv_path = csv_beside(out)
     try:
         write_atomic(out, to_html(board).encode("utf-8"), 0o644)
         write_atomic(csv_path, to_csv(board).encode("utf-8"), 0o644)
     except OSError as error:
-        fail(InputError(f"{out}: cannot write the leaderboard: {error}"))
-    console.print(f"{out}\n{csv_path}", highlight=False)
+        raise InputError(f"{out}: cannot write the leaderboard: {error}") from None
+    return csv_path

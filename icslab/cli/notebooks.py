@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from icslab.cli.options import group
+from icslab.cli.output import console
 from icslab.errors import InputError
-from icslab.terminal import console, fail
 
-app = typer.Typer(help="Workshop notebooks: one source, a participant and an instructor version.",
-                  no_args_is_help=True)  # fmt: skip
+app = group("Workshop notebooks: one source, a participant and an instructor version.")
 
 Names = Annotated[list[str] | None, typer.Argument(help="Workshops [default: all].")]
 
@@ -74,7 +74,7 @@ def run(
     from icslab.notebooks.variants import VERSIONS
 
     if version not in VERSIONS:
-        fail(InputError(f"--version {version!r}: use participant or instructor"))
+        raise InputError(f"--version {version!r}: use participant or instructor")
     (workshop,) = _workshops([name])
     files = [workshop.module(file).file for file in module] if module else None
     import nbformat

@@ -9,14 +9,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from icslab.cli.options import group
+from icslab.cli.output import console
 from icslab.errors import InputError
-from icslab.terminal import console, fail
+from icslab.paths import DATASETS_BUILD, DATASETS_CACHE
 
-app = typer.Typer(help="Telemetry datasets: simulated plant data and public datasets.",
-                  no_args_is_help=True)  # fmt: skip
+app = group("Telemetry datasets: simulated plant data and public datasets.")
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CACHE = REPO / "datasets" / "cache"
 Names = Annotated[list[str] | None, typer.Argument(help="Dataset names [default: all].")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Output folder [default: datasets/build/].")
@@ -33,9 +32,8 @@ def _catalog():
 def list_datasets(out: OutOption = None) -> None:
     """The catalog's datasets and whether they are built here."""
     from icslab.sim.build import answers_folder
-    from icslab.sim.catalog import DEFAULT_OUT
 
-    out = out or DEFAULT_OUT
+    out = out or DATASETS_BUILD
     table = Table("name", "period", "attacks", "built", "description")
     for name, spec in _catalog().datasets.items():
         kinds = len({a.kind for a in spec.attacks})
@@ -67,10 +65,11 @@ def build(
     ] = False,
 ) -> None:
     """Build datasets (atomically: a failed build leaves the old files in place)."""
-    from icslab.sim.build import FILES, STEPS, build_dataset, verify_dataset
-    from icslab.sim.catalog import CATALOG, DEFAULT_OUT, record_checksums, select
+    from icslab.formats import FILES
+    from icslab.sim.build import STEPS, build_dataset, verify_dataset
+    from icslab.sim.catalog import CATALOG, record_checksums, select
 
-    out = out or DEFAULT_OUT
+    out = out or DATASETS_BUILD
     chosen = select(_catalog(), names)
     if missing:
         chosen = {n: s for n, s in chosen.items() if verify_dataset(n, s, out)}
@@ -106,13 +105,13 @@ def verify(names: Names = None, out: OutOption = None) -> None:
     """Check built datasets against the catalog's sha256 checksums (a hidden set: against
     those its build recorded in OUT/.answers/NAME/, labels included)."""
     from icslab.sim.build import verify_dataset
-    from icslab.sim.catalog import DEFAULT_OUT, select
+    from icslab.sim.catalog import select
 
-    out = out or DEFAULT_OUT
+    out = out or DATASETS_BUILD
     chosen = select(_catalog(), names)
     problems = [p for name, spec in chosen.items() for p in verify_dataset(name, spec, out)]
     if problems:
-        fail(InputError(*problems))
+        raise InputError(*problems)
     console.print(f"{len(chosen)} datasets match their checksums: {', '.join(chosen)}")
 
 
@@ -130,7 +129,7 @@ def fetch(
     from icslab.data.fetch import fetch_batadal
 
     if name != "batadal":
-        fail(InputError(f"unknown public dataset {name!r}: icslab can fetch batadal"))
-    paths = fetch_batadal(cache or DEFAULT_CACHE / name, source)
+        raise InputError(f"unknown public dataset {name!r}: icslab can fetch batadal")
+    paths = fetch_batadal(cache or DATASETS_CACHE / name, source)
     for path in paths:
         console.print(str(path))

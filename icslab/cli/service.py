@@ -8,18 +8,15 @@ from typing import Annotated
 
 import typer
 
+from icslab.cli.options import DEFAULT_CONFIG, ConfigOption, DataDirOption, group
+from icslab.cli.output import console
 from icslab.errors import InputError
 from icslab.lab import default_data_dir
-from icslab.terminal import DataDirOption, console, fail
 
-app = typer.Typer(
-    help="Run the lab unattended: a systemd service that starts it at boot and "
-    "restarts it after a crash.",
-    no_args_is_help=True,
+app = group(
+    "Run the lab unattended: a systemd service that starts it at boot and "
+    "restarts it after a crash."
 )
-ConfigOption = Annotated[
-    Path, typer.Option("--config", help="The workshop settings file.", dir_okay=False)
-]
 NameOption = Annotated[
     str | None,
     typer.Option("--name", help="The unit is icslab-NAME.service [default: docker.prefix]"),
@@ -29,7 +26,7 @@ NO_SYSTEMD = "this machine does not run systemd (no /run/systemd/system)"
 
 @app.command()
 def install(
-    config: ConfigOption = Path("hub_config/workshop.toml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     data_dir: DataDirOption = None,
     roster: Annotated[
         Path | None, typer.Option("--roster", help="Roster CSV; overrides the settings.")
@@ -52,9 +49,9 @@ def install(
 
     if unit_dir is None and not service_unit.systemd_runs():
         # Nothing here would ever read the unit: say so rather than leave a file behind.
-        fail(InputError(f"{NO_SYSTEMD}: nothing installed; use --unit-dir to write it anyway"))
+        raise InputError(f"{NO_SYSTEMD}: nothing installed; use --unit-dir to write it anyway")
     if spawner not in (None, "auto", "local", "docker"):
-        fail(InputError(f"--spawner {spawner!r}: use auto, local or docker"))
+        raise InputError(f"--spawner {spawner!r}: use auto, local or docker")
     # The same checks as `icslab up`: a unit that could only fail is never written.
     settings, _, _ = load_inputs(config, roster)
     unit = service_unit.Unit(
@@ -80,7 +77,7 @@ def install(
 
 
 @app.command()
-def status(config: ConfigOption = Path("hub_config/workshop.toml"), name: NameOption = None):
+def status(config: ConfigOption = DEFAULT_CONFIG, name: NameOption = None):
     """systemd's view of the lab's unit: active or failed, since when, restarts."""
     from icslab.hub import service_unit
     from icslab.settings import load_settings
@@ -93,7 +90,7 @@ def status(config: ConfigOption = Path("hub_config/workshop.toml"), name: NameOp
     try:
         properties = service_unit.status(unit_file)
     except (OSError, subprocess.CalledProcessError) as error:
-        fail(InputError(f"systemctl show {unit_file} failed: {error}"))
+        raise InputError(f"systemctl show {unit_file} failed: {error}") from None
     for line in service_unit.describe(unit_file, properties):
         console.print(line, highlight=False)
     if properties.get("ActiveState") != "active":

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from icslab.cli.options import INSTRUCTORS, PARTICIPANTS, DataDirOption, group, saved_lab
+from icslab.cli.output import console
 from icslab.errors import InputError
 from icslab.lab import LIVE_SERVICE
-from icslab.terminal import DataDirOption, console, fail, saved_lab
 
-app = typer.Typer(help="Live-coding broadcast: participants follow an instructor's notebook.",
-                  no_args_is_help=True)  # fmt: skip
+app = group("Live-coding broadcast: participants follow an instructor's notebook.")
 
 
-@app.command()
+@app.command(rich_help_panel=INSTRUCTORS)
 def start(
     path: Annotated[str, typer.Argument(help="The notebook, relative to your work folder.")],
     instructor: Annotated[str, typer.Option("--as", help="The instructor whose notebook it is.")],
@@ -43,7 +41,7 @@ def start(
     console.print(f"participants copy it with: icslab live copy {broadcast.name}", highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel=INSTRUCTORS)
 def stop(
     name: Annotated[str, typer.Argument(help="The broadcast.")], data_dir: DataDirOption = None
 ) -> None:
@@ -54,7 +52,7 @@ def stop(
     console.print(f"{name}: ended")
 
 
-@app.command("list")
+@app.command("list", rich_help_panel=INSTRUCTORS)
 def list_live(data_dir: DataDirOption = None) -> None:
     """The broadcasts live now."""
     from icslab.live import registry
@@ -68,28 +66,13 @@ def list_live(data_dir: DataDirOption = None) -> None:
         )
 
 
-@app.command()
+@app.command(rich_help_panel=PARTICIPANTS)
 def copy(
     name: Annotated[str, typer.Argument(help="The broadcast to copy.")],
     to: Annotated[Path, typer.Option(help="Folder for the copy.")] = Path("live"),
 ) -> None:
     """Copy the current version of a live notebook into your workspace (run it in your
     JupyterLab's terminal)."""
-    import httpx
+    from icslab.live.copy import copy_live
 
-    base, token = os.environ.get("ICSLAB_LIVE_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
-    if not base or not token:
-        fail(InputError("run this in your JupyterLab terminal: no live service is configured"))
-    answer = httpx.get(
-        f"{base}{name}/notebook.ipynb",
-        headers={"Authorization": f"token {token}"},
-        timeout=30,
-    )
-    if answer.status_code != 200:
-        fail(InputError(answer.text.strip() or f"the live service answered {answer.status_code}"))
-    to.mkdir(parents=True, exist_ok=True)
-    target = to / f"{name}-{datetime.now().strftime('%H%M%S')}.ipynb"
-    temporary = target.with_suffix(".tmp")
-    temporary.write_bytes(answer.content)
-    temporary.replace(target)  # never a half-written notebook
-    console.print(f"copied to {target}", highlight=False)
+    console.print(f"copied to {copy_live(name, to)}", highlight=False)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from icslab.terminal import DataDirOption, console, errors, saved_lab
+from icslab.cli.options import INSTRUCTORS, PARTICIPANTS, DataDirOption, group, saved_lab
+from icslab.cli.output import console, errors
 
-app = typer.Typer(help="Team homework: submit (participants) and collect (instructors).",
-                  no_args_is_help=True)  # fmt: skip
+app = group("Team homework: submit (participants) and collect (instructors).")
 
 
-@app.command()
+@app.command(rich_help_panel=PARTICIPANTS)
 def submit(
     team: Annotated[str | None, typer.Option(help="Your team [default: yours].")] = None,
     message: Annotated[str, typer.Option(help="A note for the instructors.")] = "",
@@ -31,7 +31,7 @@ def submit(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=INSTRUCTORS)
 def collect(
     out: Annotated[
         Path, typer.Option(help="Where the dated folder and zip go.", file_okay=False)

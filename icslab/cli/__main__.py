@@ -1,0 +1,3 @@
+from icslab.cli import app
+
+app()

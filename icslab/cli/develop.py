@@ -1,0 +1,66 @@
+"""`icslab test`, `lint` and `bench`: what developers of icslab run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from icslab.cli.options import commands
+from icslab.errors import InputError
+
+app = commands()
+
+
+def _run(command: list[str]) -> None:
+    raise typer.Exit(subprocess.call(command))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(
+    ctx: typer.Context,
+    unit: Annotated[bool, typer.Option("--unit", help="Only the fast unit tests.")] = False,
+) -> None:
+    """Run the test suite (extra arguments go to pytest)."""
+    target = ["tests/unit"] if unit else []
+    _run([sys.executable, "-m", "pytest", *target, *ctx.args])
+
+
+@app.command()
+def lint() -> None:
+    """Ruff on Python and notebooks, mypy on icslab and bench, through pre-commit."""
+    _run([sys.executable, "-m", "pre_commit", "run", "--all-files"])
+
+
+BENCHMARKS = {
+    "batadal": ["bench/batadal.py"],
+    "spawn": ["bench/spawn.py"],
+    "spawn-docker": ["bench/spawn.py", "--spawner", "docker"],
+    "datasets": ["bench/datasets.py"],
+    "notebooks": ["bench/notebooks.py"],
+}
+
+
+@app.command()
+def bench(
+    which: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="spawn, spawn-docker, datasets, batadal, notebooks [default: all that can run]."
+        ),
+    ] = None,
+) -> None:
+    """Print the benchmarks' figures (spawn times; dataset build; BATADAL; notebooks)."""
+    from icslab.hub.docker_env import engine_answers
+
+    unknown = [name for name in which or [] if name not in BENCHMARKS]
+    if unknown:
+        raise InputError(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHMARKS)}")
+    if not which:
+        which = [n for n in BENCHMARKS if n != "spawn-docker" or engine_answers()]
+    status = 0
+    for name in which:
+        status |= subprocess.call([sys.executable, *BENCHMARKS[name]])
+    raise typer.Exit(status)

@@ -1,0 +1,56 @@
+"""`icslab publish` and `link`: workshop material for participants, through nbgitpuller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from icslab.cli.options import DataDirOption, commands, saved_lab
+from icslab.cli.output import console, errors
+
+app = commands()
+
+
+@app.command()
+def publish(
+    workshop: Annotated[str, typer.Argument(help="The workshop (a folder of workshops/).")],
+    message: Annotated[str | None, typer.Option(help="What changed (the commit message).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Publish a workshop's participant version (no solutions) to the lab's git service."""
+    from icslab.material.publish import publish as publish_workshop
+
+    lab = saved_lab(data_dir)
+    done = publish_workshop(lab.data_dir, workshop, message)
+    if done.commit is None:
+        console.print(f"{workshop}: nothing changed since the last publication")
+    else:
+        console.print(f"{workshop}: published {len(done.files)} files as {done.commit[:10]}")
+    console.print(f"link: icslab link {workshop}", highlight=False)
+
+
+@app.command()
+def link(
+    workshop: Annotated[str, typer.Argument(help="A published workshop.")],
+    path: Annotated[
+        str | None, typer.Option(help="Open this file after the pull (e.g. 01-historian.ipynb).")
+    ] = None,
+    qr: Annotated[Path | None, typer.Option(help="Also write the link as a QR code PNG.")] = None,
+    hub_url: Annotated[
+        str | None,
+        typer.Option(help="The address participants use [default: the lab's own URL]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the nbgitpuller link participants click to get (or update) a workshop."""
+    from icslab.material.links import pull_link, write_qr
+
+    lab = saved_lab(data_dir)
+    url = pull_link(hub_url or lab.url, lab.git_url, lab.data_dir, workshop, path)
+    if qr:
+        write_qr(url, qr)
+    print(url)
+    if qr:
+        errors.print(f"QR code: {qr}", highlight=False)
