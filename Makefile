@@ -45,7 +45,7 @@ test: install ## run every test: unit, datasets, integration (real hub, Docker),
 test-unit: install ## run the fast unit tests only
 	$(BIN)/icslab test --unit
 
-lint: install ## ruff on Python and notebooks, through pre-commit
+lint: install ## ruff on Python and notebooks, mypy on icslab and bench, through pre-commit
 	$(BIN)/icslab lint
 
 bench: install ## print the benchmarks' figures (spawn, dataset build)
@@ -59,4 +59,4 @@ datasets: install ## build the workshop's datasets into datasets/build/ and veri
 	$(BIN)/icslab datasets verify
 
 clean: ## remove the virtualenv and caches (not the lab's data dir)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
