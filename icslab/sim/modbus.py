@@ -165,20 +165,9 @@ def write_traffic(
     k = written.shape[1]
     if function_code in (WRITE_COIL, WRITE_REGISTER) and k != 1:
         raise ValueError(f"function code {function_code} writes one value, got {k}")
-    return _frame(
-        _rows(
-            stamps,
-            written.ravel(),
-            k,
-            src=src,
-            dst=dst,
-            unit_id=unit_id,
-            function_code=function_code,
-            address=address,
-            count=k,
-            exception_code=exception_code,
-            response_ms=_response_ms(rng, len(stamps), median_ms=6.0),
-        )
+    response_ms = _response_ms(rng, len(stamps), median_ms=6.0)
+    return traffic_frame(
+        times, src, dst, unit_id, function_code, address, k, written, exception_code, response_ms
     )
 
 
