@@ -57,15 +57,15 @@ def traffic_frame(
     function_code,
     address,
     count,
-    values: Sequence[Sequence[int]],
+    values: Sequence[Sequence[int]] | npt.NDArray[np.integer],
     exception_code=0,
     response_ms=None,
     rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Rows in MODBUS_COLUMNS form from per-row sequences or scalars (broadcast).
 
-    `values` holds one list of register ints per row; response_ms defaults to the usual
-    PLC response-time model, which then needs `rng`.
+    `values` holds one list of register ints per row (or a 2-D array, a row each);
+    response_ms defaults to the usual PLC response-time model, which then needs `rng`.
     """
     stamps = _to_ns(timestamp)
     lengths = [len(v) for v in values]
