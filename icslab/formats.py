@@ -5,6 +5,11 @@ One dataset is one folder (`icslab datasets build` makes them) holding FILES:
 - scada.parquet: `timestamp` (UTC, 1 Hz) and one float64 column per tag. Its schema
   metadata has HIDDEN_KEY = HIDDEN_VALUE when the labels are hidden (the capstone's
   unseen attack set): that is how a reader tells "hidden" from "missing".
+- scada.arrow: the same table, as uncompressed Arrow IPC in one record batch
+  (`write_mappable`). Kernels memory-map it (`map_table`): its columns are views of
+  the file, so every participant's server on a host shares one copy of a week's
+  telemetry in the page cache instead of decoding its own. Parquet stays the
+  format people download and open elsewhere.
 - historian.parquet: HISTORIAN_COLUMNS, `quality` one of QUALITIES.
 - modbus.parquet: one Modbus/TCP transaction per row, MODBUS_SCHEMA; read it with
   `read_traffic` (plain pandas cannot rebuild its list column).
@@ -20,8 +25,11 @@ Files are named by their content with `icslab.files.file_sha256`, in the catalog
 
 from __future__ import annotations
 
+import mmap
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,12 +37,21 @@ import pyarrow.parquet as pq
 from icslab.errors import InputError
 
 SCADA_FILE = "scada.parquet"
+SCADA_ARROW = "scada.arrow"
 HISTORIAN_FILE = "historian.parquet"
 MODBUS_FILE = "modbus.parquet"
 LABELS_FILE = "labels.csv"
 TAGS_FILE = "tags.csv"
 DATACARD_FILE = "datacard.md"
-FILES = (SCADA_FILE, HISTORIAN_FILE, MODBUS_FILE, LABELS_FILE, TAGS_FILE, DATACARD_FILE)
+FILES = (
+    SCADA_FILE,
+    SCADA_ARROW,
+    HISTORIAN_FILE,
+    MODBUS_FILE,
+    LABELS_FILE,
+    TAGS_FILE,
+    DATACARD_FILE,
+)
 CSV_FILES = ("scada.csv", "historian.csv", "modbus.csv")  # `build --csv`: the same, as CSV
 
 # scada.parquet's schema metadata of a dataset whose labels are hidden
@@ -140,6 +157,67 @@ def read_table(path: Path) -> pa.Table:
         raise InputError(f"{path}: missing; {REBUILD}") from None
     except (OSError, pa.ArrowException) as error:  # truncated or corrupt
         raise InputError(f"{path}: unreadable ({error}); {REBUILD}") from None
+
+
+def write_mappable(table: pa.Table, path: Path) -> None:
+    """`table` as an uncompressed Arrow IPC file in one record batch, so that each
+    column is one contiguous range of the file: what `map_table` reads without a copy."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks(), max_chunksize=max(table.num_rows, 1))
+
+
+@dataclass(frozen=True, eq=False)
+class Mapped:
+    """A file of `write_mappable`'s, memory-mapped copy-on-write (`map_table`).
+
+    Its pages are the page cache's, shared with every process on the host that maps
+    the file, until a process writes into one: that process then gets a private copy
+    of that page only, and the file never changes. So participants can change a
+    frame of it like any other, and what they do not change costs them nothing.
+    """
+
+    table: pa.Table  # the file's table; its buffers lie in `pages`
+    pages: np.ndarray  # the whole mapping, as writable bytes
+
+    def column(self, name: str) -> np.ndarray:
+        """A column as a writable numpy view of the mapping (no copy), for numeric
+        columns without nulls; anything else is converted (a copy)."""
+        chunks = self.table.column(name).chunks
+        array = chunks[0] if len(chunks) == 1 else None
+        if array is None or array.null_count or not pa.types.is_primitive(array.type):
+            return self.table.column(name).to_numpy()
+        dtype = array.type.to_pandas_dtype()
+        if pa.types.is_timestamp(array.type):
+            dtype = np.dtype(f"datetime64[{array.type.unit}]")
+        dtype = np.dtype(dtype)
+        base = self.pages.__array_interface__["data"][0]
+        start = array.buffers()[1].address - base + array.offset * dtype.itemsize
+        end = start + len(array) * dtype.itemsize
+        if start < 0 or end > len(self.pages):  # not in the mapping: Arrow copied it
+            return array.to_numpy(zero_copy_only=False)
+        return self.pages[start:end].view(dtype)
+
+    def frame(self, index: str) -> pd.DataFrame:
+        """The table as a DataFrame indexed by its UTC timestamp column `index`, each
+        column a view of the mapping (pandas keeps one block per column)."""
+        names = [name for name in self.table.column_names if name != index]
+        stamps = pd.DatetimeIndex(self.column(index), name=index).tz_localize("UTC")
+        columns = {name: self.column(name) for name in names}
+        return pd.DataFrame(columns, index=stamps, columns=names, copy=False)
+
+
+def map_table(path: Path) -> Mapped:
+    """Memory-map a file of `write_mappable`'s (see `Mapped`). InputError (rebuild it)
+    when missing or unreadable."""
+    try:
+        with open(path, "rb") as file:
+            pages = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+        table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(pages))).read_all()
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; {REBUILD}") from None
+    except (OSError, ValueError, pa.ArrowException) as error:  # truncated, corrupt, empty
+        raise InputError(f"{path}: unreadable ({error}); {REBUILD}") from None
+    return Mapped(table, np.frombuffer(pages, dtype=np.uint8))
 
 
 def read_csv(path: Path, **options) -> pd.DataFrame:

@@ -26,10 +26,12 @@ from icslab.formats import (
     HISTORIAN_FILE,
     LABELS_FILE,
     MODBUS_FILE,
+    SCADA_ARROW,
     SCADA_FILE,
     TAGS_FILE,
     attack_labels,
     labels_hidden,
+    map_table,
     no_attacks,
     read_attacks,
     read_csv,
@@ -117,8 +119,10 @@ def load_plant(dataset: str | Path) -> PlantData:
             f"{folder}: no such dataset (available: {', '.join(available) or 'none built'}; "
             "build them with `icslab datasets build`)"
         )
-    table = read_table(folder / SCADA_FILE)
-    scada = table.to_pandas().set_index("timestamp")
+    # Each column a view of the mapped file: the week's telemetry is in memory once
+    # per host, however many kernels load it (float64 stays float64: astype is free).
+    mapped = map_table(folder / SCADA_ARROW)
+    scada, table = mapped.frame("timestamp"), mapped.table
     tags = read_csv(folder / TAGS_FILE).set_index("tag")
     if labels_hidden(table) and not (folder / LABELS_FILE).exists():
         return PlantData(scada.astype("float64"), None, no_attacks(), tags, folder)

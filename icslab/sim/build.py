@@ -35,15 +35,18 @@ from icslab.formats import (
     ATTACK_COLUMNS,
     CSV_FILES,
     DATACARD_FILE,
+    FILES,
     HIDDEN_KEY,
     HIDDEN_VALUE,
     HISTORIAN_FILE,
     LABELS_FILE,
     LABELS_TIME_FORMAT,
     MODBUS_FILE,
+    SCADA_ARROW,
     SCADA_FILE,
     TAG_COLUMNS,
     TAGS_FILE,
+    write_mappable,
 )
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.datacard import datacard
@@ -75,7 +78,8 @@ def build_dataset(
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
     answers = None  # the hidden labels' staging folder, in OUT/.answers/
     try:
-        _write_parquet(sim.scada, staging / SCADA_FILE, metadata=HIDDEN if hidden else None)
+        scada = _write_parquet(sim.scada, staging / SCADA_FILE, metadata=HIDDEN if hidden else None)
+        write_mappable(scada, staging / SCADA_ARROW)
         _write_parquet(historian.table, staging / HISTORIAN_FILE)
         _write_parquet(modbus, staging / MODBUS_FILE, pandas_metadata=False)
         if hidden:
@@ -173,7 +177,7 @@ def _write_parquet(
     *,
     pandas_metadata: bool = True,
     metadata: dict[bytes, bytes] | None = None,
-) -> None:
+) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if not pandas_metadata:
         # pandas cannot rebuild a list<int32> ArrowDtype from its own metadata
@@ -182,6 +186,7 @@ def _write_parquet(
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     pq.write_table(table, path, compression="zstd", compression_level=3)
+    return table
 
 
 def _replace(staging: Path, final: Path) -> None:
@@ -246,7 +251,11 @@ def verify_dataset(name: str, spec: DatasetSpec, out: Path) -> list[str]:
         if problems:
             return problems
         says = "its build recorded"
-    problems = []
+    problems = [
+        f"{name}: {says} no checksum for {file} (run `icslab datasets build --record`)"
+        for file in FILES
+        if file not in expected
+    ]
     for file, digest in expected.items():
         path = built_file(out, name, spec, file)
         if not path.exists():

@@ -63,6 +63,7 @@ def datacard(sim: Simulation, spec: DatasetSpec, historian: HistorianExport) -> 
         "| file | content |",
         "|---|---|",
         "| scada.parquet | wide telemetry as the SCADA recorded it: `timestamp` and one column per tag |",
+        "| scada.arrow | the same table, uncompressed Arrow: what `load_plant` memory-maps |",
         "| historian.parquet | the historian's long export: `timestamp, tag, value, quality` |",
         "| modbus.parquet | Modbus/TCP transactions between the HMI, the PLCs and others |",
         *([] if hidden else [LABELS_ROW]),

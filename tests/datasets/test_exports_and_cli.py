@@ -109,12 +109,15 @@ def test_a_truncated_or_missing_file_is_named(built, tmp_path):
     copy.mkdir()
     for file in FILES:
         (copy / file).write_bytes((built["sample"] / file).read_bytes())
-    scada = copy / "scada.parquet"
+    scada = copy / "scada.arrow"  # what load_plant maps
     scada.write_bytes(scada.read_bytes()[:1000])
-    with pytest.raises(InputError, match=r"scada.parquet: unreadable .*icslab datasets build"):
+    with pytest.raises(InputError, match=r"scada.arrow: unreadable .*icslab datasets build"):
+        load_plant(copy)
+    scada.write_bytes(b"")
+    with pytest.raises(InputError, match=r"scada.arrow: unreadable .*icslab datasets build"):
         load_plant(copy)
     scada.unlink()
-    with pytest.raises(InputError, match=r"scada.parquet: missing"):
+    with pytest.raises(InputError, match=r"scada.arrow: missing"):
         load_plant(copy)
     with pytest.raises(InputError, match=r"no such dataset \(available: "):
         load_plant(tmp_path / "nothing-here")

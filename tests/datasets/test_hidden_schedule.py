@@ -8,6 +8,7 @@ import stat
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -103,7 +104,7 @@ def test_nothing_published_holds_the_seed_the_secret_or_the_attack_times(builds)
     for path in files:
         data = path.read_bytes()
         assert not [s for s in secrets if s.encode() in data], path
-        text = data.decode() if path.suffix != ".parquet" else str(_metadata(path))
+        text = str(_metadata(path)) if path.suffix in (".parquet", ".arrow") else data.decode()
         assert not [t for t in times if t in text], path
     card = (out / "tiny" / "datacard.md").read_text()
     hidden = card.split("\n## Attacks\n")[1].split("## Known data-quality issues")[0]
@@ -221,5 +222,7 @@ def _built(out, file):
 
 
 def _metadata(path) -> dict:
-    """Key-value metadata of a parquet file: the one place text hides in one."""
+    """Key-value metadata of a parquet or Arrow file: the one place text hides in one."""
+    if path.suffix == ".arrow":
+        return pa.ipc.open_file(path).schema.metadata or {}
     return {**(pq.read_metadata(path).metadata or {}), **(pq.read_schema(path).metadata or {})}

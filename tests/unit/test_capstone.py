@@ -59,7 +59,8 @@ def hidden(tmp_path_factory):
 def test_hidden_labels_go_to_the_answers_folder_only(hidden):
     out, checksums = hidden
     assert sorted(p.name for p in (out / "tiny").iterdir()) == [
-        "datacard.md", "historian.parquet", "modbus.parquet", "scada.parquet", "tags.csv",
+        "datacard.md", "historian.parquet", "modbus.parquet", "scada.arrow", "scada.parquet",
+        "tags.csv",
     ]  # fmt: skip
     answers = answers_folder(out, "tiny") / "labels.csv"
     assert answers == out / ".answers" / "tiny" / "labels.csv"
@@ -96,7 +97,7 @@ def test_a_dataset_missing_its_labels_is_still_an_error(tmp_path):
     copy = tmp_path / "sample"
     copy.mkdir()
     sample = DATASETS_BUILD / "sample"
-    for name in ("scada.parquet", "tags.csv"):
+    for name in ("scada.arrow", "tags.csv"):  # what load_plant reads before the labels
         (copy / name).write_bytes((sample / name).read_bytes())
     with pytest.raises(InputError, match=r"labels\.csv: missing"):
         load_plant(copy)  # labels not hidden: missing is missing
