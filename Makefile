@@ -48,7 +48,7 @@ test-unit: install ## run the fast unit tests only
 lint: install ## ruff on Python and notebooks, mypy on icslab and bench, through pre-commit
 	$(BIN)/icslab lint
 
-bench: install ## print the benchmarks' figures (spawn, dataset build)
+bench: install ## print the benchmarks' figures (spawn, dataset build, BATADAL, notebooks, memory)
 	$(BIN)/icslab bench
 
 images: install ## build the participant image offline (needs a Docker engine; root)

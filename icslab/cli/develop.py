@@ -40,7 +40,10 @@ BENCHMARKS = {
     "spawn-docker": ["bench/spawn.py", "--spawner", "docker"],
     "datasets": ["bench/datasets.py"],
     "notebooks": ["bench/notebooks.py"],
+    "memory": ["bench/memory.py"],
 }
+
+DOCKER_ONLY = ("spawn-docker", "memory")  # need a Docker engine and the participant image
 
 
 @app.command()
@@ -48,18 +51,20 @@ def bench(
     which: Annotated[
         list[str] | None,
         typer.Argument(
-            help="spawn, spawn-docker, datasets, batadal, notebooks [default: all that can run]."
+            help="spawn, spawn-docker, datasets, batadal, notebooks, memory "
+            "[default: all that can run]."
         ),
     ] = None,
 ) -> None:
-    """Print the benchmarks' figures (spawn times; dataset build; BATADAL; notebooks)."""
+    """Print the benchmarks' figures (spawn times; dataset build; BATADAL; notebooks;
+    memory of a room working at once)."""
     from icslab.hub.docker_env import engine_answers
 
     unknown = [name for name in which or [] if name not in BENCHMARKS]
     if unknown:
         raise InputError(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHMARKS)}")
     if not which:
-        which = [n for n in BENCHMARKS if n != "spawn-docker" or engine_answers()]
+        which = [n for n in BENCHMARKS if n not in DOCKER_ONLY or engine_answers()]
     status = 0
     for name in which:
         status |= subprocess.call([sys.executable, *BENCHMARKS[name]])

@@ -1,0 +1,542 @@
+"""Memory while a whole room runs the same notebook at once, in docker mode.
+
+A real docker-mode lab (`icslab up`, the participant image, a docker prefix of
+its own) with N participants (--participants, default 10), who log in and start
+their servers. Then, module by module, all N run the module's instructor version
+(solutions filled in, self-checks strict) at the same moment, each in their own
+container: `docker exec` as jovyan (uid 1000), with the container's environment
+(ICSLAB_DATA, the hand-in service's address and token, their team),
+`jupyter nbconvert --to notebook --execute` on a copy in their work folder. The
+datasets are the notebooks' own defaults (the full ones), unless --quick (the
+sample datasets the tests use) or --data NAME=dataset,... says otherwise. The
+image carries no BATADAL files unless an instructor fetched them before building
+it: for 07-capstone's part 2 the bench copies them (--batadal, by default
+../shared/data/batadal when there) into each work folder and points
+$ICSLAB_BATADAL there, and the hub's hand-in service at them.
+
+Every ~0.5 s while they run it samples, from the host:
+  - each participant's kernel process: its USS (private memory: what only it
+    holds), with psutil (container processes are visible in the host's /proc);
+  - each container's memory cgroup: anon (cgroup v2 `anon`; v1 `total_rss`), its
+    page cache (v2 `file`; v1 `total_cache`) and its OOM kills (v2 memory.events,
+    v1 memory.oom_control);
+  - the host's /proc/meminfo: used memory (MemTotal - MemAvailable) and the page
+    cache (`Cached`, which already includes `Shmem`: tmpfs and shared memory).
+and prints one row per module: each participant's peak kernel USS and peak
+cgroup anon (median and max over participants), how much the host's page cache
+grew, the sum of the cgroups' page cache at its peak, the host's used memory
+before the module and at its peak, the executions' wall times, and every failed
+execution and OOM kill (reported, never hidden). No figure is a pass or a fail.
+
+Each participant's memory limit is --memory-limit (default 4G, above the lab's
+usual limits.memory so that the bench measures rather than OOM-kills; the lab's
+own value is printed alongside). The page cache is not dropped between modules:
+a module that reads what an earlier one read finds it cached, as in a real week.
+
+    .venv/bin/python bench/memory.py [--participants 10] [--modules 00,02,07]
+                                     [--memory-limit 4G] [--quick | --data TRAIN=train,...]
+                                     [--batadal FOLDER]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import statistics
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import nbformat
+import psutil
+
+from icslab.checks import STRICT_ENV
+from icslab.data.plant import BATADAL_ENV, BATADAL_FILES
+from icslab.hub.docker_env import remove_lab_resources
+from icslab.hub.teams import IMAGE_HOME
+from icslab.notebooks.build import build_workshop
+from icslab.notebooks.execute import QUICK, with_parameters
+from icslab.notebooks.manifest import Module, load_workshop
+from icslab.paths import REPO
+from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
+
+WORKSHOP = "ics-week"
+FOLDER = "bench-memory"  # in each participant's work folder (their volume)
+WORKDIR = f"{IMAGE_HOME}/{FOLDER}"
+JOVYAN = "1000:100"  # the image's participant user and group (users)
+SAMPLE_SECONDS = 0.5
+MiB = 2**20
+GiB = 2**30
+CGROUP = Path("/sys/fs/cgroup")
+BATADAL = REPO.parent / "shared" / "data" / "batadal"  # as bench/notebooks.py
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of IPython's tracebacks
+
+
+@dataclass
+class Participant:
+    name: str
+    container: str  # the container's name: DockerSpawner's "{prefix}-{username}"
+    cgroup: Path  # its memory cgroup's folder
+    cgroup_v1: bool
+    kernel: psutil.Process | None = None  # the kernel nbconvert started, once seen
+
+
+def memory_cgroup(pid: int) -> tuple[Path, bool]:
+    """The memory cgroup folder of a process as the host sees it, and whether it is
+    cgroup v1 (a `memory` controller line) rather than v2 (the unified `0::` line)."""
+    unified = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        number, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return CGROUP / "memory" / path.lstrip("/"), True
+        if number == "0" and not controllers:
+            unified = CGROUP / path.lstrip("/")
+    if unified is None or not (unified / "memory.stat").exists():
+        raise RuntimeError(f"process {pid}: no memory cgroup found in /proc/{pid}/cgroup")
+    return unified, False
+
+
+def read_keyed(path: Path) -> dict[str, int]:
+    """A cgroup file of `key value` lines (memory.stat, memory.events, oom_control)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            values[key] = int(value)
+    return values
+
+
+def cgroup_memory(participant: Participant) -> tuple[int, int, int]:
+    """(anon bytes, page cache bytes, OOM kills so far) of a participant's container."""
+    stat = read_keyed(participant.cgroup / "memory.stat")
+    if participant.cgroup_v1:
+        oom = read_keyed(participant.cgroup / "memory.oom_control").get("oom_kill", 0)
+        return stat.get("total_rss", 0), stat.get("total_cache", 0), oom
+    oom = read_keyed(participant.cgroup / "memory.events").get("oom_kill", 0)
+    return stat.get("anon", 0), stat.get("file", 0), oom
+
+
+def meminfo() -> dict[str, int]:
+    """The host's /proc/meminfo, in bytes."""
+    values = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        values[key] = int(rest.split()[0]) * 1024
+    return values
+
+
+def host_used(info: Mapping[str, int]) -> int:
+    return info["MemTotal"] - info["MemAvailable"]
+
+
+def find_kernel(participant: Participant) -> psutil.Process | None:
+    """The kernel that nbconvert started in the participant's container (not the
+    server's spare kernel, whose parent is jupyterhub-singleuser)."""
+    try:
+        pids = [int(pid) for pid in (participant.cgroup / "cgroup.procs").read_text().split()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            parent = process.parent()
+            if (
+                "ipykernel_launcher" in " ".join(process.cmdline())
+                and parent is not None
+                and "nbconvert" in " ".join(parent.cmdline())
+            ):
+                return process
+        except psutil.Error:
+            continue  # exited meanwhile
+    return None
+
+
+@dataclass
+class Peaks:
+    """Peaks over one module's run, in bytes; per participant where keyed by name."""
+
+    uss: dict[str, int] = field(default_factory=dict)
+    anon: dict[str, int] = field(default_factory=dict)
+    cgroups_file: int = 0  # the sum over containers, at its peak
+    host_used: int = 0
+    cached: int = 0
+    oom_kills: dict[str, int] = field(default_factory=dict)
+    samples: int = 0
+
+
+class Sampler(threading.Thread):
+    """Samples every SAMPLE_SECONDS until stopped; `peaks` holds the result."""
+
+    def __init__(self, participants: list[Participant]):
+        super().__init__(daemon=True)
+        self.participants = participants
+        self.peaks = Peaks()
+        self.halt = threading.Event()
+        self.oom_before = {p.name: cgroup_memory(p)[2] for p in participants}
+        for participant in participants:
+            participant.kernel = None
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            started = time.monotonic()
+            self.sample()
+            self.halt.wait(max(0.0, SAMPLE_SECONDS - (time.monotonic() - started)))
+        self.sample()  # OOM kills counted up to the end
+
+    def sample(self) -> None:
+        peaks = self.peaks
+        files = 0
+        for participant in self.participants:
+            name = participant.name
+            with contextlib.suppress(OSError):  # the container stopped (killed?)
+                anon, file, oom = cgroup_memory(participant)
+                peaks.anon[name] = max(peaks.anon.get(name, 0), anon)
+                peaks.oom_kills[name] = oom - self.oom_before[name]
+                files += file
+            if participant.kernel is None or not participant.kernel.is_running():
+                participant.kernel = find_kernel(participant)
+            if participant.kernel is not None:
+                with contextlib.suppress(psutil.Error):
+                    uss = participant.kernel.memory_full_info().uss
+                    peaks.uss[name] = max(peaks.uss.get(name, 0), uss)
+        info = meminfo()
+        peaks.cgroups_file = max(peaks.cgroups_file, files)
+        peaks.host_used = max(peaks.host_used, host_used(info))
+        peaks.cached = max(peaks.cached, info["Cached"])
+        peaks.samples += 1
+
+    def stop(self) -> Peaks:
+        self.halt.set()
+        self.join()
+        return self.peaks
+
+
+@dataclass
+class Execution:
+    name: str
+    returncode: int
+    seconds: float
+    error: str  # the end of what nbconvert printed, when it failed
+
+
+def execute_in(
+    participant: Participant,
+    file: str,
+    timeout: int,
+    start: threading.Barrier,
+    batadal: bool,
+) -> Execution:
+    """Run the notebook `file` of the participant's FOLDER in their own container, as
+    they would from a terminal in JupyterLab: as jovyan, in the container's environment."""
+    output = file.removesuffix(".ipynb") + ".out"
+    command = [
+        "docker", "exec", "--user", JOVYAN, "--workdir", WORKDIR,
+        "--env", f"{STRICT_ENV}=1",
+        *(["--env", f"{BATADAL_ENV}={WORKDIR}/batadal"] if batadal else []),
+        participant.container,
+        "jupyter", "nbconvert", "--to", "notebook", "--execute",
+        f"--ExecutePreprocessor.timeout={timeout}",
+        "--ExecutePreprocessor.kernel_name=python3",
+        "--output", output, file,
+    ]  # fmt: skip
+    start.wait()
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    seconds = time.perf_counter() - started
+    error = ""
+    if done.returncode != 0:
+        printed = ANSI.sub("", done.stdout + done.stderr)
+        lines = [line.strip() for line in printed.splitlines() if line.strip()]
+        error = " | ".join(lines[-3:])[-400:]
+    return Execution(participant.name, done.returncode, seconds, error)
+
+
+def put_files(
+    engine: docker.DockerClient, participant: Participant, files: Mapping[str, bytes]
+) -> None:
+    """Place files (paths relative to FOLDER) in the participant's work folder, owned
+    by them (uid 1000), as if they had uploaded them."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        folders = {FOLDER} | {f"{FOLDER}/{Path(path).parent}" for path in files}
+        for name in sorted(folders - {f"{FOLDER}/."}):
+            folder = tarfile.TarInfo(name)
+            folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o755, 1000, 100
+            tar.addfile(folder)
+        for path, data in files.items():
+            entry = tarfile.TarInfo(f"{FOLDER}/{path}")
+            entry.size, entry.mode, entry.uid, entry.gid = len(data), 0o644, 1000, 100
+            entry.mtime = int(time.time())
+            tar.addfile(entry, io.BytesIO(data))
+    if not engine.containers.get(participant.container).put_archive(IMAGE_HOME, archive.getvalue()):
+        raise RuntimeError(f"could not copy {', '.join(files)} into {participant.container}")
+
+
+def wait_until_quiet(timeout: float, idle_share: float = 0.85) -> bool:
+    """Wait for a second in which the CPUs were mostly idle (servers started, spare
+    kernels ready, the last module's processes gone); False if none came."""
+
+    def cpu_times() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+    deadline = time.monotonic() + timeout
+    idle, total = cpu_times()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now_idle, now_total = cpu_times()
+        if (now_idle - idle) / max(1, now_total - total) >= idle_share:
+            return True
+        idle, total = now_idle, now_total
+    return False
+
+
+@dataclass
+class ModuleFigures:
+    module: str
+    peaks: Peaks
+    executions: list[Execution]
+    baseline_used: int
+    baseline_cached: int
+    quiet: bool
+
+
+def run_module(
+    engine: docker.DockerClient,
+    participants: list[Participant],
+    module: Module,
+    notebook: bytes,
+    timeout: int,
+    batadal: bool,
+) -> ModuleFigures:
+    """Everyone runs `notebook` at the same moment, sampled until the last finishes."""
+    for participant in participants:
+        put_files(engine, participant, {module.file: notebook})
+    quiet = wait_until_quiet(timeout=120)
+    before = meminfo()
+    start = threading.Barrier(len(participants))
+    sampler = Sampler(participants)
+    sampler.start()
+    with ThreadPoolExecutor(len(participants)) as pool:
+        futures = [
+            pool.submit(execute_in, participant, module.file, timeout, start, batadal)
+            for participant in participants
+        ]
+        executions = [future.result() for future in futures]
+    peaks = sampler.stop()
+    return ModuleFigures(
+        module.file.removesuffix(".ipynb"),
+        peaks,
+        executions,
+        host_used(before),
+        before["Cached"],
+        quiet,
+    )
+
+
+HEADER = (
+    f"{'module':<22} {'N':>3}  {'kernel USS MiB':>15}  {'cgroup anon MiB':>15}  "
+    f"{'cache +MiB':>10}  {'cgroups file MiB':>16}  {'host used GiB':>14}  "
+    f"{'wall s':>11}  failures"
+)
+UNDER = (
+    f"{'':<22} {'':>3}  {'median/max':>15}  {'median/max':>15}  {'':>10}  {'(sum, peak)':>16}  "
+    f"{'before->peak':>14}  {'median/max':>11}"
+)
+
+
+def median_max(values: list[float], scale: float, width: int, digits: int = 0) -> str:
+    if not values:
+        return f"{'-':>{width}}"
+    shown = f"{statistics.median(values) / scale:.{digits}f}/{max(values) / scale:.{digits}f}"
+    return f"{shown:>{width}}"
+
+
+def row(figures: ModuleFigures, participants: int) -> list[str]:
+    """The module's row, then one line per failed execution or OOM kill."""
+    peaks = figures.peaks
+    failed = [e for e in figures.executions if e.returncode != 0]
+    oom = {name: kills for name, kills in peaks.oom_kills.items() if kills}
+    failures = f"{len(failed)} failed, {sum(oom.values())} OOM kills"
+    host = f"{figures.baseline_used / GiB:.1f}->{peaks.host_used / GiB:.1f}"
+    cache = (peaks.cached - figures.baseline_cached) / MiB
+    line = (
+        f"{figures.module:<22} {participants:>3}  "
+        f"{median_max([float(v) for v in peaks.uss.values()], MiB, 15)}  "
+        f"{median_max([float(v) for v in peaks.anon.values()], MiB, 15)}  "
+        f"{cache:>+10.0f}  {peaks.cgroups_file / MiB:>16.0f}  {host:>14}  "
+        f"{median_max([e.seconds for e in figures.executions], 1, 11)}  {failures}"
+    )
+    lines = [line]
+    if len(peaks.uss) < participants:
+        lines.append(f"    kernel USS seen for {len(peaks.uss)}/{participants} participants only")
+    if not figures.quiet:
+        lines.append("    (the machine was still busy when this module started)")
+    lines += [f"    {e.name} failed (exit {e.returncode}): {e.error}" for e in failed]
+    lines += [f"    {name}'s container: {kills} OOM kill(s)" for name, kills in oom.items()]
+    return lines
+
+
+def parse_data(text: str) -> dict[str, str]:
+    """NAME=dataset,... (the notebooks' parameter names: TRAIN, TEST, CAPSTONE)."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{item!r}: write NAME=dataset, e.g. TRAIN=train")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def lab_memory_limit() -> str:
+    settings = tomllib.loads((REPO / "hub_config" / "lab.toml").read_text(encoding="utf-8"))
+    return str(settings.get("limits", {}).get("memory", "2G"))
+
+
+@contextlib.contextmanager
+def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
+    """A docker-mode lab in a folder of its own, with every participant's server
+    started; everything with its prefix is removed afterwards."""
+    prefix = unique_prefix()
+    roster = [("trainer", "", "instructor")]
+    roster += [(name, f"team{i // 4 + 1}", "participant") for i, name in enumerate(names)]
+    sections: dict[str, Any] = {
+        "hub": {"spawner": "docker"},
+        "docker": {"prefix": prefix, "image": PARTICIPANT_IMAGE},
+        "limits": {"memory": memory_limit},
+        # The hand-in service checks capstone predictions against these, as a real
+        # lab's (hub_config/lab.toml: ../datasets/build) does; the image has its own copy.
+        "data": {"datasets": str(REPO / "datasets" / "build")},
+    }
+    print(f"lab: docker prefix {prefix}, image {PARTICIPANT_IMAGE}", flush=True)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="icslab-bench-") as folder,
+            RunningLab(Path(folder), roster=roster, **sections) as lab,
+        ):
+
+            def start(name: str) -> None:
+                with lab.login(name) as client:
+                    client.start_server(timeout=600)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(len(names)) as pool:
+                list(pool.map(start, names))
+            print(
+                f"{len(names)} servers started in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            engine = docker.from_env()
+            participants = []
+            for name in names:
+                container = engine.containers.get(f"{prefix}-{name}")
+                cgroup, v1 = memory_cgroup(int(container.attrs["State"]["Pid"]))
+                participants.append(Participant(name, f"{prefix}-{name}", cgroup, v1))
+            yield participants
+    finally:
+        remove_lab_resources(prefix, volumes=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=10, help="at once [10]")
+    parser.add_argument("--modules", help="e.g. 00,02,07 [every module of ics-week]")
+    parser.add_argument("--memory-limit", default="4G", help="per participant [4G]")
+    parser.add_argument("--quick", action="store_true", help="the sample datasets (as the tests)")
+    parser.add_argument("--data", type=parse_data, help="dataset names: TRAIN=train,TEST=...")
+    parser.add_argument(
+        "--batadal",
+        type=Path,
+        default=BATADAL if BATADAL.is_dir() else None,
+        help=f"folder of the BATADAL CSVs for 07's part 2, copied into each work folder "
+        f"['' for none; default {BATADAL} if there]",
+    )
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell [1800]")
+    args = parser.parse_args()
+    if args.participants < 1:
+        parser.error("--participants must be at least 1")
+    batadal: dict[str, bytes] = {}
+    if args.batadal and str(args.batadal) not in ("", "."):
+        missing = [name for name in BATADAL_FILES if not (args.batadal / name).is_file()]
+        if missing:
+            parser.error(f"--batadal {args.batadal}: lacks {', '.join(missing)}")
+        batadal = {f"batadal/{name}": (args.batadal / name).read_bytes() for name in BATADAL_FILES}
+        # The hub's hand-in service checks BATADAL predictions against the same files.
+        os.environ[BATADAL_ENV] = str(args.batadal.resolve())
+    parameters = {**(QUICK if args.quick else {}), **(args.data or {})}
+    workshop = load_workshop(WORKSHOP)
+    wanted = [m.strip() for m in args.modules.split(",")] if args.modules else []
+    modules = [m for m in workshop.modules if not wanted or m.file[:2] in wanted]
+    unknown = set(wanted) - {m.file[:2] for m in workshop.modules}
+    if unknown or not modules:
+        parser.error(f"--modules: no module {', '.join(sorted(unknown)) or args.modules}")
+    names = [f"r{i:02d}" for i in range(args.participants)]
+    data = ", ".join(f"{k}={v}" for k, v in parameters.items()) or "full (notebook defaults)"
+    print(f"{workshop.title}: {args.participants} participants run each module's instructor")
+    print(f"version at once, docker mode; datasets: {data}")
+    print(
+        f"memory limit per participant: {args.memory_limit} (hub_config/lab.toml limits.memory: "
+        f"{lab_memory_limit()}); host: {os.cpu_count()} CPUs, "
+        f"{meminfo()['MemTotal'] / GiB:.1f} GiB",
+    )
+    where = f"{args.batadal}, copied to each work folder" if batadal else "none (part 2 skipped)"
+    print(f"BATADAL for 07-capstone: {where}", flush=True)
+    bench_started = time.perf_counter()
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="icslab-bench-") as scratch:
+        folder = build_workshop(workshop, Path(scratch) / "build")["instructor"]
+        with room(names, args.memory_limit) as participants:
+            engine = docker.from_env()
+            image = engine.images.get(PARTICIPANT_IMAGE)
+            created = str(image.attrs.get("Created", ""))[:19]
+            print(f"image {PARTICIPANT_IMAGE}: {image.short_id}, built {created}")
+            cgroup = participants[0].cgroup
+            version = "v1 total_rss/total_cache" if participants[0].cgroup_v1 else "v2 anon/file"
+            print(f"memory cgroups: {version} ({cgroup})")
+            for participant in participants if batadal else []:
+                put_files(engine, participant, batadal)
+            print(HEADER)
+            print(UNDER, flush=True)
+            for module in modules:
+                notebook = with_parameters(
+                    nbformat.read(folder / module.file, as_version=4), parameters
+                )
+                figures = run_module(
+                    engine,
+                    participants,
+                    module,
+                    nbformat.writes(notebook).encode(),
+                    args.timeout,
+                    bool(batadal),
+                )
+                lines = row(figures, len(participants))
+                rows += lines
+                print("\n".join(lines), flush=True)
+    print(f"\n{'=' * 40} summary ({time.perf_counter() - bench_started:.0f} s in all)")
+    print(HEADER)
+    print(UNDER)
+    print("\n".join(rows))
+    print(
+        "kernel USS: the notebook's kernel process's private memory (psutil); cgroup anon: the "
+        "whole container's (server, spare kernel, nbconvert, kernel); cache +MiB: growth of "
+        "the host's page cache (meminfo Cached, Shmem included) from before the module to its "
+        "peak; cgroups file: the containers' page cache summed (a shared page counts once, "
+        "in the cgroup that read it first); host used: MemTotal - MemAvailable."
+    )
+
+
+if __name__ == "__main__":
+    main()
