@@ -12,7 +12,8 @@ One dataset is one folder (`icslab datasets build` makes them) holding FILES:
   format people download and open elsewhere.
 - historian.parquet: HISTORIAN_COLUMNS, `quality` one of QUALITIES.
 - modbus.parquet: one Modbus/TCP transaction per row, MODBUS_SCHEMA; read it with
-  `read_traffic` (plain pandas cannot rebuild its list column).
+  `read_traffic` (plain pandas cannot rebuild its list column). modbus.arrow: the
+  same, mappable like scada.arrow (`PlantData.modbus` maps it).
 - labels.csv: ATTACK_COLUMNS, times in LABELS_TIME_FORMAT (UTC, both ends inclusive);
   read it with `read_attacks`, turn it into per-second labels with `attack_labels`.
 - tags.csv: TAG_COLUMNS, one row per tag.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,7 @@ SCADA_FILE = "scada.parquet"
 SCADA_ARROW = "scada.arrow"
 HISTORIAN_FILE = "historian.parquet"
 MODBUS_FILE = "modbus.parquet"
+MODBUS_ARROW = "modbus.arrow"
 LABELS_FILE = "labels.csv"
 TAGS_FILE = "tags.csv"
 DATACARD_FILE = "datacard.md"
@@ -48,6 +51,7 @@ FILES = (
     SCADA_ARROW,
     HISTORIAN_FILE,
     MODBUS_FILE,
+    MODBUS_ARROW,
     LABELS_FILE,
     TAGS_FILE,
     DATACARD_FILE,
@@ -179,31 +183,49 @@ class Mapped:
     table: pa.Table  # the file's table; its buffers lie in `pages`
     pages: np.ndarray  # the whole mapping, as writable bytes
 
-    def column(self, name: str) -> np.ndarray:
-        """A column as a writable numpy view of the mapping (no copy), for numeric
-        columns without nulls; anything else is converted (a copy)."""
-        chunks = self.table.column(name).chunks
-        array = chunks[0] if len(chunks) == 1 else None
-        if array is None or array.null_count or not pa.types.is_primitive(array.type):
-            return self.table.column(name).to_numpy()
-        dtype = array.type.to_pandas_dtype()
-        if pa.types.is_timestamp(array.type):
-            dtype = np.dtype(f"datetime64[{array.type.unit}]")
-        dtype = np.dtype(dtype)
+    def column(self, name: str) -> Any:
+        """A column for a DataFrame, with the dtype pandas gives it from the parquet
+        export: numbers and timestamps as writable numpy views of the mapping (no copy;
+        a UTC timestamp is localised, a copy of 8 bytes a row), lists as Arrow-backed
+        arrays of it (ArrowDtype) and strings as pandas' Arrow-backed `str`."""
+        chunked = self.table.column(name)
+        if pa.types.is_list(chunked.type):
+            return pd.arrays.ArrowExtensionArray(chunked)
+        view = self._view(chunked)
+        if view is None:
+            return chunked.to_pandas()
+        if pa.types.is_timestamp(chunked.type) and chunked.type.tz:
+            return pd.DatetimeIndex(view).tz_localize(chunked.type.tz)
+        return view
+
+    def _view(self, chunked: pa.ChunkedArray) -> np.ndarray | None:
+        """A numeric column without nulls as a writable view of the mapping, or None."""
+        if chunked.num_chunks != 1 or chunked.null_count:
+            return None
+        array = chunked.chunk(0)
+        kind = array.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        if not (numeric or pa.types.is_timestamp(kind)):
+            return None
+        dtype = np.dtype(
+            f"datetime64[{array.type.unit}]"
+            if pa.types.is_timestamp(array.type)
+            else array.type.to_pandas_dtype()
+        )
         base = self.pages.__array_interface__["data"][0]
         start = array.buffers()[1].address - base + array.offset * dtype.itemsize
         end = start + len(array) * dtype.itemsize
         if start < 0 or end > len(self.pages):  # not in the mapping: Arrow copied it
-            return array.to_numpy(zero_copy_only=False)
+            return None
         return self.pages[start:end].view(dtype)
 
-    def frame(self, index: str) -> pd.DataFrame:
-        """The table as a DataFrame indexed by its UTC timestamp column `index`, each
-        column a view of the mapping (pandas keeps one block per column)."""
+    def frame(self, index: str | None = None) -> pd.DataFrame:
+        """The table as a DataFrame (pandas keeps a block per column, so nothing is
+        consolidated into a copy), indexed by its timestamp column `index` if given."""
         names = [name for name in self.table.column_names if name != index]
-        stamps = pd.DatetimeIndex(self.column(index), name=index).tz_localize("UTC")
         columns = {name: self.column(name) for name in names}
-        return pd.DataFrame(columns, index=stamps, columns=names, copy=False)
+        rows = pd.Index(self.column(index), name=index) if index else None
+        return pd.DataFrame(columns, index=rows, columns=names, copy=False)
 
 
 def map_table(path: Path) -> Mapped:

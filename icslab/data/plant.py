@@ -25,7 +25,7 @@ from icslab.errors import InputError
 from icslab.formats import (
     HISTORIAN_FILE,
     LABELS_FILE,
-    MODBUS_FILE,
+    MODBUS_ARROW,
     SCADA_ARROW,
     SCADA_FILE,
     TAGS_FILE,
@@ -36,7 +36,6 @@ from icslab.formats import (
     read_attacks,
     read_csv,
     read_table,
-    read_traffic,
 )
 from icslab.paths import BATADAL_CACHE, DATASETS_BUILD
 
@@ -95,11 +94,9 @@ class PlantData:
         return read_table(self.folder / HISTORIAN_FILE).to_pandas()
 
     def modbus(self) -> pd.DataFrame:
-        """Modbus/TCP transactions (the `values` column holds lists of registers)."""
-        path = self.folder / MODBUS_FILE
-        if not path.exists():
-            raise InputError(f"{path}: missing; rebuild with `icslab datasets build`")
-        return read_traffic(path)
+        """Modbus/TCP transactions (the `values` column holds lists of registers),
+        mapped from modbus.arrow like the telemetry: shared by every kernel."""
+        return map_table(self.folder / MODBUS_ARROW).frame()
 
     def __repr__(self) -> str:
         rows, columns = self.features.shape

@@ -41,6 +41,7 @@ from icslab.formats import (
     HISTORIAN_FILE,
     LABELS_FILE,
     LABELS_TIME_FORMAT,
+    MODBUS_ARROW,
     MODBUS_FILE,
     SCADA_ARROW,
     SCADA_FILE,
@@ -81,7 +82,8 @@ def build_dataset(
         scada = _write_parquet(sim.scada, staging / SCADA_FILE, metadata=HIDDEN if hidden else None)
         write_mappable(scada, staging / SCADA_ARROW)
         _write_parquet(historian.table, staging / HISTORIAN_FILE)
-        _write_parquet(modbus, staging / MODBUS_FILE, pandas_metadata=False)
+        traffic = _write_parquet(modbus, staging / MODBUS_FILE, pandas_metadata=False)
+        write_mappable(traffic, staging / MODBUS_ARROW)
         if hidden:
             answers = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_answers_root(out)))
         labels_file = (answers or staging) / LABELS_FILE

@@ -66,6 +66,7 @@ def datacard(sim: Simulation, spec: DatasetSpec, historian: HistorianExport) -> 
         "| scada.arrow | the same table, uncompressed Arrow: what `load_plant` memory-maps |",
         "| historian.parquet | the historian's long export: `timestamp, tag, value, quality` |",
         "| modbus.parquet | Modbus/TCP transactions between the HMI, the PLCs and others |",
+        "| modbus.arrow | the same, uncompressed Arrow: what `PlantData.modbus()` memory-maps |",
         *([] if hidden else [LABELS_ROW]),
         "| tags.csv | the tag table below, with PLC, register, scale and historian deadband |\n",
         PLANT,

@@ -59,8 +59,8 @@ def hidden(tmp_path_factory):
 def test_hidden_labels_go_to_the_answers_folder_only(hidden):
     out, checksums = hidden
     assert sorted(p.name for p in (out / "tiny").iterdir()) == [
-        "datacard.md", "historian.parquet", "modbus.parquet", "scada.arrow", "scada.parquet",
-        "tags.csv",
+        "datacard.md", "historian.parquet", "modbus.arrow", "modbus.parquet", "scada.arrow",
+        "scada.parquet", "tags.csv",
     ]  # fmt: skip
     answers = answers_folder(out, "tiny") / "labels.csv"
     assert answers == out / ".answers" / "tiny" / "labels.csv"

@@ -10,7 +10,7 @@ import pytest
 
 from icslab.data import load_plant
 from icslab.files import file_sha256
-from icslab.formats import SCADA_ARROW, SCADA_FILE
+from icslab.formats import MODBUS_ARROW, MODBUS_FILE, SCADA_ARROW, SCADA_FILE, read_traffic
 
 
 def mapped_ranges(path) -> list[tuple[int, int]]:
@@ -64,3 +64,18 @@ def test_a_participant_changes_their_frame_and_neither_the_file_nor_others_see_i
     again = load_plant("sample")  # another kernel, or the same one loading again
     assert again.features.loc[first, "LIT101"] == original
     assert file_sha256(arrow) == before
+
+
+def test_the_modbus_log_is_mapped_too_and_reads_as_the_parquet_export():
+    week = load_plant("sample")
+    traffic = week.modbus()
+    pd.testing.assert_frame_equal(
+        traffic, read_traffic(week.folder / MODBUS_FILE), check_exact=True
+    )
+    ranges = mapped_ranges(week.folder / MODBUS_ARROW)
+    numbers = ["unit_id", "function_code", "address", "count", "exception_code", "response_ms"]
+    assert [c for c in numbers if in_mapping(traffic[c].to_numpy(), ranges)] == numbers
+    original = traffic.loc[0, "address"]
+    traffic.loc[0, "address"] = original + 1  # a participant's change is theirs alone
+    assert traffic.loc[0, "address"] == original + 1
+    assert week.modbus().loc[0, "address"] == original
