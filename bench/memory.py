@@ -71,6 +71,7 @@ from icslab.notebooks.execute import QUICK, with_parameters
 from icslab.notebooks.manifest import Module, load_workshop
 from icslab.paths import REPO
 from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
+from icslab.testing.machine import wait_until_quiet
 
 WORKSHOP = "ics-week"
 FOLDER = "bench-memory"  # in each participant's work folder (their volume)
@@ -284,26 +285,6 @@ def put_files(
         raise RuntimeError(f"could not copy {', '.join(files)} into {participant.container}")
 
 
-def wait_until_quiet(timeout: float, idle_share: float = 0.85) -> bool:
-    """Wait for a second in which the CPUs were mostly idle (servers started, spare
-    kernels ready, the last module's processes gone); False if none came."""
-
-    def cpu_times() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    deadline = time.monotonic() + timeout
-    idle, total = cpu_times()
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now_idle, now_total = cpu_times()
-        if (now_idle - idle) / max(1, now_total - total) >= idle_share:
-            return True
-        idle, total = now_idle, now_total
-    return False
-
-
 @dataclass
 class ModuleFigures:
     module: str
@@ -325,7 +306,7 @@ def run_module(
     """Everyone runs `notebook` at the same moment, sampled until the last finishes."""
     for participant in participants:
         put_files(engine, participant, {module.file: notebook})
-    quiet = wait_until_quiet(timeout=120)
+    quiet = wait_until_quiet(timeout=120, idle_share=0.85)
     before = meminfo()
     start = threading.Barrier(len(participants))
     sampler = Sampler(participants)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from icslab.testing import RunningLab
+from icslab.testing.machine import wait_until_quiet
 
 PHASES = ("login", "server ready", "open lab", "kernel answers")
 
@@ -199,26 +200,6 @@ def idle_memory(prefix: str, names: list[str]) -> list[float]:
     return used
 
 
-def wait_until_quiet(timeout: float = 180, idle_share: float = 0.9) -> None:
-    """Wait for a second in which the CPUs were mostly idle: warmed servers have
-    finished starting (and their spare kernels), as they would have by 9:00."""
-
-    def cpu_times() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    deadline = time.monotonic() + timeout
-    idle, total = cpu_times()
-    while time.monotonic() < deadline:
-        time.sleep(1)  # the measuring window itself, not a wait for an event
-        now_idle, now_total = cpu_times()
-        if (now_idle - idle) / max(1, now_total - total) >= idle_share:
-            return
-        idle, total = now_idle, now_total
-    raise TimeoutError(f"the machine did not quieten within {timeout:.0f}s after warm")
-
-
 def image_figures() -> list[str]:
     import docker
 
@@ -275,7 +256,9 @@ def measure(spawner: str, roster, names: list[str], runs: int) -> Figures:
         if warmed.returncode != 0:
             raise RuntimeError(f"icslab warm failed: {warmed.stdout}{warmed.stderr}")
         figures.warm = warmed.stdout.strip().splitlines()[-1]
-        wait_until_quiet()
+        # warmed servers have finished starting (and their spare kernels), as by 9:00
+        if not wait_until_quiet(timeout=180, idle_share=0.9):
+            raise TimeoutError("the machine did not quieten within 180s after warm")
         figures.memory = idle_memory(prefix, names) if spawner == "docker" else []
         # One sample: the warmed server's spare kernel is used up by it.
         figures.alone_warmed = [login_to_kernel_ready(lab, "solo", stop=False)]
