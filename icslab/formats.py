@@ -191,41 +191,84 @@ class Mapped:
         chunked = self.table.column(name)
         if pa.types.is_list(chunked.type):
             return pd.arrays.ArrowExtensionArray(chunked)
-        view = self._view(chunked)
-        if view is None:
+        span = self._span(chunked)
+        if span is None:
             return chunked.to_pandas()
+        start, dtype = span
+        view = self.pages[start : start + len(chunked) * dtype.itemsize].view(dtype)
         if pa.types.is_timestamp(chunked.type) and chunked.type.tz:
             return pd.DatetimeIndex(view).tz_localize(chunked.type.tz)
         return view
 
-    def _view(self, chunked: pa.ChunkedArray) -> np.ndarray | None:
-        """A numeric column without nulls as a writable view of the mapping, or None."""
+    def _span(self, chunked: pa.ChunkedArray) -> tuple[int, np.dtype] | None:
+        """Where a numeric column without nulls starts in the mapping, and its numpy
+        dtype; None when it cannot be a view of it."""
         if chunked.num_chunks != 1 or chunked.null_count:
             return None
         array = chunked.chunk(0)
         kind = array.type
-        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-        if not (numeric or pa.types.is_timestamp(kind)):
+        if pa.types.is_timestamp(kind):
+            dtype = np.dtype(f"datetime64[{kind.unit}]")
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            dtype = np.dtype(kind.to_pandas_dtype())
+        else:
             return None
-        dtype = np.dtype(
-            f"datetime64[{array.type.unit}]"
-            if pa.types.is_timestamp(array.type)
-            else array.type.to_pandas_dtype()
+        start = (
+            array.buffers()[1].address
+            - self.pages.__array_interface__["data"][0]
+            + array.offset * dtype.itemsize
         )
-        base = self.pages.__array_interface__["data"][0]
-        start = array.buffers()[1].address - base + array.offset * dtype.itemsize
-        end = start + len(array) * dtype.itemsize
-        if start < 0 or end > len(self.pages):  # not in the mapping: Arrow copied it
-            return None
-        return self.pages[start:end].view(dtype)
+        if start < 0 or start + len(array) * dtype.itemsize > len(self.pages):
+            return None  # not in the mapping: Arrow copied it
+        return start, dtype
+
+    def _runs(self, names: list[str]) -> list[list[str]]:
+        """`names` cut into runs of columns that lie back to back in the mapping with
+        one numeric dtype (each run can be one 2-D view), and single other columns."""
+        runs: list[list[str]] = []
+        previous_end, previous_dtype = -1, None
+        for name in names:
+            chunked = self.table.column(name)
+            span = self._span(chunked) if not pa.types.is_timestamp(chunked.type) else None
+            if span is None:
+                runs.append([name])
+                previous_end, previous_dtype = -1, None
+                continue
+            start, dtype = span
+            if start == previous_end and dtype == previous_dtype:
+                runs[-1].append(name)
+            else:
+                runs.append([name])
+            previous_end, previous_dtype = start + len(chunked) * dtype.itemsize, dtype
+        return runs
+
+    def _block(self, run: list[str]) -> pd.DataFrame:
+        """One run of `_runs` as a DataFrame of one 2-D block viewing the mapping."""
+        if len(run) == 1:
+            return pd.DataFrame({run[0]: self.column(run[0])}, copy=False)
+        first = self.table.column(run[0])
+        span = self._span(first)
+        assert span is not None  # _runs only groups columns that have one
+        start, dtype = span
+        size = len(run) * len(first) * dtype.itemsize
+        values = self.pages[start : start + size].view(dtype).reshape(len(run), len(first))
+        return pd.DataFrame(values.T, columns=run, copy=False)
 
     def frame(self, index: str | None = None) -> pd.DataFrame:
-        """The table as a DataFrame (pandas keeps a block per column, so nothing is
-        consolidated into a copy), indexed by its timestamp column `index` if given."""
+        """The table as a DataFrame, indexed by its timestamp column `index` if given.
+
+        Numeric columns that lie back to back in the file with one dtype (the 63 tags
+        of a week) are one 2-D block viewing the mapping: what pandas would otherwise
+        consolidate into a private copy of the whole week (`resample`, `to_numpy`, a
+        detector's `fit`) it then reads in place."""
         names = [name for name in self.table.column_names if name != index]
-        columns = {name: self.column(name) for name in names}
-        rows = pd.Index(self.column(index), name=index) if index else None
-        return pd.DataFrame(columns, index=rows, columns=names, copy=False)
+        parts = [self._block(run) for run in self._runs(names)]
+        frame = (
+            pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(self.table.num_rows))
+        )
+        if index:
+            frame.index = pd.Index(self.column(index), name=index)
+        return frame
 
 
 def map_table(path: Path) -> Mapped:

@@ -3,10 +3,13 @@ every kernel on a host shares one copy, and a participant's changes stay theirs.
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sklearn.utils import check_array
 
 from icslab.data import load_plant
 from icslab.files import file_sha256
@@ -40,6 +43,37 @@ def test_every_tag_column_is_a_view_of_scada_arrow(dataset):
     assert len(columns) == 63
     # The UTC index is the one copy a kernel makes: localising the file's timestamps
     # costs 8 bytes a second (5 MB for the 7-day week).
+
+
+@pytest.mark.parametrize("dataset", ["sample", "sample-train"])
+def test_the_whole_week_is_read_in_place_not_consolidated_into_a_copy(dataset):
+    """pandas and scikit-learn take the frame as one array (to_numpy, resample, a
+    detector's fit): the tags lie back to back in the file, so that array is the mapping."""
+    week = load_plant(dataset)
+    size = week.features.to_numpy().nbytes
+    assert in_mapping(week.features.to_numpy(), mapped_ranges(week.folder / SCADA_ARROW))
+    # the control: the same values, one block per column (what a view per column gives)
+    per_column = pd.DataFrame(
+        {tag: week.features[tag].to_numpy().copy() for tag in week.features},
+        index=week.features.index,
+        copy=False,
+    )
+
+    def allocated(work, frame) -> int:
+        tracemalloc.start()
+        try:
+            work(frame)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    for work in (
+        lambda frame: frame.to_numpy(),
+        lambda frame: frame.resample("1min").mean(),
+        lambda frame: check_array(frame, dtype=np.float64),  # what every detector's fit does
+    ):
+        assert allocated(work, week.features) < size / 4
+        assert allocated(work, per_column) >= size
 
 
 @pytest.mark.parametrize("dataset", ["sample", "sample-train"])
