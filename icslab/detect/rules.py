@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from icslab.detect._base import BaseDetector, check_float, check_int, robust_scale
+from icslab.detect._base import BaseDetector, check_float, check_int, robust_scale, take_columns
 
 Column = str | int
 
@@ -157,6 +157,8 @@ class InvariantDetector(BaseDetector):
     time-ordered series: a row's score depends on the rows before it in the same X.
     """
 
+    reads_columns = True
+
     def __init__(self, *, invariants=None, n_sigmas=5.0, quantile=None):
         self.invariants = invariants
         self.n_sigmas = n_sigmas
@@ -201,22 +203,22 @@ class InvariantDetector(BaseDetector):
         return np.fmax.reduce(np.abs((residuals - self.center_) / self.scale_), axis=1)
 
     def _residuals(self, X):
-        n = X.shape[0]
+        n = len(X)
         out = np.full((n, len(self.terms_)), np.nan)
         for j, terms in enumerate(self.terms_):
             window, lag = terms["window"], terms["lag"]
             residual = np.zeros(n)
             columns, coefs = terms["value"]
-            residual += X[:, columns] @ coefs
+            residual += take_columns(X, columns) @ coefs
             columns, coefs = terms["change"]
             windowed = len(columns) > 0
             if windowed:
-                series = X[:, columns] @ coefs
+                series = take_columns(X, columns) @ coefs
                 residual[window:] += series[window:] - series[:-window]
             columns, coefs = terms["total"]
             if len(columns):
                 windowed = True
-                cumulative = np.concatenate([[0.0], np.cumsum(X[:, columns] @ coefs)])
+                cumulative = np.concatenate([[0.0], np.cumsum(take_columns(X, columns) @ coefs)])
                 t = np.arange(window + lag, n)
                 residual[t] += cumulative[t + 1 - lag] - cumulative[t + 1 - lag - window]
             if windowed:
@@ -301,10 +303,17 @@ class RuleDetector(BaseDetector):
     def _default_threshold(self):
         return 0.0
 
+    reads_columns = True
+
     def _violations(self, X) -> np.ndarray:
-        names = self._names(X.shape[1])
-        frame = pd.DataFrame(X, columns=names)
-        n = X.shape[0]
+        """One column of True/False per rule, one row per row of X. Rules see the frame
+        the participant gave (its time index, its dtypes); numpy input as columns x0..."""
+        if isinstance(X, pd.DataFrame):
+            frame = X
+        else:
+            frame = pd.DataFrame(X, columns=self._names(X.shape[1]), copy=False)
+        names = [str(name) for name in frame.columns]
+        n = len(frame)
         out = np.zeros((n, len(self.rules)), dtype=bool)
         for j, rule in enumerate(self._rules()):
             try:
@@ -328,22 +337,35 @@ class RuleDetector(BaseDetector):
 
     @staticmethod
     def _run_lengths(violations: np.ndarray) -> np.ndarray:
-        """Consecutive violating rows up to and including each row, per column."""
-        index = np.arange(violations.shape[0])[:, None]
-        last_ok = np.maximum.accumulate(np.where(violations, -1, index), axis=0)
-        return index - last_ok
+        """Consecutive violating rows up to and including each row, of one rule."""
+        index = np.arange(len(violations))
+        return index - np.maximum.accumulate(np.where(violations, -1, index))
 
     def _fit(self, X):
         self.rule_names_ = [r.name for r in self._rules()]
-        runs = self._run_lengths(self._violations(X))
-        self.allowed_ = runs.max(axis=0).astype(np.float64) + self.tolerance
-        return self._score(X)
+        violations = self._violations(X)
+        longest = [self._run_lengths(column).max() for column in violations.T]
+        self.allowed_ = np.array(longest, dtype=np.float64) + self.tolerance
+        return self._largest(violations)
+
+    def _largest(self, violations: np.ndarray) -> np.ndarray:
+        # Rule by rule, so that a week of many rules never needs rows x rules of counts.
+        scores = np.full(len(violations), -np.inf)
+        for column, allowed in zip(violations.T, self.allowed_, strict=True):
+            np.maximum(scores, self._run_lengths(column) - allowed, out=scores)
+        return scores
 
     def _components(self, X):
-        return self._run_lengths(self._violations(X)) - self.allowed_
+        violations = self._violations(X)
+        return np.column_stack(
+            [
+                self._run_lengths(column) - allowed
+                for column, allowed in zip(violations.T, self.allowed_, strict=True)
+            ]
+        )
 
     def _score(self, X):
-        return self._components(X).max(axis=1)
+        return self._largest(self._violations(X))
 
     def score_components(self, X) -> pd.DataFrame:
         """Per rule: rows broken for, minus `allowed_` (> 0: longer than in training)."""

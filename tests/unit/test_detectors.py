@@ -212,6 +212,67 @@ def test_rules_on_numpy_use_x_names_and_callables():
         RuleDetector(rules=["x0 > x7"]).fit(X)
 
 
+def test_rules_see_the_frame_as_given_with_its_time_index():
+    index = pd.date_range("2026-01-05", periods=6, freq="s", tz="UTC")
+    frame = pd.DataFrame({"P1_RUN": [0, 1, 1, 1, 0, 0], "LIT1": [1.0] * 6}, index=index)
+    seen = []
+
+    def running_at_night(f):
+        seen.append(f)
+        return ((f["P1_RUN"] == 1) & (f.index.hour < 6)).to_numpy()
+
+    RuleDetector(rules=[Rule("night", running_at_night)]).fit(frame)
+    assert seen[0] is frame  # not a copy indexed 0, 1, 2...
+    assert seen[0]["P1_RUN"].dtype == np.int64
+
+
+COLUMN_READERS = [
+    RuleDetector(rules=["a > 1"]),
+    InvariantDetector(invariants=[Invariant("a and b", value={"a": 1.0, "b": -1.0})]),
+]
+
+
+@pytest.mark.parametrize("detector", COLUMN_READERS, ids=["rules", "invariants"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_gap_in_one_column_of_a_frame_is_refused_by_name(detector, bad):
+    good = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0), "c": np.ones(10)})
+    fitted = clone(detector).fit(good)
+    gappy = good.copy()
+    gappy.loc[4, "c"] = bad  # a column no rule or invariant even reads
+    with pytest.raises(ValueError, match="NaN or infinity in column 'c'"):
+        clone(detector).fit(gappy)
+    with pytest.raises(ValueError, match="NaN or infinity in column 'c'"):
+        fitted.predict(gappy)
+    assert fitted.predict(good.iloc[:1]).shape == (1,)  # one row is scored ...
+    with pytest.raises(ValueError, match="minimum of 2"):
+        clone(detector).fit(good.iloc[:1])  # ... but nothing is learned from it
+    with pytest.raises(ValueError, match="feature names"):
+        fitted.predict(good[["a", "c", "b"]])
+
+
+@pytest.mark.parametrize("detector", COLUMN_READERS, ids=["rules", "invariants"])
+def test_detectors_that_read_a_few_tags_never_copy_the_whole_frame(detector):
+    import tracemalloc
+
+    rows, columns = 100_000, 40
+    wide = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(rows, columns)),
+        columns=["a", "b", *(f"t{i}" for i in range(columns - 2))],
+    )
+    size = wide.to_numpy().nbytes  # 32 MB
+    tracemalloc.start()
+    try:
+        clone(detector).fit(wide).predict(wide)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        RangeDetector().fit(wide)  # a detector of every tag does take a float64 copy
+        whole = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 4
+    assert whole >= size
+
+
 # -- drift: CUSUM and EWMA
 
 
