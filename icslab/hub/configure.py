@@ -286,7 +286,15 @@ def server_environment(lab: Lab) -> dict:
         # Behind TLS every cookie the server sets is Secure (jupyter_config sets _xsrf's).
         **({"ICSLAB_SECURE_COOKIES": "1"} if lab.tls_on else {}),
         **git_environment(lab),
+        **KERNEL_MEMORY,
     }
+
+
+# Kernels hand the memory they free back to the host (bench/memory.py measures it):
+# Arrow allocates from the C library, not from its own pool that keeps what it freed,
+# and the C library maps every block over 128 KiB by itself instead of raising that
+# bar as big arrays come and go and keeping them in its heap.
+KERNEL_MEMORY = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 def git_environment(lab: Lab) -> dict:

@@ -6,6 +6,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from icslab.hub import configure
+from icslab.hub.configure import KERNEL_MEMORY
 
 
 def configured(lab) -> Config:
@@ -166,6 +167,7 @@ def test_local_servers_get_their_home_data_and_limits(make_lab, tmp_path):
     c = configured(make_lab(limits={"memory": "1G", "cpus": 0.5, "spare_kernels": 0}))
     assert c.JupyterHub.spawner_class == "icslab.hub.spawners.LocalSpawner"
     assert c.Spawner.environment["ICSLAB_SPARE_KERNELS"] == "0"
+    assert KERNEL_MEMORY.items() <= c.Spawner.environment.items()  # test_kernel_memory.py
     assert c.LocalSpawner.home_dir_template == str(tmp_path / "data" / "users" / "{username}")
     assert c.Spawner.environment["ICSLAB_DATA"] == str(tmp_path / "datasets")
     assert c.Spawner.default_url == "/lab"
@@ -196,6 +198,7 @@ def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
     assert (c.Spawner.mem_limit, c.Spawner.cpu_limit) == ("1G", 0.5)
     assert spawner.environment["ICSLAB_DATA"] == "/opt/icslab/data"
     assert spawner.environment["ICSLAB_SPARE_KERNELS"] == "1"  # the default
+    assert KERNEL_MEMORY.items() <= spawner.environment.items()
     # The hub API listens where containers reach it, and only there.
     assert c.JupyterHub.hub_bind_url == "http://172.18.0.1:8124"
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"
