@@ -4,9 +4,12 @@ A real docker-mode lab (`icslab up`, the participant image, a docker prefix of
 its own) with N participants (--participants, default 10), who log in and start
 their servers. Then, module by module, all N run the module's instructor version
 (solutions filled in, self-checks strict) at the same moment, each in their own
-container: `docker exec` as jovyan (uid 1000), with the container's environment
-(ICSLAB_DATA, the hand-in service's address and token, their team),
-`jupyter nbconvert --to notebook --execute` on a copy in their work folder. The
+container. By default (--via browser) as their browser would: cell by cell over
+the kernel's websocket, through the lab's proxy, in the kernel their server hands
+out, so that a container holds what it holds in a real week (their server and its
+kernels, no client). --via nbconvert runs `docker exec` as jovyan (uid 1000), with
+the container's environment, `jupyter nbconvert --to notebook --execute` on a
+copy in their work folder. The
 datasets are the notebooks' own defaults (the full ones), unless --quick (the
 sample datasets the tests use) or --data NAME=dataset,... says otherwise. The
 image carries no BATADAL files unless an instructor fetched them before building
@@ -16,7 +19,9 @@ $ICSLAB_BATADAL there, and the hub's hand-in service at them.
 
 Every ~0.5 s while they run it samples, from the host:
   - each participant's kernel process: its USS (private memory: what only it
-    holds), with psutil (container processes are visible in the host's /proc);
+    holds), with psutil (container processes are visible in the host's /proc),
+    and its anonymous memory (smaps_rollup): USS also counts the pages of a
+    mapped dataset that no other process maps at that moment, anon never does;
   - each container's memory cgroup: anon (cgroup v2 `anon`; v1 `total_rss`), its
     page cache (v2 `file`; v1 `total_cache`) and its OOM kills (v2 memory.events,
     v1 memory.oom_control);
@@ -33,7 +38,7 @@ usual limits.memory so that the bench measures rather than OOM-kills; the lab's
 own value is printed alongside). The page cache is not dropped between modules:
 a module that reads what an earlier one read finds it cached, as in a real week.
 
-    .venv/bin/python bench/memory.py [--participants 10] [--modules 00,02,07]
+    .venv/bin/python bench/memory.py [--participants 10] [--modules 00,02,07] [--via nbconvert]
                                      [--memory-limit 4G] [--quick | --data TRAIN=train,...]
                                      [--batadal FOLDER]
 """
@@ -71,6 +76,7 @@ from icslab.notebooks.execute import QUICK, with_parameters
 from icslab.notebooks.manifest import Module, load_workshop
 from icslab.paths import REPO
 from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
+from icslab.testing.client import LabClient, LabError
 from icslab.testing.machine import wait_until_quiet
 
 WORKSHOP = "ics-week"
@@ -91,7 +97,9 @@ class Participant:
     container: str  # the container's name: DockerSpawner's "{prefix}-{username}"
     cgroup: Path  # its memory cgroup's folder
     cgroup_v1: bool
-    kernel: psutil.Process | None = None  # the kernel nbconvert started, once seen
+    client: LabClient  # logged in as the participant, as their browser is
+    kernel_id: str = ""  # the kernel their server handed out (--via browser)
+    kernel: psutil.Process | None = None  # the notebook's kernel, once seen
 
 
 def memory_cgroup(pid: int) -> tuple[Path, bool]:
@@ -143,7 +151,8 @@ def host_used(info: Mapping[str, int]) -> int:
 
 
 def find_kernel(participant: Participant) -> psutil.Process | None:
-    """The kernel that nbconvert started in the participant's container (not the
+    """The notebook's kernel in the participant's container: the one their server handed
+    out (its connection file is named by its id), or the one nbconvert started (not the
     server's spare kernel, whose parent is jupyterhub-singleuser)."""
     try:
         pids = [int(pid) for pid in (participant.cgroup / "cgroup.procs").read_text().split()]
@@ -153,15 +162,27 @@ def find_kernel(participant: Participant) -> psutil.Process | None:
         try:
             process = psutil.Process(pid)
             parent = process.parent()
-            if (
-                "ipykernel_launcher" in " ".join(process.cmdline())
-                and parent is not None
-                and "nbconvert" in " ".join(parent.cmdline())
-            ):
+            command = " ".join(process.cmdline())
+            if "ipykernel_launcher" not in command:
+                continue
+            if participant.kernel_id:
+                if f"kernel-{participant.kernel_id}.json" in command:
+                    return process
+            elif parent is not None and "nbconvert" in " ".join(parent.cmdline()):
                 return process
         except psutil.Error:
             continue  # exited meanwhile
     return None
+
+
+def anonymous(pid: int) -> int:
+    """A process's anonymous memory (bytes): what it holds whoever else maps the same
+    files. USS also counts a mapped dataset's pages while no other process maps them."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 @dataclass
@@ -169,6 +190,7 @@ class Peaks:
     """Peaks over one module's run, in bytes; per participant where keyed by name."""
 
     uss: dict[str, int] = field(default_factory=dict)
+    kernel_anon: dict[str, int] = field(default_factory=dict)
     anon: dict[str, int] = field(default_factory=dict)
     cgroups_file: int = 0  # the sum over containers, at its peak
     host_used: int = 0
@@ -209,9 +231,11 @@ class Sampler(threading.Thread):
             if participant.kernel is None or not participant.kernel.is_running():
                 participant.kernel = find_kernel(participant)
             if participant.kernel is not None:
-                with contextlib.suppress(psutil.Error):
+                with contextlib.suppress(psutil.Error, OSError):
                     uss = participant.kernel.memory_full_info().uss
                     peaks.uss[name] = max(peaks.uss.get(name, 0), uss)
+                    anon = anonymous(participant.kernel.pid)
+                    peaks.kernel_anon[name] = max(peaks.kernel_anon.get(name, 0), anon)
         info = meminfo()
         peaks.cgroups_file = max(peaks.cgroups_file, files)
         peaks.host_used = max(peaks.host_used, host_used(info))
@@ -229,7 +253,7 @@ class Execution:
     name: str
     returncode: int
     seconds: float
-    error: str  # the end of what nbconvert printed, when it failed
+    error: str  # why it failed: the kernel's error, or the end of what nbconvert printed
 
 
 def execute_in(
@@ -262,6 +286,40 @@ def execute_in(
         lines = [line.strip() for line in printed.splitlines() if line.strip()]
         error = " | ".join(lines[-3:])[-400:]
     return Execution(participant.name, done.returncode, seconds, error)
+
+
+def execute_as_browser(
+    participant: Participant,
+    notebook: bytes,
+    timeout: int,
+    start: threading.Barrier,
+    batadal: bool,
+) -> Execution:
+    """Run the notebook's code cells one by one as the participant's browser does: in the
+    kernel their server hands out (the spare one), over the kernel's websocket through
+    the lab's proxy. Their container then holds what it holds in a real week: their
+    server and its kernels, no client process."""
+    cells = nbformat.reads(notebook.decode(), as_version=4).cells
+    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    setup = f"import os\nos.chdir({WORKDIR!r})\nos.environ[{STRICT_ENV!r}] = '1'\n" + (
+        f"os.environ[{BATADAL_ENV!r}] = {WORKDIR + '/batadal'!r}\n" if batadal else ""
+    )
+    client = participant.client
+    participant.kernel_id = client.start_kernel()
+    start.wait()
+    started = time.perf_counter()
+    error = ""
+    try:
+        client.execute(participant.kernel_id, setup)
+        for source in code:
+            client.execute(participant.kernel_id, source, timeout=timeout)
+    except (LabError, TimeoutError, OSError) as failure:
+        error = f"{type(failure).__name__}: {failure}"[-400:]
+    seconds = time.perf_counter() - started
+    with contextlib.suppress(LabError, OSError):
+        client.shutdown_kernel(participant.kernel_id)
+    participant.kernel_id = ""
+    return Execution(participant.name, 1 if error else 0, seconds, error)
 
 
 def put_files(
@@ -302,6 +360,7 @@ def run_module(
     notebook: bytes,
     timeout: int,
     batadal: bool,
+    via: str,
 ) -> ModuleFigures:
     """Everyone runs `notebook` at the same moment, sampled until the last finishes."""
     for participant in participants:
@@ -313,7 +372,9 @@ def run_module(
     sampler.start()
     with ThreadPoolExecutor(len(participants)) as pool:
         futures = [
-            pool.submit(execute_in, participant, module.file, timeout, start, batadal)
+            pool.submit(execute_as_browser, participant, notebook, timeout, start, batadal)
+            if via == "browser"
+            else pool.submit(execute_in, participant, module.file, timeout, start, batadal)
             for participant in participants
         ]
         executions = [future.result() for future in futures]
@@ -329,12 +390,14 @@ def run_module(
 
 
 HEADER = (
-    f"{'module':<22} {'N':>3}  {'kernel USS MiB':>15}  {'cgroup anon MiB':>15}  "
+    f"{'module':<22} {'N':>3}  {'kernel USS MiB':>15}  {'kernel anon MiB':>15}  "
+    f"{'cgroup anon MiB':>15}  "
     f"{'cache +MiB':>10}  {'cgroups file MiB':>16}  {'host used GiB':>14}  "
     f"{'wall s':>11}  failures"
 )
 UNDER = (
-    f"{'':<22} {'':>3}  {'median/max':>15}  {'median/max':>15}  {'':>10}  {'(sum, peak)':>16}  "
+    f"{'':<22} {'':>3}  {'median/max':>15}  {'median/max':>15}  {'median/max':>15}  "
+    f"{'':>10}  {'(sum, peak)':>16}  "
     f"{'before->peak':>14}  {'median/max':>11}"
 )
 
@@ -357,6 +420,7 @@ def row(figures: ModuleFigures, participants: int) -> list[str]:
     line = (
         f"{figures.module:<22} {participants:>3}  "
         f"{median_max([float(v) for v in peaks.uss.values()], MiB, 15)}  "
+        f"{median_max([float(v) for v in peaks.kernel_anon.values()], MiB, 15)}  "
         f"{median_max([float(v) for v in peaks.anon.values()], MiB, 15)}  "
         f"{cache:>+10.0f}  {peaks.cgroups_file / MiB:>16.0f}  {host:>14}  "
         f"{median_max([e.seconds for e in figures.executions], 1, 11)}  {failures}"
@@ -397,7 +461,8 @@ def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
     sections: dict[str, Any] = {
         "hub": {"spawner": "docker"},
         "docker": {"prefix": prefix, "image": PARTICIPANT_IMAGE},
-        "limits": {"memory": memory_limit},
+        # A notebook's run writes little: 1G each lets 20 participants fit the disk check.
+        "limits": {"memory": memory_limit, "disk": "1G"},
         # The hand-in service checks capstone predictions against these, as a real
         # lab's (hub_config/lab.toml: ../datasets/build) does; the image has its own copy.
         "data": {"datasets": str(REPO / "datasets" / "build")},
@@ -425,8 +490,13 @@ def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
             for name in names:
                 container = engine.containers.get(f"{prefix}-{name}")
                 cgroup, v1 = memory_cgroup(int(container.attrs["State"]["Pid"]))
-                participants.append(Participant(name, f"{prefix}-{name}", cgroup, v1))
-            yield participants
+                client = lab.login(name)
+                participants.append(Participant(name, f"{prefix}-{name}", cgroup, v1, client))
+            try:
+                yield participants
+            finally:
+                for participant in participants:
+                    participant.client.close()
     finally:
         remove_lab_resources(prefix, volumes=True)
 
@@ -446,6 +516,13 @@ def main() -> None:
         f"['' for none; default {BATADAL} if there]",
     )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell [1800]")
+    parser.add_argument(
+        "--via",
+        choices=("browser", "nbconvert"),
+        default="browser",
+        help="run cells through the lab as a browser does, in the kernel the server hands "
+        "out [browser]; or with `jupyter nbconvert --execute` in each container",
+    )
     args = parser.parse_args()
     if args.participants < 1:
         parser.error("--participants must be at least 1")
@@ -467,7 +544,7 @@ def main() -> None:
     names = [f"r{i:02d}" for i in range(args.participants)]
     data = ", ".join(f"{k}={v}" for k, v in parameters.items()) or "full (notebook defaults)"
     print(f"{workshop.title}: {args.participants} participants run each module's instructor")
-    print(f"version at once, docker mode; datasets: {data}")
+    print(f"version at once, docker mode, via {args.via}; datasets: {data}")
     print(
         f"memory limit per participant: {args.memory_limit} (hub_config/lab.toml limits.memory: "
         f"{lab_memory_limit()}); host: {os.cpu_count()} CPUs, "
@@ -502,6 +579,7 @@ def main() -> None:
                     nbformat.writes(notebook).encode(),
                     args.timeout,
                     bool(batadal),
+                    args.via,
                 )
                 lines = row(figures, len(participants))
                 rows += lines
@@ -511,8 +589,11 @@ def main() -> None:
     print(UNDER)
     print("\n".join(rows))
     print(
-        "kernel USS: the notebook's kernel process's private memory (psutil); cgroup anon: the "
-        "whole container's (server, spare kernel, nbconvert, kernel); cache +MiB: growth of "
+        "kernel USS: the notebook's kernel process's private memory (psutil), with the pages of "
+        "a mapped dataset that no other kernel maps at that moment; kernel anon: its anonymous "
+        "memory (smaps_rollup), what it holds whoever shares the files; cgroup anon: the "
+        "whole container's (server, spare kernel, the notebook's kernel; nbconvert too with "
+        "--via nbconvert); cache +MiB: growth of "
         "the host's page cache (meminfo Cached, Shmem included) from before the module to its "
         "peak; cgroups file: the containers' page cache summed (a shared page counts once, "
         "in the cgroup that read it first); host used: MemTotal - MemAvailable."
