@@ -35,7 +35,7 @@ def test_only_the_title_is_required_and_the_rest_has_defaults(tmp_path):
     assert settings.workshop.title == "Water week"
     assert (settings.hub.public_port, settings.hub.default_url) == (8000, "/lab")
     assert (settings.tls_on, settings.user_origins) == (False, False)
-    assert (settings.limits.memory, settings.limits.cpus) == ("2G", 1.0)
+    assert (settings.limits.memory, settings.limits.cpus) == ("1536M", 1.0)
     assert settings.culler.idle_timeout_minutes == 60
     assert settings.accounts.max_failed_logins == 5
 
