@@ -239,7 +239,9 @@ def test_the_default_submissions_folder_is_in_work(monkeypatch, tmp_path):
     ("change", "message"),
     [
         (lambda f: f.iloc[:-1], "28,799 timestamps"),
+        (lambda f: pd.concat([f, f.iloc[-1:].shift(1, freq="s")]), "28,801 timestamps"),
         (lambda f: f.to_numpy()[:-1], "28,799 flags, but sample has 28,800 rows"),
+        (lambda f: np.append(f.to_numpy(), 0), "28,801 flags, but sample has 28,800 rows"),
         (lambda f: f.resample("10s").max(), "one flag every 10 s"),
         (lambda f: f.astype(float).where(f.index.minute != 7), "missing \\(NaN\\)"),
         (lambda f: f * 2, "must be 0 or 1"),

@@ -106,6 +106,25 @@ def test_t401_invariant_accepts_the_helper_and_a_hand_written_balance(train):
             "total",
         ),
         ("LIT401 = FIT301 - FIT302 - FIT401", "Invariant"),
+        # one part wrong while the others are right, not only all of them alike
+        (
+            Invariant(
+                "one flow 3x",
+                change={"LIT401": 1.0},
+                total={"FIT301": -GAIN, "FIT302": 3 * GAIN, "FIT401": GAIN},
+                window=600,
+            ),
+            "area",
+        ),
+        (
+            Invariant(
+                "one flow backwards",
+                change={"LIT401": 1.0},
+                total={"FIT301": -GAIN, "FIT302": -GAIN, "FIT401": GAIN},
+                window=600,
+            ),
+            "directions",
+        ),
     ],
 )
 def test_t401_invariant_refuses_typical_mistakes(train, wrong, hint):

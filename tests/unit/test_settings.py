@@ -82,6 +82,14 @@ def test_a_misspelt_key_is_refused(tmp_path):
     ]
 
 
+def test_a_misspelt_table_is_refused_rather_than_its_settings_left_at_default(tmp_path):
+    found = problems(tmp_path, '[workshop]\ntitle = "x"\n[limts]\nmemory = "1G"\n')
+    assert found == [
+        f"{tmp_path / 'lab.toml'}:3: unknown setting limts "
+        "(check its spelling against the comments)"
+    ]
+
+
 def test_malformed_toml_says_where(tmp_path):
     (found,) = problems(tmp_path, '[workshop]\ntitle = "unclosed\n')
     assert "not valid TOML" in found and "line 2" in found
