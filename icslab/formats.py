@@ -153,10 +153,11 @@ def attack_labels(index: pd.DatetimeIndex, attacks: pd.DataFrame) -> pd.Series:
     return labels
 
 
-def read_table(path: Path) -> pa.Table:
-    """A dataset's parquet file; InputError (rebuild it) when missing or unreadable."""
+def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A dataset's parquet file (or those of its columns); InputError (rebuild it) when
+    missing or unreadable."""
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, columns=columns)
     except FileNotFoundError:
         raise InputError(f"{path}: missing; {REBUILD}") from None
     except (OSError, pa.ArrowException) as error:  # truncated or corrupt

@@ -33,7 +33,7 @@ def _names(answer) -> set[str]:
 
 @exercise("historian.bad_tags")
 def bad_tags(answer, *, plant) -> None:
-    long = plant.historian()
+    long = plant.historian(["tag", "quality"])
     names = _names(answer)
     quality = long["quality"]
     expected = set(long.loc[quality == "Bad", "tag"].astype(str))
@@ -172,7 +172,7 @@ def outage(answer, *, plant) -> None:
         raise Hint("answer with two timestamps: (start, end)") from None
     if end <= start:
         raise Hint("start comes first: the last timestamp before the silence, then the first after")
-    expected_start, expected_end = _outage(plant.historian())
+    expected_start, expected_end = _outage(plant.historian(["timestamp"]))
     if (end - start) <= HEARTBEAT + OUTAGE_TOLERANCE and (
         abs(start - expected_start) > OUTAGE_TOLERANCE or abs(end - expected_end) > OUTAGE_TOLERANCE
     ):
@@ -189,7 +189,7 @@ def outage(answer, *, plant) -> None:
 def _drift(plant) -> tuple[str, float]:
     """The PLC whose timestamps leave the whole second, and its drift in s/day, fitted on
     the heartbeat rows of its least-stored tag (on the 10-minute marks, plus the drift)."""
-    long = plant.historian()
+    long = plant.historian(["timestamp", "tag"])
     tag = long["tag"].astype("category")
     names = tag.cat.categories.astype(str)
     codes = tag.cat.codes.to_numpy()

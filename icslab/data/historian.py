@@ -27,12 +27,15 @@ def to_wide(
     end=None,
     max_gap: str | pd.Timedelta | None = "11min",
     tags: Sequence[str] | None = None,
+    dtype: str | np.dtype = "float64",
 ) -> pd.DataFrame:
-    """One float64 column per tag on a UTC grid (index "timestamp") from `start` to
-    `end` (default: the table's first to last timestamp), every `freq`.
+    """One column per tag on a UTC grid (index "timestamp") from `start` to `end`
+    (default: the table's first to last timestamp), every `freq`.
 
     `tags` keeps only those columns, in that order (default: every tag of the
-    table, including tags of a categorical column that have no rows)."""
+    table, including tags of a categorical column that have no rows). `dtype`
+    "float32" halves the table and keeps 7 significant digits: more than any
+    tag of a 16-bit register holds."""
     index = _utc(long["timestamp"])
     start = _utc([start])[0] if start is not None else index.min()
     end = _utc([end])[0] if end is not None else index.max()
@@ -52,7 +55,10 @@ def to_wide(
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     limit = pd.Timedelta(max_gap).value if max_gap is not None else np.iinfo(np.int64).max
 
-    wide = np.empty((len(grid), len(names)), order="F")  # pandas keeps columns as is
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise InputError(f"dtype {dtype}: to_wide needs a float dtype (float64 or float32)")
+    wide = np.empty((len(grid), len(names)), dtype=dtype, order="F")  # pandas keeps columns
     for k in range(len(names)):
         rows = order[bounds[k] : bounds[k + 1]]
         wide[:, k] = _as_of(stamps[rows], values[rows], grid.asi8, limit)
