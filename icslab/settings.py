@@ -177,8 +177,8 @@ def origin(scheme: str, host: str, port: int) -> str:
 
 
 class Limits(Section):
-    # From bench/memory.py: the heaviest module (01) peaks near 0.85 GiB for a whole
-    # server; 1.5 GiB leaves room for a second notebook's kernel or a bigger experiment.
+    # From bench/memory.py: a whole server peaks at 0.2-0.47 GiB running any module;
+    # 1536M leaves room for a second notebook's kernel or a bigger experiment.
     memory: str = Field(
         "1536M",
         description="Memory per participant's server (1536M, 2G...); enforced in docker mode.",
