@@ -34,6 +34,7 @@ from playwright import sync_api
 from playwright.sync_api import expect
 
 from icslab.hub.docker_env import engine_answers
+from icslab.settings import Limits, size_bytes
 from icslab.testing import PARTICIPANT_IMAGE, TEST_HOST, RunningLab, docker_lab, lan_host
 from icslab.waiting import wait_for
 
@@ -413,6 +414,10 @@ def test_participant_logs_in_from_a_browser_and_runs_a_cell(page, lab):
 
     expect(cell.locator(".jp-OutputArea-output")).to_have_text("42", timeout=KERNEL_TIMEOUT_MS)
     expect(cell.locator(".jp-InputPrompt")).to_have_text("[1]:")
+    # their memory use against their limit (limits.memory), in the status bar
+    limit = size_bytes(Limits().memory) / 2**20  # this lab's, the default
+    memory = page.locator("#jp-main-statusbar").get_by_text(re.compile(r"^Mem: "))
+    expect(memory).to_have_text(re.compile(rf"^Mem:\s+[\d.]+ / {limit:.2f} MB$"))
     evidence(page, "notebook")
 
 

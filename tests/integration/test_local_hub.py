@@ -8,6 +8,7 @@ import signal
 import psutil
 import pytest
 
+from icslab.settings import Limits, size_bytes
 from icslab.testing import EXAMPLE_ROSTER, RunningLab
 from icslab.testing.client import AccessDenied, LoginFailed
 from icslab.waiting import wait_for
@@ -54,6 +55,19 @@ def test_a_participants_first_kernel_was_started_with_their_server(lab):
     wait_for(lambda: handed_out in lab.logs(), timeout=10, what="the hand-out in the hub log")
     assert p02.execute(kernel_id, "6*7") == "42"
     p02.shutdown_kernel(kernel_id)
+
+
+def test_a_participant_sees_their_memory_against_their_limit(lab):
+    p02 = lab.login("p02")
+    p02.start_server()
+    kernel = p02.start_kernel()
+    try:  # a kernel holding 200 MiB, as a participant's big DataFrame would
+        p02.execute(kernel, "held = bytearray(200 * 2**20); held[::4096] = b'x' * 51200")
+        shown = p02.server_api("p02", "GET", "metrics/v1").json()  # the status bar's source
+    finally:
+        p02.shutdown_kernel(kernel)
+    assert shown["limits"]["memory"]["pss"] == size_bytes(Limits().memory)  # not enforced
+    assert shown["pss"] >= 200 * 2**20
 
 
 def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
