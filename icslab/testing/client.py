@@ -303,6 +303,20 @@ class LabClient:
         finally:
             self.shutdown_kernel(kernel_id, owner)
 
+    def memory_shown(self, holding_mib: int, owner: str | None = None) -> dict:
+        """What JupyterLab's status bar reads of a server's memory (jupyter-resource-usage,
+        /api/metrics/v1) while one of its kernels holds `holding_mib` MiB, as a
+        participant's big DataFrame would."""
+        owner = self._owner(owner)
+        kernel_id = self.start_kernel(owner)
+        try:
+            pages = holding_mib * 256  # of 4 KiB, each touched so that it is really held
+            hold = f"held = bytearray({holding_mib} * 2**20); held[::4096] = b'x' * {pages}"
+            self.execute(kernel_id, hold, owner)
+            return self.server_api(owner, "GET", "metrics/v1").json()
+        finally:
+            self.shutdown_kernel(kernel_id, owner)
+
     def start_kernel(self, owner: str | None = None) -> str:
         """Start a python3 kernel on a server, as opening a notebook does; its id."""
         owner = self._owner(owner)
