@@ -281,6 +281,8 @@ class RuleDetector(BaseDetector):
     Rows are a time-ordered series (run lengths carry over from row to row).
     """
 
+    reads_columns = True
+
     def __init__(self, *, rules=None, tolerance=0):
         self.rules = rules
         self.tolerance = tolerance
@@ -302,8 +304,6 @@ class RuleDetector(BaseDetector):
 
     def _default_threshold(self):
         return 0.0
-
-    reads_columns = True
 
     def _violations(self, X) -> np.ndarray:
         """One column of True/False per rule, one row per row of X. Rules see the frame
