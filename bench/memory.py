@@ -77,7 +77,7 @@ from icslab.notebooks.manifest import Module, load_workshop
 from icslab.paths import REPO
 from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
 from icslab.testing.client import LabClient, LabError
-from icslab.testing.machine import wait_until_quiet
+from icslab.testing.machine import anonymous, wait_until_quiet
 
 WORKSHOP = "ics-week"
 FOLDER = "bench-memory"  # in each participant's work folder (their volume)
@@ -173,16 +173,6 @@ def find_kernel(participant: Participant) -> psutil.Process | None:
         except psutil.Error:
             continue  # exited meanwhile
     return None
-
-
-def anonymous(pid: int) -> int:
-    """A process's anonymous memory (bytes): what it holds whoever else maps the same
-    files. USS also counts a mapped dataset's pages while no other process maps them."""
-    with open(f"/proc/{pid}/smaps_rollup") as rollup:
-        for line in rollup:
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 @dataclass

@@ -23,3 +23,14 @@ def wait_until_quiet(timeout: float, idle_share: float) -> bool:
             return True
         idle, total = now_idle, now_total
     return False
+
+
+def anonymous(pid: int | str = "self") -> int:
+    """A process's anonymous memory in bytes (smaps_rollup): what it holds whoever else
+    maps the same files. USS also counts a mapped dataset's pages while no other
+    process maps them."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1]) * 1024
+    return 0

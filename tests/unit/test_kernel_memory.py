@@ -14,23 +14,19 @@ from jupyter_client.manager import start_new_kernel
 
 from icslab.hub.configure import KERNEL_MEMORY
 from icslab.singleuser import IPYTHON_CONFIG
+from icslab.testing.machine import anonymous
 
 # Reads a table through Arrow into pandas, as `PlantData.historian()` does, drops it,
 # and prints how much more anonymous memory the process holds than before (MiB).
 WORKLOAD = """
 import numpy as np, pyarrow as pa
-
-def anonymous():
-    with open("/proc/self/smaps_rollup") as rollup:
-        for line in rollup:
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1]) // 1024
+from icslab.testing.machine import anonymous
 
 before = anonymous()
 table = pa.table({"value": pa.array(np.arange(10_000_000, dtype=np.float64))})  # 80 MB
 frame = table.to_pandas()
 del table, frame
-print(anonymous() - before)
+print((anonymous() - before) // 2**20)
 """
 
 
@@ -83,9 +79,7 @@ def kernel_growth(ipython_dir: Path) -> int:
 
 
 def anonymous_mib(pid: int) -> int:
-    with open(f"/proc/{pid}/smaps_rollup") as rollup:
-        line = next(line for line in rollup if line.startswith("Anonymous:"))
-    return int(line.split()[1]) // 1024
+    return anonymous(pid) // 2**20
 
 
 def test_a_participants_kernel_gives_back_the_heap_a_cell_freed(tmp_path):
