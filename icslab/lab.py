@@ -23,6 +23,8 @@ GIT_SERVICE = "icslab-git"
 LIVE_SERVICE = "icslab-live"
 LIVE_URL_ENV = "ICSLAB_LIVE_URL"  # in participants' servers: `icslab live copy` fetches there
 SUBMIT_SERVICE = "icslab-submit"
+ROOM_SERVICE = "icslab-room"
+ROOM_URL_ENV = "ICSLAB_ROOM_URL"  # in participants' servers: self-checks record verdicts there
 LAB_FILE_ENV = "ICSLAB_LAB_FILE"
 
 
@@ -89,6 +91,16 @@ class LabPaths:
         return self.data_dir / "submissions"
 
     @property
+    def room(self) -> Path:
+        """Participants' self-check verdicts (icslab.room.store, SQLite)."""
+        return self.data_dir / "room.sqlite"
+
+    @property
+    def announcements(self) -> Path:
+        """What `icslab announce` shows participants (icslab.hub.announcements)."""
+        return self.data_dir / "announcements.json"
+
+    @property
     def disk(self) -> Path:
         """Whose server the disk guard stopped, and at what size (icslab.hub.disk_guard)."""
         return self.data_dir / "disk"
@@ -150,6 +162,8 @@ class Lab(BaseModel, PublicAddress):
     live_port: int = 0
     # The hand-in service (homework, capstone predictions), reached the same way.
     submit_port: int = 0
+    # The room service (self-check verdicts, the instructors' room view, notices).
+    room_port: int = 0
 
     @property
     def paths(self) -> LabPaths:
@@ -203,6 +217,11 @@ class Lab(BaseModel, PublicAddress):
     def submit_url(self) -> str:
         """The hand-in service, as participants' servers reach it."""
         return f"http://{self.service_ip}:{self.submit_port}/services/{SUBMIT_SERVICE}/"
+
+    @property
+    def room_url(self) -> str:
+        """The room service, as participants' servers reach it."""
+        return f"http://{self.service_ip}:{self.room_port}/services/{ROOM_SERVICE}/"
 
     @property
     def service_ip(self) -> str:

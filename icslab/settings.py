@@ -223,6 +223,28 @@ class Culler(Section):
         description="Stop a participant's server after this many idle minutes (0 turns the "
         "culler off).",
     )
+    warn_minutes: int = Field(
+        5,
+        ge=1,
+        description="Warn a participant in their JupyterLab this many minutes before the culler "
+        "stops their idle server (less than idle_timeout_minutes).",
+    )
+
+
+class Room(Section):
+    stuck_attempts: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="The room view lists a participant as needing help after this many wrong "
+        "answers in a row to one exercise.",
+    )
+    quiet_minutes: int = Field(
+        20,
+        ge=1,
+        le=600,
+        description="... or after this many minutes without a self-check while their server runs.",
+    )
 
 
 class Accounts(Section):
@@ -351,6 +373,7 @@ class LabSettings(Section):
     hub: Hub = Hub()
     limits: Limits = Limits()
     culler: Culler = Culler()
+    room: Room = Room()
     accounts: Accounts = Accounts()
     data: Data = Data()
     docker: Docker = Docker()
@@ -405,6 +428,15 @@ def _combination_problems(settings: LabSettings) -> list[tuple[tuple[str, str], 
     if settings.dns.serve and hub.host_is_ip:
         found.append(
             (("dns", "serve"), "the lab can only name itself with a host name in hub.public_url")
+        )
+    culler = settings.culler
+    if culler.idle_timeout_minutes and culler.warn_minutes >= culler.idle_timeout_minutes:
+        found.append(
+            (
+                ("culler", "warn_minutes"),
+                f"must be less than culler.idle_timeout_minutes ({culler.idle_timeout_minutes}): "
+                "the warning comes before the stop",
+            )
         )
     if tls.mode == "files":
         found += [

@@ -3,7 +3,8 @@
     import icslab
     icslab.check("historian.wide_shape", wide, plant=plant)
 
-prints "correct", or "not yet" with a hint, and never the expected answer. An
+prints "correct", or "not yet" with a hint, and never the expected answer; in a lab,
+the verdict is also recorded for the instructors' room view (`checks.recording`). An
 exercise left at its placeholder (`...`) is "not answered yet", so the rest of
 the notebook still runs. Each notebook's checks live in `icslab.checks.<module>`
 (the part of the name before the dot), registered with `@exercise(name)`; a
@@ -19,6 +20,8 @@ import importlib
 import os
 from collections.abc import Callable
 from typing import Any
+
+from icslab.checks.recording import record
 
 STRICT_ENV = "ICSLAB_CHECK_STRICT"
 _CHECKS: dict[str, Callable[..., None]] = {}
@@ -65,15 +68,19 @@ def check(name: str, answer: Any, /, **context: Any) -> Verdict:
     """Check an exercise's answer; print the verdict and return whether it is right."""
     checker = _find(name)
     if _unanswered(answer):
+        record(name, "not answered", hinted=False)
         return _verdict(name, False, "not answered yet: replace the `...` with your answer.")
     try:
         checker(answer, **context)
     except Hint as hint:
+        record(name, "not yet", hinted=True)
         return _verdict(name, False, f"not yet. Hint: {hint}")
     except Exception as error:  # a participant's answer of the wrong type, say
+        record(name, "not yet", hinted=False)
         return _verdict(
             name, False, f"not yet: checking your answer raised {type(error).__name__}: {error}"
         )
+    record(name, "correct", hinted=False)
     return _verdict(name, True, "correct!")
 
 

@@ -20,6 +20,7 @@ from icslab.cli import (
     material,
     notebooks,
     passwords,
+    room,
     service,
     tls,
 )
@@ -30,9 +31,10 @@ app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_complet
 # Top-level commands, in the order `icslab --help` lists them.
 for commands in (lab, material, leaderboard, backup):
     app.add_typer(commands.app)
+app.add_typer(room.top)
 for name, group in {
     "passwords": passwords, "datasets": datasets, "docker": docker, "images": images,
-    "notebooks": notebooks, "homework": homework, "live": live, "service": service,
+    "notebooks": notebooks, "homework": homework, "room": room, "live": live, "service": service,
     "tls": tls, "detect": detect,
 }.items():  # fmt: skip
     app.add_typer(group.app, name=name)

@@ -5,18 +5,29 @@ starting a hub.
 
 from __future__ import annotations
 
+import html
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from traitlets.config import Config
 
 from icslab.handin.client import SUBMIT_URL_ENV
+from icslab.hub import announcements
 from icslab.hub.auth import TEMPLATES
 from icslab.hub.front import dns
 from icslab.hub.teams import IMAGE_HOME, DockerTeamHook, LocalTeamHook, team_roles, user_volume
-from icslab.lab import GIT_SERVICE, LIVE_SERVICE, LIVE_URL_ENV, SUBMIT_SERVICE, Lab
+from icslab.lab import (
+    GIT_SERVICE,
+    LIVE_SERVICE,
+    LIVE_URL_ENV,
+    ROOM_SERVICE,
+    ROOM_URL_ENV,
+    SUBMIT_SERVICE,
+    Lab,
+)
 from icslab.roster import Member, teams
 from icslab.singleuser import JUPYTER_CONFIG
 
@@ -48,15 +59,23 @@ GIT_ACCESS = f"access:services!service={GIT_SERVICE}"
 FRONT_SERVICE = "icslab-front"
 LIVE_ACCESS = f"access:services!service={LIVE_SERVICE}"
 SUBMIT_ACCESS = f"access:services!service={SUBMIT_SERVICE}"
-USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS, SUBMIT_ACCESS]
+ROOM_ACCESS = f"access:services!service={ROOM_SERVICE}"
+USER_SCOPES = ["self", GIT_ACCESS, LIVE_ACCESS, SUBMIT_ACCESS, ROOM_ACCESS]
 # JupyterHub's default for a server's own token (the `server` role), plus fetching
-# workshops, copying live notebooks and handing in.
+# workshops, copying live notebooks, handing in, and recording self-checks.
 SERVER_TOKEN_SCOPES = [
     "users:activity!user",
     "access:servers!server",
     GIT_ACCESS,
     LIVE_ACCESS,
     SUBMIT_ACCESS,
+    ROOM_ACCESS,
+]
+# What the room service reads of the hub: whose server runs, and when it was last used.
+ROOM_SCOPES = [
+    f"list:users!group={PARTICIPANTS}",
+    f"read:users:activity!group={PARTICIPANTS}",
+    f"read:servers!group={PARTICIPANTS}",
 ]
 DISK_SERVICE = "icslab-disk"
 # What the disk guard needs: stop a participant's server.
@@ -75,17 +94,42 @@ def roster_groups(members: list[Member]) -> dict[str, list[str]]:
 
 
 def configure(c: Config, lab: Lab) -> None:
-    settings = lab.settings
     _network(c, lab)
     _state(c, lab)
     _accounts(c, lab)
     _spawner(c, lab)
     _services(c, lab)
-    c.JupyterHub.template_vars = {
-        "announcement_login": f"{settings.workshop.title}: log in with the username and "
-        "password from your credentials sheet.",
-        "announcement_home": settings.workshop.title,
+    c.JupyterHub.template_vars = page_banners(lab)
+
+
+def page_banners(lab: Lab) -> dict:
+    """The hub pages' banner: the workshop's title, and the announcements the user's
+    team sees now (`icslab announce`), read at every page."""
+    title = html.escape(lab.settings.workshop.title)
+    teams = tuple((m.username, m.team) for m in lab.members if m.team)
+    return {
+        "announcement_login": Banner(
+            f"{title}: log in with the username and password from your credentials sheet.",
+            lab.paths.announcements,
+            teams,
+        ),
+        "announcement_home": Banner(title, lab.paths.announcements, teams),
+        "announcement_spawn": Banner(title, lab.paths.announcements, teams),
     }
+
+
+@dataclass(frozen=True)
+class Banner:
+    """JupyterHub calls it with the page's user (None before login) at every page."""
+
+    first: str
+    announcements: Path
+    teams: tuple[tuple[str, str], ...]
+
+    def __call__(self, user) -> str:
+        team = dict(self.teams).get(user.name) if user is not None else None
+        shown = announcements.as_html(announcements.current(self.announcements, team))
+        return "<br>".join(part for part in (self.first, shown) if part)
 
 
 def _network(c: Config, lab: Lab) -> None:
@@ -165,11 +209,18 @@ def _accounts(c: Config, lab: Lab) -> None:
         "scopes": list(DISK_SCOPES),
         "services": [DISK_SERVICE],
     }
+    room = {
+        "name": "room",
+        "description": "See whose servers run and when they were last used (the room view)",
+        "scopes": list(ROOM_SCOPES),
+        "services": [ROOM_SERVICE],
+    }
     culling = lab.settings.culler.idle_timeout_minutes > 0
     c.JupyterHub.load_roles = [
         user,
         instructor,
         cli,
+        room,
         *([culler] if culling else []),
         *([disk] if lab.spawner == "docker" else []),
         *team_roles(lab.members),
@@ -249,7 +300,22 @@ def _services(c: Config, lab: Lab) -> None:
         "environment": {k: v for k, v in os.environ.items() if k.startswith("ICSLAB_")},
         "display": False,
     }
-    services: list[dict[str, Any]] = [cli, git, live, submit]
+    room = {
+        "name": ROOM_SERVICE,
+        "url": f"http://{lab.service_ip}:{lab.room_port}",
+        "command": [
+            sys.executable,
+            "-m",
+            "icslab.room.service",
+            f"--lab-file={lab.paths.lab_file}",
+            f"--ip={lab.service_ip}",
+            f"--port={lab.room_port}",
+        ],
+        # The hub's icslab settings (e.g. where the hidden answers are, for the ranks).
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("ICSLAB_")},
+        "oauth_no_confirm": True,  # a lab page, not a third party: no "Authorize" step
+    }
+    services: list[dict[str, Any]] = [cli, git, live, submit, room]
     idle_minutes = lab.settings.culler.idle_timeout_minutes
     if idle_minutes:
         timeout = idle_minutes * 60
@@ -309,6 +375,7 @@ def git_environment(lab: Lab) -> dict:
         "NBGITPULLER_DEPTH": "0",
         LIVE_URL_ENV: lab.live_url,  # `icslab live copy` fetches from here
         SUBMIT_URL_ENV: lab.submit_url,  # homework and capstone predictions go here
+        ROOM_URL_ENV: lab.room_url,  # self-checks' verdicts go here; notices come from here
         # Pulled by icslab.singleuser.autopull when a server starts.
         "ICSLAB_PULL_ON_START": " ".join(
             f"{lab.git_url}/{name}.git" for name in lab.settings.material.pull_on_start

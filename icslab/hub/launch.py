@@ -230,6 +230,7 @@ def prepare(
         git_port=_reuse_port(data_dir, "git_port"),
         live_port=_reuse_port(data_dir, "live_port"),
         submit_port=_reuse_port(data_dir, "submit_port"),
+        room_port=_reuse_port(data_dir, "room_port"),
         proxy_command=proxy_command(),
         **(docker_fields(settings) if chosen == "docker" else {}),
     )
@@ -275,7 +276,7 @@ def guard_lab_network(lab: Lab) -> None:
         prefix=lab.settings.docker.prefix,
         bridge=lab.docker_bridge,
         gateway=lab.docker_gateway,
-        ports=(lab.hub_api_port, lab.git_port, lab.live_port, lab.submit_port),
+        ports=(lab.hub_api_port, lab.git_port, lab.live_port, lab.submit_port, lab.room_port),
     )
     firewall.install(wanted)
     problems = firewall.check(wanted)

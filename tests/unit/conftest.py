@@ -35,6 +35,7 @@ def build_lab(tmp_path: Path, spawner: str = "local", **sections) -> Lab:
         git_port=8126,
         live_port=8127,
         submit_port=8129,
+        room_port=8130,
         datasets_dir=tmp_path / "datasets",
         proxy_command=["/opt/chp"],
         **(docker if spawner == "docker" else {}),

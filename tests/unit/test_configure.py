@@ -81,9 +81,9 @@ def test_the_idle_culler_is_a_service_with_narrow_scopes(make_lab):
 def test_a_zero_timeout_turns_the_culler_off(make_lab):
     c = configured(make_lab(culler={"idle_timeout_minutes": 0}))
     services = [service["name"] for service in c.JupyterHub.services]
-    assert services == ["icslab-cli", "icslab-git", "icslab-live", "icslab-submit"]
+    assert services == ["icslab-cli", "icslab-git", "icslab-live", "icslab-submit", "icslab-room"]
     names = [role["name"] for role in c.JupyterHub.load_roles]
-    assert names == ["user", "instructor", "icslab-cli", "team-water", "team-power"]
+    assert names == ["user", "instructor", "icslab-cli", "room", "team-water", "team-power"]
 
 
 def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_users(lab):
@@ -98,15 +98,17 @@ def test_the_git_service_serves_the_data_dirs_repositories_read_only_to_lab_user
         "access:services!service=icslab-git",
         "access:services!service=icslab-live",
         "access:services!service=icslab-submit",
+        "access:services!service=icslab-room",
     ]
-    # A server's own token may fetch, copy and hand in too, but nothing more than
-    # JupyterHub's default.
+    # A server's own token may fetch, copy, hand in and record self-checks too, but
+    # nothing more than JupyterHub's default.
     assert set(c.Spawner.server_token_scopes) == {
         "users:activity!user",
         "access:servers!server",
         "access:services!service=icslab-git",
         "access:services!service=icslab-live",
         "access:services!service=icslab-submit",
+        "access:services!service=icslab-room",
     }
 
 
