@@ -434,8 +434,9 @@ def _combination_problems(settings: LabSettings) -> list[tuple[tuple[str, str], 
         found.append(
             (
                 ("culler", "warn_minutes"),
-                f"must be less than culler.idle_timeout_minutes ({culler.idle_timeout_minutes}): "
-                "the warning comes before the stop",
+                f"culler.warn_minutes = {culler.warn_minutes} must be less than "
+                f"culler.idle_timeout_minutes ({culler.idle_timeout_minutes}): the warning "
+                "comes before the stop",
             )
         )
     if tls.mode == "files":

@@ -65,10 +65,10 @@ def _send_forever() -> None:
                 try:
                     answer = session.post(url, json=body, timeout=5)
                 except requests.RequestException:
-                    threading.Event().wait(2**attempt)  # the service restarting, say
+                    threading.Event().wait(0.5 * 2**attempt)  # the service restarting, say
                     continue
                 if answer.status_code != 429:
                     break  # recorded, or refused for good (the service said why in its log)
-                threading.Event().wait(2**attempt)
+                threading.Event().wait(0.5 * 2**attempt)
         finally:
             _pending.task_done()

@@ -16,9 +16,13 @@ CSP = (
 )
 
 
-def html(title: str) -> str:
+def html(title: str, xsrf: str) -> str:
+    """The page; `xsrf` is the token its script sends with every fetch (JupyterHub
+    accepts a cookie on a script's request only with it)."""
     shell = (STATIC / "room.html").read_text(encoding="utf-8")
-    return shell.replace("{{title}}", escaping.escape(title))
+    return shell.replace("{{title}}", escaping.escape(title)).replace(
+        "{{xsrf}}", escaping.escape(xsrf)
+    )
 
 
 @cache

@@ -116,7 +116,8 @@ class PageHandler(Base):
     def get(self) -> None:
         self.instructor()
         self.set_header("Content-Security-Policy", page.CSP)
-        self.finish(page.html(self.settings["lab"].settings.workshop.title))
+        xsrf = self.xsrf_token.decode("ascii")
+        self.finish(page.html(self.settings["lab"].settings.workshop.title, xsrf))
 
 
 class StateHandler(Base):

@@ -429,6 +429,56 @@ def test_a_wrong_password_stays_on_the_login_page_with_an_error(page, lab):
     evidence(page, "wrong-password")
 
 
+def keep(page, tmp_path, name: str) -> Path:
+    """A screenshot kept as the test's artifact (and in ICSLAB_E2E_SCREENSHOTS if set)."""
+    evidence(page, name)
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+SENSOR_COUNT = (
+    "import types, pandas as pd, icslab\n"
+    "from icslab.checks import recording\n"
+    "plant = types.SimpleNamespace(tags=pd.DataFrame({'kind': ['sensor', 'sensor', 'pump']}))\n"
+    "icslab.check('welcome.sensor_count', {answer}, plant=plant)\n"
+    "print(recording.wait_sent(10))"
+)
+
+
+def test_the_room_view_shows_a_new_check_without_a_reload(page, lab, tmp_path):
+    room = lab.resolved().service_url("icslab-room")
+    log_in(page, lab, "trainer1", lab.credentials()["trainer1"], next_url="/hub/home")
+    page.goto(room)
+    expect(page.locator("#updated")).to_have_text(re.compile(r"^updated "))
+    cell = page.locator('tr[data-user="p02"] td[data-exercise="welcome.sensor_count"]')
+    expect(cell).to_have_class("none")
+
+    p02 = lab.login("p02")
+    p02.start_server(timeout=SPAWN_TIMEOUT_MS / 1000)
+    assert p02.run_code(SENSOR_COUNT.replace("{answer}", "3")).strip().endswith("True")
+    expect(cell).to_have_class("notyet", timeout=10_000)  # the page polls every 2 s
+    expect(cell).to_have_text("1")
+    assert p02.run_code(SENSOR_COUNT.replace("{answer}", "2")).strip().endswith("True")
+    expect(cell).to_have_class("correct", timeout=10_000)
+    expect(page.locator("#chart .main-svg").first).to_be_visible()  # plotly drew the bars
+    keep(page, tmp_path, "room-view")
+
+
+def test_an_announcement_appears_in_a_participants_jupyterlab(page, lab, tmp_path):
+    log_in(page, lab, "p03", lab.credentials()["p03"])
+    wait_for_jupyterlab(page, lab, "p03")
+    told = lab.icslab("announce", "Lunch: back at 13:30")
+    assert told.returncode == 0, told.stderr
+    try:
+        toast = page.locator(".Toastify__toast").filter(has_text="Lunch: back at 13:30")
+        expect(toast).to_be_visible(timeout=15_000)  # notices are polled every 5 s
+        expect(toast).to_be_in_viewport(ratio=1)  # slid all the way in
+        keep(page, tmp_path, "announcement")
+    finally:
+        lab.icslab("announce", "--clear")
+
+
 @pytest.mark.parametrize(
     "place", [publish_attack_page, upload_attack_page], ids=["served-as-extension", "uploaded"]
 )

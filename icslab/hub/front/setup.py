@@ -13,7 +13,7 @@ from icslab.errors import InputError
 from icslab.hub.front import caddy, certs
 from icslab.hub.front.ca_page import write_ca_site
 from icslab.hub.front.status import certificate_problems, dns_problems
-from icslab.lab import LIVE_SERVICE, Lab
+from icslab.lab import LIVE_SERVICE, ROOM_SERVICE, Lab
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,13 @@ class Certificate:
 
 
 def hosts_to_cover(lab: Lab) -> list[str]:
-    """The public host, and with per-user origins one user host and one service host
-    (a wildcard covers all of them; a list of names must name every one)."""
+    """The public host, and with per-user origins each user's host and each host of a
+    service browsers open (a wildcard covers all of them; a list of names must name
+    every one)."""
     hosts = [lab.public_host]
     if lab.user_origins:
         hosts += [lab.user_host(name) for name in lab.usernames()]
-        hosts.append(lab.service_host(LIVE_SERVICE))
+        hosts += [lab.service_host(service) for service in (LIVE_SERVICE, ROOM_SERVICE)]
     return hosts
 
 

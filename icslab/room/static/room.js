@@ -98,12 +98,14 @@ function drawSide(state) {
 
 async function refresh() {
   try {
-    const answer = await fetch("state", { cache: "no-store" });
+    const xsrf = document.querySelector('meta[name="xsrf"]').content;
+    const answer = await fetch("state", { cache: "no-store", headers: { "X-XSRFToken": xsrf } });
     if (!answer.ok) throw new Error(`${answer.status} ${answer.statusText}`);
     const state = await answer.json();
     drawGrid(state);
     drawSide(state);
-    document.getElementById("updated").textContent = "updated " + time(state.generated);
+    document.getElementById("updated").textContent =
+      "updated " + new Date(state.generated).toLocaleTimeString();
     document.body.dataset.generated = state.generated;
   } catch (error) {
     document.getElementById("updated").textContent = "not updated: " + error.message;
