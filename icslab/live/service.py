@@ -53,7 +53,9 @@ header code{{color:#9cf}} iframe{{border:0;width:100%;height:calc(100vh - 3em)}}
 let seen = null;
 async function poll() {{
   try {{
-    const answer = await fetch("{name}/version", {{cache: "no-store"}});
+    // JupyterHub accepts the login cookie on a script's request only with its xsrf token.
+    const headers = {{"X-XSRFToken": "{xsrf}"}};
+    const answer = await fetch("{name}/version", {{cache: "no-store", headers}});
     if (answer.status === 404) {{
       document.getElementById("state").textContent = "broadcast ended";
       return;
@@ -116,6 +118,7 @@ class FollowHandler(Base):
                 title=html.escape(broadcast.path),
                 instructor=html.escape(broadcast.instructor),
                 name=html.escape(name),
+                xsrf=html.escape(self.xsrf_token.decode("ascii")),
             )
         )
 

@@ -479,6 +479,34 @@ def test_an_announcement_appears_in_a_participants_jupyterlab(page, lab, tmp_pat
         lab.icslab("announce", "--clear")
 
 
+def save_notebook(client, path: str, source: str) -> None:
+    cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": []}
+    cell["execution_count"] = None
+    content = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    body = {"type": "notebook", "format": "json", "content": content}
+    saved = client.server_api(client.username, "PUT", f"contents/{path}", json=body)
+    assert saved.status_code in (200, 201), saved.text
+
+
+def test_a_follow_page_shows_the_instructors_next_save_without_a_reload(page, lab):
+    trainer = lab.login("trainer1")
+    trainer.start_server(timeout=SPAWN_TIMEOUT_MS / 1000)
+    trainer.open_server()
+    save_notebook(trainer, "follow-me.ipynb", "first = 1")
+    started = lab.icslab("live", "start", "follow-me.ipynb", "--as", "trainer1")
+    assert started.returncode == 0, started.stderr
+    try:
+        log_in(page, lab, "p01", lab.credentials()["p01"], next_url="/hub/home")
+        page.goto(lab.resolved().service_url("icslab-live") + "follow-me")
+        view = page.frame_locator("#view")
+        expect(view.get_by_text("first = 1")).to_be_visible()
+        save_notebook(trainer, "follow-me.ipynb", "second = 2")
+        expect(view.get_by_text("second = 2")).to_be_visible(timeout=10_000)
+        expect(page.locator("#state")).to_have_text("following")
+    finally:
+        lab.icslab("live", "stop", "follow-me")
+
+
 @pytest.mark.parametrize(
     "place", [publish_attack_page, upload_attack_page], ids=["served-as-extension", "uploaded"]
 )
