@@ -150,7 +150,7 @@ def test_a_warning_at_or_after_the_timeout_is_refused_in_the_settings(tmp_path):
             f'[workshop]\ntitle = "x"\n[culler]\nidle_timeout_minutes = 5\nwarn_minutes = {warn}\n'
         )
         if refused:
-            with pytest.raises(InputError, match="warn_minutes.*less than"):
+            with pytest.raises(InputError, match=r"warn_minutes.*less than"):
                 load_settings(settings)
         else:
             assert load_settings(settings).culler.warn_minutes == warn
