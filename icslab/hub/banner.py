@@ -7,7 +7,7 @@ import os
 from icslab.hub.front import certs
 from icslab.hub.front.status import dns_records, summary
 from icslab.hub.launch import Started
-from icslab.lab import Lab
+from icslab.lab import ROOM_SERVICE, Lab
 from icslab.settings import origin
 
 USER_ORIGINS_OFF_RISK = (
@@ -22,6 +22,7 @@ def banner(started: Started) -> list[str]:
     lines = [
         f"[bold]{lab.settings.workshop.title}[/]",
         f"  URL          {lab.url}",
+        f"  room view    {lab.service_url(ROOM_SERVICE)}  (instructors: who is stuck where)",
         *_front(started),
     ]
     if lab.spawner == "docker":

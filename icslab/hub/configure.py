@@ -314,6 +314,9 @@ def _services(c: Config, lab: Lab) -> None:
         # The hub's icslab settings (e.g. where the hidden answers are, for the ranks).
         "environment": {k: v for k, v in os.environ.items() if k.startswith("ICSLAB_")},
         "oauth_no_confirm": True,  # a lab page, not a third party: no "Authorize" step
+        # Participants may reach it (their servers record checks) but the page is not
+        # theirs: no link in everyone's Services menu; `icslab up` prints its address.
+        "display": False,
     }
     services: list[dict[str, Any]] = [cli, git, live, submit, room]
     idle_minutes = lab.settings.culler.idle_timeout_minutes

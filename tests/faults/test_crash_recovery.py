@@ -199,7 +199,7 @@ def test_a_crashed_docker_lab_finds_its_participants_running(tmp_path, engine, p
             assert after.attrs["State"]["StartedAt"] == before.attrs["State"]["StartedAt"]
             # The container's environment names these ports: they must not move.
             again = lab.resolved()
-            for port in ("hub_api_port", "git_port", "live_port", "submit_port"):
+            for port in ("hub_api_port", "git_port", "live_port", "submit_port", "room_port"):
                 assert getattr(again, port) == getattr(ports, port), port
             assert not alive(orphans)
             report = cleaned(lab)

@@ -71,6 +71,7 @@ def lab_ports(lab) -> dict[str, int]:
         "git": resolved.git_port,
         "live": resolved.live_port,
         "hand-in": resolved.submit_port,
+        "room": resolved.room_port,
     }
 
 

@@ -80,7 +80,12 @@ def test_the_room_view_shows_exactly_the_verdicts_participants_checked(lab, chec
         "failed": 1,
         "median_attempts": 2,
     }
-    assert member(state, "p01")["server"] == "running"
+    # The room looks at the hub every 5 s.
+    wait_for(
+        lambda: member(trainer.http.get(ROOM + "state").json(), "p01")["server"] == "running",
+        timeout=15,
+        what="the room to see p01's server running",
+    )
     water = next(t for t in state["teams"] if t["name"] == "water")
     assert water["modules_done"] == 0  # welcome.longest_target is not solved yet
 
@@ -117,6 +122,25 @@ def test_a_kernel_cannot_record_a_verdict_for_someone_else_or_make_up_an_exercis
     state = lab.login("trainer1").http.get(ROOM + "state").json()
     assert "welcome.longest_target" not in member(state, "p03")["cells"]
     assert "welcome.longest_target" not in member(state, "p01")["cells"]
+
+
+def test_a_kernel_that_floods_the_room_is_refused_after_its_share(lab, checked):
+    p02 = lab.login("p02")
+    p02.start_server()
+    flood = (
+        "import json, os, requests\n"
+        "url = os.environ['ICSLAB_ROOM_URL'] + 'checks'\n"
+        "auth = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']}\n"
+        "body = {'exercise': 'welcome.sensor_count', 'verdict': 'not answered', 'hinted': False}\n"
+        "with requests.Session() as s:\n"
+        "    codes = [s.post(url, json=body, headers=auth).status_code for _ in range(125)]\n"
+        "print(json.dumps(codes))\n"
+    )
+    codes = json.loads(p02.run_code(flood).splitlines()[-1])
+    assert codes[:120] == [204] * 120
+    assert codes[120:] == [429] * 5
+    # The rest of the room is still recorded.
+    assert "sent True" in checks(lab.login("p03"), "2")
 
 
 def test_announcements_reach_the_hub_pages_and_the_teams_servers(lab, checked):
@@ -158,10 +182,15 @@ def test_verdicts_survive_a_hub_restart_and_export_as_csv(lab, checked, tmp_path
     exported = lab.icslab("room", "export", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(out.open()))
-    assert [(r["user"], r["team"], r["verdict"], r["hint_shown"]) for r in rows] == [
+    seen = [(r["user"], r["team"], r["verdict"], r["hint_shown"]) for r in rows]
+    assert seen[:5] == [
         ("p01", "water", "not yet", "yes"),
         ("p01", "water", "not yet", "yes"),
         ("p01", "water", "not answered", "no"),
         ("p01", "water", "correct", "no"),
         ("p03", "power", "not yet", "yes"),
+    ]
+    # Then the flood's share (the refused ones are not recorded) and p03's next check.
+    assert seen[5:] == [("p02", "water", "not answered", "no")] * 120 + [
+        ("p03", "power", "correct", "no")
     ]

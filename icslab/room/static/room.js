@@ -19,16 +19,20 @@ function stuck(stats) {
   return stats.failed >= 2 && stats.failed > stats.right;
 }
 
+const MAX_HELP = 14;  // on a projector; the rest are counted
+
 function drawGrid(state) {
   const table = document.querySelector("#grid table");
   const head = table.tHead, body = table.tBodies[0];
   const exercises = state.modules.flatMap(m => m.exercises);
-  const modules = el("tr"), names = el("tr"), counts = el("tr", undefined, "counts");
-  modules.append(el("th", "", "who"));
-  names.append(el("th", "participant", "who"));
-  counts.append(el("th", "right / not yet / median tries", "who"));
+  const modules = el("tr"), names = el("tr");
+  const right = el("tr", undefined, "counts right"), failed = el("tr", undefined, "counts failed");
+  for (const row of [modules, names]) row.append(el("th", "", "who"), el("th", "", "who"));
+  right.append(el("th", ""), el("th", "right", "who"));
+  failed.append(el("th", ""), el("th", "not yet", "who"));
   for (const module of state.modules) {
     const th = el("th", module.title, "module");
+    th.title = module.title;
     th.colSpan = module.exercises.length;
     modules.append(th);
   }
@@ -37,24 +41,25 @@ function drawGrid(state) {
     const th = el("th", name.split(".").slice(1).join("."), "ex" + (stuck(stats) ? " stuck" : ""));
     th.title = `${name}: ${stats.right} right, ${stats.failed} not yet, median ${stats.median_attempts ?? "–"} tries`;
     names.append(th);
-    const td = el("td", `${stats.right}/${stats.failed}`);
-    td.title = th.title;
-    counts.append(td);
+    right.append(Object.assign(el("td", stats.right || ""), { title: th.title }));
+    failed.append(Object.assign(el("td", stats.failed || ""), { title: th.title }));
   }
-  head.replaceChildren(modules, names, counts);
+  head.replaceChildren(modules, names, right, failed);
   const rows = [];
   for (const team of state.teams) {
-    const tr = el("tr", undefined, "team");
-    const th = el("th", `${team.name}: ${team.modules_done} of ${state.modules.length} modules`);
-    th.colSpan = exercises.length + 1;
-    tr.append(th);
-    rows.push(tr);
-    for (const member of team.members) {
-      const row = el("tr");
+    team.members.forEach((member, index) => {
+      const row = el("tr", undefined, index === 0 ? "first" : "");
       row.dataset.user = member.user;
+      if (index === 0) {
+        const th = el("th", team.name, "team");
+        th.rowSpan = team.members.length;
+        th.title = `${team.name}: ${team.modules_done} of ${state.modules.length} modules done`;
+        row.append(th);
+      }
       const who = el("th", undefined, "who");
       who.append(el("span", "", "dot " + member.server), el("span", member.user));
-      who.title = `server ${member.server}; last self-check ${time(member.last_check)}`;
+      who.title = `server ${member.server}, last used ${time(member.last_activity)}; ` +
+                  `last self-check ${time(member.last_check)}`;
       row.append(who);
       for (const name of exercises) {
         const cell = member.cells[name];
@@ -66,18 +71,22 @@ function drawGrid(state) {
         row.append(td);
       }
       rows.push(row);
-    }
+    });
   }
   body.replaceChildren(...rows);
 }
 
 function drawSide(state) {
   const help = document.getElementById("help");
-  help.replaceChildren(...(state.needs_help.length ? state.needs_help.map(h => {
+  const shown = state.needs_help.slice(0, MAX_HELP).map(h => {
     const li = el("li");
     li.append(el("b", h.user), document.createTextNode(` (${h.team}): ${h.reason}`));
     return li;
-  }) : [el("li", "nobody right now")]));
+  });
+  if (state.needs_help.length > MAX_HELP) {
+    shown.push(el("li", `and ${state.needs_help.length - MAX_HELP} more`));
+  }
+  help.replaceChildren(...(shown.length ? shown : [el("li", "nobody right now")]));
   const teams = document.querySelector("#teams tbody");
   teams.replaceChildren(...state.teams.map(t => {
     const tr = el("tr");
@@ -87,11 +96,10 @@ function drawSide(state) {
   }));
   if (window.Plotly) {
     const names = state.modules.flatMap(m => m.exercises);
-    const short = names.map(n => n.split(".").slice(1).join("."));
     Plotly.react("chart", [
-      { type: "bar", name: "right", x: short, y: names.map(n => state.exercises[n].right), marker: { color: "#2e9e4f" } },
-      { type: "bar", name: "not yet", x: short, y: names.map(n => state.exercises[n].failed), marker: { color: "#e4572e" } },
-    ], { barmode: "stack", margin: { l: 30, r: 10, t: 10, b: 90 }, legend: { orientation: "h", y: 1.1 } },
+      { type: "bar", name: "right", x: names, y: names.map(n => state.exercises[n].right), marker: { color: "#2e9e4f" } },
+      { type: "bar", name: "not yet", x: names, y: names.map(n => state.exercises[n].failed), marker: { color: "#e4572e" } },
+    ], { barmode: "stack", margin: { l: 30, r: 10, t: 10, b: 10 }, xaxis: { showticklabels: false }, legend: { orientation: "h", y: 1.1 } },
     { displayModeBar: false, responsive: true });
   }
 }
