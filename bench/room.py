@@ -62,13 +62,12 @@ print(json.dumps({{'on': statistics.median(on), 'off': statistics.median(off), '
 """
 
 
-def roster(participants: int) -> list[tuple[str, str, str]]:
-    rows = [("trainer1", "", "instructor")]
-    rows += [
-        (f"p{i:02d}", f"team{(i - 1) // 6 + 1:02d}", "participant")
-        for i in range(1, participants + 1)
-    ]
-    return rows
+def room_members(participants: int) -> list[Member]:
+    """An instructor and `participants` participants in teams of 6."""
+    found = [Member("trainer1", "", "instructor")]
+    for i in range(1, participants + 1):
+        found.append(Member(f"p{i:02d}", f"team{(i - 1) // 6 + 1:02d}", "participant"))
+    return found
 
 
 def seed(store_path: Path, members: list[Member], exercises: list[str], per: int) -> None:
@@ -91,11 +90,10 @@ def in_lab(args) -> None:
 
     exercises = [n for m in workshop_modules([]) for n in m.exercises]
     with tempfile.TemporaryDirectory(prefix="icslab-bench-room-") as folder:
-        lab = RunningLab(
-            Path(folder), roster=roster(args.participants), culler={"idle_timeout_minutes": 0}
-        )
-        members = [Member(*row) for row in roster(args.participants)]
-        (lab.data_dir).mkdir(parents=True, exist_ok=True)
+        members = room_members(args.participants)
+        rows = [(m.username, m.team, m.role) for m in members]
+        lab = RunningLab(Path(folder), roster=rows, culler={"idle_timeout_minutes": 0})
+        lab.data_dir.mkdir(parents=True, exist_ok=True)
         seed(lab.data_dir / "room.sqlite", members, exercises, args.checks_per_participant)
         with lab:
             p01 = lab.login("p01")
@@ -103,10 +101,11 @@ def in_lab(args) -> None:
             timing = json.loads(
                 p01.run_code(CHECK_TIMING.format(calls=args.calls), timeout=600).splitlines()[-1]
             )
+            on, off = timing["on"] * 1e3, timing["off"] * 1e3
             print(
-                f"self-check, median of {args.calls}: recorded {timing['on'] * 1e3:.3f} ms, "
-                f"not recorded {timing['off'] * 1e3:.3f} ms, added {(timing['on'] - timing['off']) * 1e3:.3f} ms; "
-                f"the {args.calls} recorded verdicts reached the service {timing['drain'] * 1e3:.0f} ms after the last call"
+                f"self-check, median of {args.calls}: recorded {on:.3f} ms, not recorded "
+                f"{off:.3f} ms, added {on - off:.3f} ms; the {args.calls} recorded verdicts "
+                f"reached the service {timing['drain'] * 1e3:.0f} ms after the last call"
             )
             trainer = lab.login("trainer1")
             trainer.http.get("services/icslab-room/")  # the page: OAuth, cookie
@@ -119,11 +118,12 @@ def in_lab(args) -> None:
             state = answer.json()
             cells = sum(len(m["cells"]) for t in state["teams"] for m in t["members"])
             times.sort()
+            median, p95 = statistics.median(times), times[int(0.95 * len(times)) - 1]
+            size = len(answer.content) / 1024
             print(
-                f"room view state, {args.participants} participants x {len(exercises)} exercises "
-                f"({cells} cells tried, {len(answer.content) / 1024:.0f} KiB) over HTTP through the proxy: "
-                f"median {statistics.median(times) * 1e3:.1f} ms, p95 {times[int(0.95 * len(times)) - 1] * 1e3:.1f} ms "
-                f"({args.requests} requests)"
+                f"room view state, {args.participants} participants x {len(exercises)} "
+                f"exercises ({cells} cells tried, {size:.0f} KiB) over HTTP through the proxy: "
+                f"median {median * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms ({args.requests} requests)"
             )
 
 
@@ -135,7 +135,7 @@ def synthetic(args) -> dict:
         for m in range(8)
     ]
     names = [n for m in modules for n in m.exercises]
-    members = [Member(*row) for row in roster(args.participants)]
+    members = room_members(args.participants)
     progress = Progress(modules, members, 3, 20)
     rng = random.Random(1)
     now = time.time()
@@ -220,4 +220,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
