@@ -27,7 +27,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -194,9 +193,8 @@ def screenshot(state: dict, path: Path) -> None:
         started = time.perf_counter()
         tab.goto(base)
         tab.wait_for_selector("#chart .main-svg")
-        print(
-            f"chromium drew the {len(state['teams'])}-team page in {time.perf_counter() - started:.2f} s"
-        )
+        drawn = time.perf_counter() - started
+        print(f"chromium drew the {len(state['teams'])}-team page in {drawn:.2f} s")
         tab.screenshot(path=path)
         browser.close()
     print(f"screenshot: {path}")
