@@ -101,7 +101,9 @@ def listeners():
 
 
 def test_collect_prints_every_notebook_with_its_headings_and_figures(store, tmp_path):
-    detector = notebook(markdown("# Chlorine detector\nEWMA on the residual."), figure("EWMA alarms"))
+    detector = notebook(
+        markdown("# Chlorine detector\nEWMA on the residual."), figure("EWMA alarms")
+    )
     hand_in(store, "water", {"detector.ipynb": detector, "drafts/ideas.ipynb": notebook(
         markdown("## Ideas for Friday"))})  # fmt: skip
     hand_in(store, "power", {"pump.ipynb": notebook(markdown("# Pump cycles"))})
@@ -124,9 +126,7 @@ def test_collect_prints_every_notebook_with_its_headings_and_figures(store, tmp_
         assert f"{folder.name}/power/pump.pdf" in zipped.namelist()
 
 
-def test_a_notebook_that_cannot_be_printed_is_named_and_the_others_are_printed(
-    store, tmp_path
-):
+def test_a_notebook_that_cannot_be_printed_is_named_and_the_others_are_printed(store, tmp_path):
     hand_in(store, "water", {"detector.ipynb": notebook(markdown("# Water's detector"))})
     # Not valid JSON: the service refuses such a hand-in; a store from an older lab may not.
     store.add("power", kind_for(), {"broken.ipynb": b'{"cells": SECRET-MARKER',
@@ -159,12 +159,10 @@ def test_a_notebook_past_its_deadline_is_named_and_its_browser_killed(store, tmp
     assert problems == []  # with the lab's deadline it prints
 
 
-def test_participant_html_and_scripts_reach_nothing_and_run_nothing(
-    store, tmp_path, listeners
-):
+def test_participant_html_and_scripts_reach_nothing_and_run_nothing(store, tmp_path, listeners):
     (near, local), seen = listeners
     attack = (
-        f'<img src="{near}/img"><img src=x onerror="document.body.append(\'ONERROR\'+\'-RAN\')">'
+        f"<img src=\"{near}/img\"><img src=x onerror=\"document.body.append('ONERROR'+'-RAN')\">"
         f"<script>document.body.append('SCRIPT'+'-RAN'); fetch('{local}/fetch')</script>"
         f'<iframe src="{near}/iframe"></iframe><iframe src="file:///etc/passwd"></iframe>'
         f'<link rel="stylesheet" href="{near}/css"><style>@import url({near}/import);</style>'
@@ -219,7 +217,8 @@ def test_links_in_the_store_are_not_followed(store, tmp_path):
         f"{entry.folder / 'detector.ipynb'}: missing or changed",
     ]
     assert list(folder.rglob("*.pdf")) == []
-    with Renderer() as renderer, pytest.raises(
-        homework.pdf.Unrenderable, match="drafts is a symbolic link"
+    with (
+        Renderer() as renderer,
+        pytest.raises(homework.pdf.Unrenderable, match="drafts is a symbolic link"),
     ):
         renderer.pdf(power, "drafts/ideas.ipynb")
