@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import secrets
 import shlex
 import shutil
@@ -108,11 +109,19 @@ def page_for(notebook_bytes: bytes) -> Page:
         html, _ = exporter.from_notebook_node(notebook)
     except Exception:
         raise Unrenderable("nbconvert could not render it as HTML") from None
-    if figures:  # after </html>: the parser puts it at the end of the body
+    # After </html>: the parser puts these at the end of the body.
+    html += PRINT_STYLE
+    if figures:
         html += f'\n<script nonce="{nonce}" src="{PLOTLY}"></script>\n'
     return Page(html, figures, nonce)
 
 
+STYLE_ELEMENT = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.I | re.S)
+# Paper does not scroll: long code lines and outputs wrap instead of running off the page.
+PRINT_STYLE = (
+    "\n<style>pre { white-space: pre-wrap; overflow-wrap: anywhere; } "
+    ".jp-OutputArea-output, .jp-InputArea-editor { overflow: visible; }</style>\n"
+)
 # nbconvert's own clean_html keeps only inline tags: a heading would print as "<h1 ...>".
 # The same bleach, with the block tags a notebook's markdown makes; images only inline.
 TAGS = frozenset(bleach.ALLOWED_TAGS) | {
@@ -138,6 +147,9 @@ def _attribute(tag: str, name: str, value: str) -> bool:
 def clean_html(element: str | bytes) -> str:
     """Participant HTML with anything that runs or fetches escaped or dropped."""
     text = element.decode() if isinstance(element, bytes) else str(element)
+    # Style sheets go whole (pandas starts every table with one): escaped, their text
+    # would print before each table. Whatever this misses, bleach escapes below.
+    text = STYLE_ELEMENT.sub("", text)
     protocols = {"http", "https", "mailto", "data"}  # and _attribute limits data: to <img>
     return bleach.clean(text, tags=TAGS, attributes=_attribute, protocols=protocols)
 

@@ -101,8 +101,14 @@ def listeners():
 
 
 def test_collect_prints_every_notebook_with_its_headings_and_figures(store, tmp_path):
+    table = (  # as pandas shows a DataFrame: its style sheet first
+        "<style scoped>.dataframe tbody tr th { vertical-align: top; }</style>"
+        '<table class="dataframe"><tr><th>tag</th><td>LIT101</td></tr></table>'
+    )
     detector = notebook(
-        markdown("# Chlorine detector\nEWMA on the residual."), figure("EWMA alarms")
+        markdown("# Chlorine detector\nEWMA on the residual."),
+        figure("EWMA alarms"),
+        shown({"text/html": table, "text/plain": "frame"}),
     )
     hand_in(store, "water", {"detector.ipynb": detector, "drafts/ideas.ipynb": notebook(
         markdown("## Ideas for Friday"))})  # fmt: skip
@@ -119,6 +125,7 @@ def test_collect_prints_every_notebook_with_its_headings_and_figures(store, tmp_
     water = text_of(folder / "water" / "detector.pdf")
     assert "Chlorine detector" in water and "EWMA on the residual." in water
     assert "EWMA alarms" in water  # the plotly figure, drawn
+    assert "LIT101" in water and "vertical-align" not in water  # the table, not its CSS
     assert "Ideas for Friday" in text_of(folder / "water" / "drafts" / "ideas.pdf")
     assert "Pump cycles" in text_of(folder / "power" / "pump.pdf")
     assert "water/drafts/ideas.pdf" in (folder / "index.html").read_text()
