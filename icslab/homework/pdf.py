@@ -184,7 +184,11 @@ class Renderer:
                 "chromium, or scripts/debian-deps)"
             )
         try:
-            self.home = Path(self._stack.enter_context(tempfile.TemporaryDirectory()))
+            # As root, in /tmp: the browser's user must pass through every folder above
+            # its profile, and $TMPDIR may be root's own.
+            root_tmp = "/tmp" if os.geteuid() == 0 else None
+            folder = tempfile.TemporaryDirectory(prefix="icslab-pdf-", dir=root_tmp)
+            self.home = Path(self._stack.enter_context(folder))
             self._launcher, self._pid_file = _launcher(self.home, self.chromium)
             self._playwright = self._stack.enter_context(sync_playwright())
         except BaseException:
