@@ -40,6 +40,7 @@ BENCHMARKS = {
     "spawn-docker": ["bench/spawn.py", "--spawner", "docker"],
     "datasets": ["bench/datasets.py"],
     "notebooks": ["bench/notebooks.py"],
+    "homework-pdf": ["bench/homework_pdf.py"],
     "memory": ["bench/memory.py"],
 }
 
@@ -51,7 +52,7 @@ def bench(
     which: Annotated[
         list[str] | None,
         typer.Argument(
-            help="spawn, spawn-docker, datasets, batadal, notebooks, memory "
+            help="spawn, spawn-docker, datasets, batadal, notebooks, homework-pdf, memory "
             "[default: all that can run]."
         ),
     ] = None,

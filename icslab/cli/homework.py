@@ -36,17 +36,30 @@ def collect(
     out: Annotated[
         Path, typer.Option(help="Where the dated folder and zip go.", file_okay=False)
     ] = Path("homework"),
+    pdf: Annotated[
+        bool, typer.Option(help="Print each notebook to PDF (Debian's chromium, offline).")
+    ] = True,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Gather every team's latest hand-in into OUT/homework-<time>/ and a zip."""
+    """Gather every team's latest hand-in into OUT/homework-<time>/ and a zip, with a PDF
+    of each notebook (outputs and plotly figures included) beside it."""
+    from rich.progress import Progress
+
     from icslab.handin.store import Store
+    from icslab.homework import Renderer
     from icslab.homework import collect as collect_homework
     from icslab.roster import teams
 
     lab = saved_lab(data_dir)
-    folder, archive, problems = collect_homework(
-        Store(lab.paths.submissions), list(teams(lab.members)), out
-    )
+    with Progress(console=console, transient=True) as shown:
+        task = shown.add_task("notebooks to PDF", total=None)
+        folder, archive, problems = collect_homework(
+            Store(lab.paths.submissions),
+            list(teams(lab.members)),
+            out,
+            progress=lambda done, total: shown.update(task, completed=done, total=total),
+            renderer=Renderer if pdf else None,
+        )
     for problem in problems:
         errors.print(f"  - {problem}", markup=False, highlight=False)
     console.print(f"collected into {folder} and {archive}", highlight=False)

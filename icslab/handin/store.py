@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from icslab import safe_read
 from icslab.errors import InputError
 from icslab.space import require_room
 
@@ -27,6 +28,8 @@ HOMEWORK = "homework"
 CAPSTONE = "capstone"
 # A team hands in at most this many versions of one kind: the disk is shared.
 MAX_VERSIONS = 50
+# A stored file: at most what one hand-in (64 MiB) becomes as HTML.
+MAX_FILE_BYTES = 256 << 20
 ENTRY = re.compile(r"^\d{3,}$")
 # Team names as the roster allows them; dataset names as the datasets' folders.
 SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -158,19 +161,21 @@ def _sha256(data: bytes) -> str:
 
 
 def verify(folder: Path) -> Entry:
-    """The entry in `folder`, if every file its manifest names is there unchanged."""
+    """The entry in `folder`, if every file its manifest names is there unchanged,
+    reached without following a link (safe_read)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f"{folder}: unreadable manifest") from None
-    bad = [
-        name
-        for name in files
-        if not (folder / name).is_file()
-        or (folder / name).is_symlink()
-        or _sha256((folder / name).read_bytes()) != files[name]
-    ]
+    bad = [name for name in files if not _unchanged(folder, name, files[name])]
     if bad:
         raise InputError(*(f"{folder / name}: missing or changed" for name in bad))
     return Entry(folder, manifest)
+
+
+def _unchanged(folder: Path, name: str, digest: str) -> bool:
+    try:
+        return _sha256(safe_read.read(folder, name, MAX_FILE_BYTES).data) == digest
+    except safe_read.Refused:
+        return False

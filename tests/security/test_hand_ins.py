@@ -98,6 +98,7 @@ def test_links_in_a_team_folder_never_reach_the_leaderboard_or_the_zip(
     top = archive.stem
     assert {name.split("/")[1] for name in names if name != f"{top}/"} == {"index.html", "water"}
     assert f"{top}/water/detector.html" in names
+    assert f"{top}/water/detector.pdf" in names  # printed by the lab's offline chromium
     html = (tmp_path / "b.html").read_text()
     assert "<td>water</td>" in html and "<td>1.000</td>" in html  # water's hand-in, scored
     seen = [board.stdout, board.stderr, collected.stdout, collected.stderr, contents, html,

@@ -154,7 +154,7 @@ def test_collect_takes_each_teams_latest_and_reports_the_rest(water, store, tmp_
     homework.submit("final")
 
     folder, archive, problems = homework.collect(
-        store, ["water", "power"], tmp_path / "out", now=TUESDAY
+        store, ["water", "power"], tmp_path / "out", now=TUESDAY, renderer=None
     )
 
     assert problems == ["team power: no submission yet"]
@@ -172,7 +172,9 @@ def test_a_changed_file_in_the_store_is_reported_not_collected(water, store, tmp
     homework.submit()
     entry = store.latest("water", kind_for())
     (entry.folder / "detector.html").write_text("tampered")
-    folder, _, problems = homework.collect(store, ["water"], tmp_path / "out", now=TUESDAY)
+    folder, _, problems = homework.collect(
+        store, ["water"], tmp_path / "out", now=TUESDAY, renderer=None
+    )
     assert problems == [f"{entry.folder / 'detector.html'}: missing or changed"]
     assert not (folder / "water").exists()
 
