@@ -42,7 +42,7 @@ def cells(path):
 
 def test_publish_link_pull_then_a_fix_arrives_and_own_edits_stay(lab, workshop):
     first = publish(lab.data_dir, "water-week", "Day 1", root=workshop)
-    assert first.files == ["01-levels.ipynb", "README.md"]
+    assert first.files == ["01-levels.ipynb", "README.md", "workshop.toml"]
     link = lab.icslab("link", "water-week", "--path", "01-levels.ipynb").stdout.strip()
     assert "/hub/user-redirect/git-pull?" in link and "urlpath=lab%2Ftree%2Fwater-week" in link
 
@@ -106,8 +106,8 @@ def test_bad_publications_and_links_are_refused_and_change_nothing(lab, workshop
     head = publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
     leaked = tmp_path / "leak.ipynb"
     write_notebook(leaked, "level = 4.2")
-    with pytest.raises(InputError, match="has solution cells"):
-        publishing.refuse_solutions([leaked])
+    with pytest.raises(InputError, match=r"leak\.ipynb: has solution cells"):
+        publishing.refuse_solutions({"leak.ipynb": leaked.read_bytes()})
     assert (
         publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
         == head
