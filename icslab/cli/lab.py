@@ -38,16 +38,23 @@ def up(
 ) -> None:
     """Run the lab's hub in the foreground (Ctrl-C or SIGTERM stops it; local servers
     stop with it, containers keep running for the next start)."""
+    from icslab.cli.material import said
     from icslab.hub.banner import banner
     from icslab.hub.launch import exec_hub, prepare
+    from icslab.material.publish import commit, stage
 
     if spawner not in (None, "auto", "local", "docker"):
         raise InputError(f"--spawner {spawner!r}: use auto, local or docker")
+    # material.publish: every workshop built and checked before anything changes.
+    settings = load_inputs(config, roster)[0]
+    staged = [stage(name) for name in settings.material.publish]
     started = prepare(
         config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
     )
     for line in banner(started):
         console.print(line, highlight=False)
+    for workshop in staged:
+        console.print(said(commit(started.lab.data_dir, workshop)), highlight=False)
     sys.stdout.flush()
     exec_hub(started.lab)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from icslab.cli.options import DataDirOption, commands, saved_lab
 from icslab.cli.output import console, errors
+
+if TYPE_CHECKING:
+    from icslab.material.publish import Publication
 
 app = commands()
 
@@ -23,12 +26,14 @@ def publish(
     from icslab.material.publish import publish as publish_workshop
 
     lab = saved_lab(data_dir)
-    done = publish_workshop(lab.data_dir, workshop, message)
-    if done.commit is None:
-        console.print(f"{workshop}: nothing changed since the last publication")
-    else:
-        console.print(f"{workshop}: published {len(done.files)} files as {done.commit[:10]}")
+    console.print(said(publish_workshop(lab.data_dir, workshop, message)), highlight=False)
     console.print(f"link: icslab link {workshop}", highlight=False)
+
+
+def said(done: Publication) -> str:
+    if done.commit is None:
+        return f"{done.workshop}: nothing changed since the last publication"
+    return f"{done.workshop}: published {len(done.files)} files as {done.commit[:10]}"
 
 
 @app.command()

@@ -2,6 +2,9 @@
 follow the nbgitpuller link, keep their edits when a fix is published, and cannot
 publish themselves."""
 
+import shutil
+from urllib.parse import urlparse
+
 import httpx
 import nbformat
 import pytest
@@ -133,3 +136,27 @@ def test_servers_pull_the_listed_workshops_when_they_start(tmp_path, workshop):
         pulled = lab.data_dir / "users" / "p02" / "water-week" / "01-levels.ipynb"
         wait_for(pulled.exists, timeout=30, what="the workshop pulled at server start")
         assert cells(pulled)[:2] == ["# Levels", "level = ..."]
+
+
+EXAMPLE_MATERIAL = {"publish": ["ics-week"], "pull_on_start": ["ics-week"], "landing": "ics-week"}
+
+
+def test_a_first_login_lands_on_the_welcome_notebook_of_the_week_up_published(tmp_path):
+    from icslab.testing import RunningLab
+
+    with RunningLab(tmp_path / "lab", material=EXAMPLE_MATERIAL) as lab:
+        assert "ics-week: published 10 files as" in lab.logs()
+        p01 = lab.login("p01")
+        p01.start_server()
+        landed = p01.open_server(page="")  # what the hub sends a browser to after login
+        # The page waited for the pull: it opens the notebook only once it is there.
+        assert urlparse(str(landed.url)).path == "/user/p01/lab/tree/ics-week/00-welcome.ipynb"
+        welcome = lab.data_dir / "users" / "p01" / "ics-week" / "00-welcome.ipynb"
+        assert cells(welcome)[0].startswith("# 0 · Welcome")
+
+        # Nothing to land on (the participant removed the workshop): hub.default_url.
+        p01.stop_server()
+        (lab.data_dir / "git" / "ics-week.git").rename(lab.data_dir / "unpublished.git")
+        shutil.rmtree(welcome.parent)
+        p01.start_server()
+        assert urlparse(str(p01.open_server(page="").url)).path == "/user/p01/lab"
