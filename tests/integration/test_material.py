@@ -117,6 +117,37 @@ def test_bad_publications_and_links_are_refused_and_change_nothing(lab, workshop
     )
 
 
+def test_a_participant_gets_the_published_version_back_from_their_server_keeping_theirs(
+    lab, workshop
+):
+    publish(lab.data_dir, "water-week", root=workshop)
+    p03 = lab.login("p03")
+    p03.start_server()
+    p03.follow_pull_link(lab.icslab("link", "water-week").stdout.strip())
+    pulled = lab.data_dir / "users" / "p03" / "water-week"
+    notebook = nbformat.read(pulled / "01-levels.ipynb", as_version=4)
+    notebook.cells = [nbformat.v4.new_code_cell("broken beyond repair")]
+    nbformat.write(notebook, pulled / "01-levels.ipynb")
+
+    # In their terminal: the command; in a notebook: the call.
+    code, said = p03.run_command(["icslab", "material", "fresh", "water-week/01-levels.ipynb"])
+    assert code == 0, said
+    assert "yours is kept as 01-levels__" in said and "close its tab without saving" in said
+    assert cells(pulled / "01-levels.ipynb")[:2] == ["# Levels", "level = ..."]
+    [kept] = pulled.glob("01-levels__*.ipynb")
+    assert cells(kept) == ["broken beyond repair"]
+
+    (pulled / "README.md").write_text("my notes")
+    said = p03.run_code("from icslab.material import fresh\nfresh('water-week')")
+    assert "the published version is back; yours is kept as water-week__" in said
+    [kept_folder] = pulled.parent.glob("water-week__*")
+    assert (kept_folder / "README.md").read_text() == "my notes"
+    assert (pulled / "README.md").read_text().startswith("# Water week")
+
+    code, said = p03.run_command(["icslab", "material", "fresh", "notes.ipynb"])
+    assert code == 2 and "not inside a workshop pulled from the lab" in said
+
+
 def test_a_link_can_be_a_qr_code_for_the_projector(lab, workshop, tmp_path):
     publish(lab.data_dir, "water-week", root=workshop)
     qr = tmp_path / "link.png"
