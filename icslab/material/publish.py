@@ -94,6 +94,19 @@ def stage(name: str, root: Path = WORKSHOPS) -> Staged:
     return Staged(name, dict(sorted(files.items())))
 
 
+def stage_all(names: list[str], root: Path = WORKSHOPS) -> list[Staged]:
+    """`stage` each workshop; every problem of every one in one InputError."""
+    staged, problems = [], []
+    for name in names:
+        try:
+            staged.append(stage(name, root))
+        except InputError as error:
+            problems += error.problems
+    if problems:
+        raise InputError(*problems)
+    return staged
+
+
 def commit(data_dir: Path, staged: Staged, message: str | None = None) -> Publication:
     name, files = staged.workshop, staged.files
     size = sum(len(content) for content in files.values())
