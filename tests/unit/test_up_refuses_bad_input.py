@@ -151,6 +151,4 @@ def test_a_workshop_that_cannot_be_published_stops_up_before_anything_changes(
 
     checked = CliRunner().invoke(app, ["check", "--config", str(settings)])
     assert checked.exit_code == 1
-    assert "material.publish: 'no-such-week': no such workshop" in " ".join(
-        checked.output.split()
-    )
+    assert "material.publish: 'no-such-week': no such workshop" in " ".join(checked.output.split())
