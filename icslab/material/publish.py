@@ -150,7 +150,8 @@ def folder_files(workshop: Workshop) -> dict[str, bytes]:
                 problems.append(f"{folder / relative}: a symlink; {_instead}")
         for name in names:
             relative = (here / name).as_posix()
-            if never.match_file(relative) or left_out.match_file(relative):
+            left = never.match_file(relative) or left_out.match_file(relative)
+            if left and relative != MANIFEST:  # the manifest goes: servers land by it
                 continue
             path = Path(top) / name
             mode = os.lstat(path).st_mode
@@ -160,7 +161,7 @@ def folder_files(workshop: Workshop) -> dict[str, bytes]:
                 continue  # published as its participant version, never as its source
             elif not stat.S_ISREG(mode):
                 problems.append(f"{path}: not a regular file; {_leave_out}")
-            elif name.endswith(".ipynb"):
+            elif name.lower().endswith(".ipynb"):
                 problems.append(
                     f"{path}: a notebook {manifest} does not list: add it as a [[modules]] "
                     f"entry there, or {_leave_out}"
@@ -202,7 +203,7 @@ def refuse_solutions(files: dict[str, bytes]) -> None:
     leaks = [
         path
         for path, content in files.items()
-        if path.endswith(".ipynb")
+        if path.lower().endswith(".ipynb")
         and contains_solutions(nbformat.reads(content.decode(), as_version=4))
     ]
     if leaks:

@@ -82,7 +82,7 @@ def test_publishignore_and_the_manifest_leave_files_out(workshops, tmp_path):
     (folder / "drafts").mkdir()
     (folder / "drafts" / "06-maybe.ipynb").write_text("{}")  # an unlisted notebook, ignored
     (folder / "big.tmp").write_text("scratch")
-    (folder / ".publishignore").write_text("# mine\nnotes/\n*.tmp\ndrafts/\n")
+    (folder / ".publishignore").write_text("# mine\nnotes/\n*.tmp\ndrafts/\n*.toml\n")
     (folder / "workshop.toml").write_text(MANIFEST.format(extra='exclude = ["helpers.py"]\n'))
 
     publish(tmp_path / "data", "water-week", root=workshops)
@@ -91,7 +91,7 @@ def test_publishignore_and_the_manifest_leave_files_out(workshops, tmp_path):
         "README.md",
         "data/levels.csv",
         "plant.svg",
-        "workshop.toml",
+        "workshop.toml",  # always: participants' servers land on its first notebook
     ]
 
 
@@ -117,13 +117,13 @@ def test_a_notebook_the_manifest_does_not_list_stops_the_publication(workshops, 
     folder = workshops / "water-week"
     source_notebook(folder / "02-flows.ipynb", "flow = 1")
     (folder / "extra").mkdir()
-    nbformat.write(nbformat.v4.new_notebook(), folder / "extra" / "scratch.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), folder / "extra" / "scratch.IPYNB")
 
     with pytest.raises(InputError) as refused:
         publish(tmp_path / "data", "water-week", root=workshops)
     problems = refused.value.problems
     assert len(problems) == 2
-    for name in ("02-flows.ipynb", "extra/scratch.ipynb"):
+    for name in ("02-flows.ipynb", "extra/scratch.IPYNB"):
         [problem] = [p for p in problems if name in p]
         assert str(folder / "workshop.toml") in problem and "[[modules]]" in problem
     assert not repository_path(tmp_path / "data", "water-week").exists()  # nothing committed
