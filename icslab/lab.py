@@ -21,6 +21,7 @@ DATA_DIR_ENV = "ICSLAB_DATA_DIR"
 # The lab's hub services that browsers or participants' servers reach.
 GIT_SERVICE = "icslab-git"
 LIVE_SERVICE = "icslab-live"
+GIT_URL_ENV = "ICSLAB_GIT_URL"  # in participants' servers: where the lab's workshops come from
 LIVE_URL_ENV = "ICSLAB_LIVE_URL"  # in participants' servers: `icslab live copy` fetches there
 SUBMIT_SERVICE = "icslab-submit"
 ROOM_SERVICE = "icslab-room"

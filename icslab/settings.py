@@ -117,7 +117,9 @@ class Hub(Section, PublicAddress):
         "--roster` overrides it.",
     )
     default_url: str = Field(
-        "/lab", description="Page a participant lands on after logging in (a path, e.g. /lab)."
+        "/lab",
+        description="Page a participant lands on after logging in (a path, e.g. /lab), "
+        "unless material.landing names a notebook.",
     )
 
     @field_validator("default_url")
@@ -306,12 +308,34 @@ class Docker(Section):
     )
 
 
+WORKSHOP_NAME = r"[a-z0-9][a-z0-9_-]{0,63}"
+WorkshopName = Annotated[str, Field(pattern=f"^{WORKSHOP_NAME}$")]
+
+
 class Material(Section):
-    pull_on_start: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] = Field(
+    publish: list[WorkshopName] = Field(
+        default_factory=list,
+        description="Workshops (folders of workshops/) `icslab up` publishes before the hub "
+        "starts, as `icslab publish NAME` does; it says what it published.",
+    )
+    pull_on_start: list[WorkshopName] = Field(
         default_factory=list,
         description="Published workshops (`icslab publish NAME`) every participant's server "
         "pulls when it starts, as if they had clicked its link; their own edits are kept.",
     )
+    landing: str = Field(
+        "",
+        pattern=rf"^({WORKSHOP_NAME}(/[A-Za-z0-9_.-]+)*)?$",
+        description="Where participants land after logging in: a workshop of pull_on_start "
+        "(its manifest's first notebook) or WORKSHOP/NOTEBOOK.ipynb; empty: hub.default_url.",
+    )
+
+    @field_validator("landing")
+    @classmethod
+    def _inside_the_workshop(cls, value: str) -> str:
+        if {".", ".."} & set(value.split("/")):
+            raise ValueError("a path inside the workshop, e.g. 'ics-week/05-network.ipynb'")
+        return value
 
 
 class Tls(Section):
@@ -437,6 +461,16 @@ def _combination_problems(settings: LabSettings) -> list[tuple[tuple[str, str], 
                 f"culler.warn_minutes = {culler.warn_minutes} must be less than "
                 f"culler.idle_timeout_minutes ({culler.idle_timeout_minutes}): the warning "
                 "comes before the stop",
+            )
+        )
+    landing = settings.material.landing.split("/")[0]
+    if landing and landing not in settings.material.pull_on_start:
+        found.append(
+            (
+                ("material", "landing"),
+                f"material.landing = {settings.material.landing!r} lands in {landing!r}, "
+                "which nothing pulls into participants' folders: add it to "
+                "material.pull_on_start",
             )
         )
     if tls.mode == "files":

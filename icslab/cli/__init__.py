@@ -38,6 +38,7 @@ for name, group in {
     "tls": tls, "detect": detect,
 }.items():  # fmt: skip
     app.add_typer(group.app, name=name)
+app.add_typer(material.own, name="material")
 app.add_typer(develop.app)
 
 

@@ -38,16 +38,23 @@ def up(
 ) -> None:
     """Run the lab's hub in the foreground (Ctrl-C or SIGTERM stops it; local servers
     stop with it, containers keep running for the next start)."""
+    from icslab.cli.material import said
     from icslab.hub.banner import banner
     from icslab.hub.launch import exec_hub, prepare
+    from icslab.material.publish import commit, stage_all
 
     if spawner not in (None, "auto", "local", "docker"):
         raise InputError(f"--spawner {spawner!r}: use auto, local or docker")
+    # material.publish: every workshop built and checked before anything changes.
+    settings = load_inputs(config, roster)[0]
+    staged = stage_all(settings.material.publish)
     started = prepare(
         config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
     )
     for line in banner(started):
         console.print(line, highlight=False)
+    for workshop in staged:
+        console.print(said(commit(started.lab.data_dir, workshop)), highlight=False)
     sys.stdout.flush()
     exec_hub(started.lab)
 
@@ -58,15 +65,20 @@ def check(
     roster: RosterOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Validate the settings, the roster and (serving a room) the certificate and DNS,
-    without starting or changing anything."""
+    """Validate the settings, the roster, the workshops `up` publishes and (serving a
+    room) the certificate and DNS, without starting or changing anything."""
     from icslab.hub.front.setup import check_front
     from icslab.hub.front.status import summary
     from icslab.hub.launch import planned_lab
+    from icslab.material.publish import stage_all
 
     settings, roster_file, members = load_inputs(config, roster)
     lab = planned_lab(settings, config, data_dir or default_data_dir(), members)
     certificate, problems = check_front(lab)
+    try:
+        stage_all(settings.material.publish)  # what `up` would publish
+    except InputError as error:
+        problems += [f"material.publish: {problem}" for problem in error.problems]
     teams = {m.team for m in members if m.team}
     console.print(
         f"{config}: ok ({settings.workshop.title!r}); {roster_file}: {len(members)} users "

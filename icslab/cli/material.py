@@ -1,16 +1,21 @@
-"""`icslab publish` and `link`: workshop material for participants, through nbgitpuller."""
+"""`icslab publish` and `link`: workshop material for participants, through nbgitpuller;
+`icslab material fresh`: a participant gets the published version back."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from icslab.cli.options import DataDirOption, commands, saved_lab
+from icslab.cli.options import PARTICIPANTS, DataDirOption, commands, group, saved_lab
 from icslab.cli.output import console, errors
 
+if TYPE_CHECKING:
+    from icslab.material.publish import Publication
+
 app = commands()
+own = group("Workshop material in your own JupyterLab.")
 
 
 @app.command()
@@ -23,12 +28,14 @@ def publish(
     from icslab.material.publish import publish as publish_workshop
 
     lab = saved_lab(data_dir)
-    done = publish_workshop(lab.data_dir, workshop, message)
-    if done.commit is None:
-        console.print(f"{workshop}: nothing changed since the last publication")
-    else:
-        console.print(f"{workshop}: published {len(done.files)} files as {done.commit[:10]}")
+    console.print(said(publish_workshop(lab.data_dir, workshop, message)), highlight=False)
     console.print(f"link: icslab link {workshop}", highlight=False)
+
+
+def said(done: Publication) -> str:
+    if done.commit is None:
+        return f"{done.workshop}: nothing changed since the last publication"
+    return f"{done.workshop}: published {len(done.files)} files as {done.commit[:10]}"
 
 
 @app.command()
@@ -54,3 +61,16 @@ def link(
     print(url)
     if qr:
         errors.print(f"QR code: {qr}", highlight=False)
+
+
+@own.command(rich_help_panel=PARTICIPANTS)
+def fresh(
+    path: Annotated[
+        str, typer.Argument(help="A file or folder of a pulled workshop, or the workshop itself.")
+    ],
+) -> None:
+    """Get the published version of a file back; yours is kept beside it with a timestamp
+    (run it in your JupyterLab's terminal)."""
+    from icslab.material.fresh_copy import fresh as fresh_copy
+
+    console.print(repr(fresh_copy(path)), highlight=False)

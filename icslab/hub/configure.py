@@ -21,6 +21,7 @@ from icslab.hub.front import dns
 from icslab.hub.teams import IMAGE_HOME, DockerTeamHook, LocalTeamHook, team_roles, user_volume
 from icslab.lab import (
     GIT_SERVICE,
+    GIT_URL_ENV,
     LIVE_SERVICE,
     LIVE_URL_ENV,
     ROOM_SERVICE,
@@ -30,6 +31,7 @@ from icslab.lab import (
 )
 from icslab.roster import Member, teams
 from icslab.singleuser import JUPYTER_CONFIG
+from icslab.singleuser.landing import ELSE_ENV, LANDING_ENV, LANDING_PATH
 
 PARTICIPANTS = "participants"
 INSTRUCTORS = "instructors"
@@ -229,7 +231,9 @@ def _accounts(c: Config, lab: Lab) -> None:
 
 def _spawner(c: Config, lab: Lab) -> None:
     settings = lab.settings
-    c.Spawner.default_url = settings.hub.default_url
+    # With a landing notebook, the server's own landing page finds it (and waits for
+    # its pull at start); it falls back to hub.default_url.
+    c.Spawner.default_url = LANDING_PATH if settings.material.landing else settings.hub.default_url
     c.Spawner.environment = {
         **server_environment(lab),
         "ICSLAB_DATA": str(lab.datasets_dir),
@@ -355,6 +359,8 @@ def server_environment(lab: Lab) -> dict:
         # Behind TLS every cookie the server sets is Secure (jupyter_config sets _xsrf's).
         **({"ICSLAB_SECURE_COOKIES": "1"} if lab.tls_on else {}),
         **git_environment(lab),
+        **({LANDING_ENV: lab.settings.material.landing} if lab.settings.material.landing else {}),
+        ELSE_ENV: lab.settings.hub.default_url,
         **KERNEL_MEMORY,
     }
 
@@ -376,6 +382,7 @@ def git_environment(lab: Lab) -> dict:
         # Full clones: a workshop is small, and dulwich's server fails the fetch that
         # follows a shallow clone (git sends `shallow` lines without a `deepen`).
         "NBGITPULLER_DEPTH": "0",
+        GIT_URL_ENV: lab.git_url,  # `icslab material fresh` knows the lab's workshops by it
         LIVE_URL_ENV: lab.live_url,  # `icslab live copy` fetches from here
         SUBMIT_URL_ENV: lab.submit_url,  # homework and capstone predictions go here
         ROOM_URL_ENV: lab.room_url,  # self-checks' verdicts go here; notices come from here

@@ -29,6 +29,11 @@ class Workshop(BaseModel):
     title: str = Field(min_length=1)
     description: str = ""
     modules: list[Module] = Field(min_length=1)
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Files of the folder `icslab publish` leaves out (gitignore-style "
+        "patterns, as in a .publishignore file)",
+    )
     folder: Path = Field(exclude=True, default=Path())
 
     @field_validator("modules")

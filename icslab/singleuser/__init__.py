@@ -1,6 +1,7 @@
 """What runs inside participants' own Jupyter servers, in either mode: the lab's
-Jupyter configuration, and two server extensions it turns on (a pool of started
-kernels, and pulling published workshops when a server starts); in docker mode
+Jupyter configuration, and the server extensions it turns on (a pool of started
+kernels, pulling published workshops when a server starts, and the landing page
+that opens the workshop's first notebook); in docker mode
 also their kernels' IPython configuration and its extension (`trim`).
 
 Nothing here imports the hub's code: it runs in the participant's container, as

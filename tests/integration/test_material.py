@@ -2,6 +2,9 @@
 follow the nbgitpuller link, keep their edits when a fix is published, and cannot
 publish themselves."""
 
+import shutil
+from urllib.parse import urlparse
+
 import httpx
 import nbformat
 import pytest
@@ -42,7 +45,7 @@ def cells(path):
 
 def test_publish_link_pull_then_a_fix_arrives_and_own_edits_stay(lab, workshop):
     first = publish(lab.data_dir, "water-week", "Day 1", root=workshop)
-    assert first.files == ["01-levels.ipynb", "README.md"]
+    assert first.files == ["01-levels.ipynb", "README.md", "workshop.toml"]
     link = lab.icslab("link", "water-week", "--path", "01-levels.ipynb").stdout.strip()
     assert "/hub/user-redirect/git-pull?" in link and "urlpath=lab%2Ftree%2Fwater-week" in link
 
@@ -106,12 +109,43 @@ def test_bad_publications_and_links_are_refused_and_change_nothing(lab, workshop
     head = publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
     leaked = tmp_path / "leak.ipynb"
     write_notebook(leaked, "level = 4.2")
-    with pytest.raises(InputError, match="has solution cells"):
-        publishing.refuse_solutions([leaked])
+    with pytest.raises(InputError, match=r"leak\.ipynb: has solution cells"):
+        publishing.refuse_solutions({"leak.ipynb": leaked.read_bytes()})
     assert (
         publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
         == head
     )
+
+
+def test_a_participant_gets_the_published_version_back_from_their_server_keeping_theirs(
+    lab, workshop
+):
+    publish(lab.data_dir, "water-week", root=workshop)
+    p03 = lab.login("p03")
+    p03.start_server()
+    p03.follow_pull_link(lab.icslab("link", "water-week").stdout.strip())
+    pulled = lab.data_dir / "users" / "p03" / "water-week"
+    notebook = nbformat.read(pulled / "01-levels.ipynb", as_version=4)
+    notebook.cells = [nbformat.v4.new_code_cell("broken beyond repair")]
+    nbformat.write(notebook, pulled / "01-levels.ipynb")
+
+    # In their terminal: the command; in a notebook: the call.
+    code, said = p03.run_command(["icslab", "material", "fresh", "water-week/01-levels.ipynb"])
+    assert code == 0, said
+    assert "yours is kept as 01-levels__" in said and "close its tab without saving" in said
+    assert cells(pulled / "01-levels.ipynb")[:2] == ["# Levels", "level = ..."]
+    [kept] = pulled.glob("01-levels__*.ipynb")
+    assert cells(kept) == ["broken beyond repair"]
+
+    (pulled / "README.md").write_text("my notes")
+    said = p03.run_code("from icslab.material import fresh\nfresh('water-week')")
+    assert "the published version is back; yours is kept as water-week__" in said
+    [kept_folder] = pulled.parent.glob("water-week__*")
+    assert (kept_folder / "README.md").read_text() == "my notes"
+    assert (pulled / "README.md").read_text().startswith("# Water week")
+
+    code, said = p03.run_command(["icslab", "material", "fresh", "notes.ipynb"])
+    assert code == 2 and "not inside a workshop pulled from the lab" in said
 
 
 def test_a_link_can_be_a_qr_code_for_the_projector(lab, workshop, tmp_path):
@@ -133,3 +167,27 @@ def test_servers_pull_the_listed_workshops_when_they_start(tmp_path, workshop):
         pulled = lab.data_dir / "users" / "p02" / "water-week" / "01-levels.ipynb"
         wait_for(pulled.exists, timeout=30, what="the workshop pulled at server start")
         assert cells(pulled)[:2] == ["# Levels", "level = ..."]
+
+
+EXAMPLE_MATERIAL = {"publish": ["ics-week"], "pull_on_start": ["ics-week"], "landing": "ics-week"}
+
+
+def test_a_first_login_lands_on_the_welcome_notebook_of_the_week_up_published(tmp_path):
+    from icslab.testing import RunningLab
+
+    with RunningLab(tmp_path / "lab", material=EXAMPLE_MATERIAL) as lab:
+        assert "ics-week: published 10 files as" in lab.logs()
+        p01 = lab.login("p01")
+        p01.start_server()
+        landed = p01.open_server(page="")  # what the hub sends a browser to after login
+        # The page waited for the pull: it opens the notebook only once it is there.
+        assert urlparse(str(landed.url)).path == "/user/p01/lab/tree/ics-week/00-welcome.ipynb"
+        welcome = lab.data_dir / "users" / "p01" / "ics-week" / "00-welcome.ipynb"
+        assert cells(welcome)[0].startswith("# 0 · Welcome")
+
+        # Nothing to land on (the participant removed the workshop): hub.default_url.
+        p01.stop_server()
+        (lab.data_dir / "git" / "ics-week.git").rename(lab.data_dir / "unpublished.git")
+        shutil.rmtree(welcome.parent)
+        p01.start_server()
+        assert urlparse(str(p01.open_server(page="").url)).path == "/user/p01/lab"

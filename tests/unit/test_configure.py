@@ -265,6 +265,22 @@ def test_servers_are_told_which_published_workshops_to_pull_at_start(make_lab):
     assert configured(make_lab()).Spawner.environment["ICSLAB_PULL_ON_START"] == ""
 
 
+def test_participants_land_on_the_workshop_the_settings_name_else_on_default_url(make_lab):
+    lab = make_lab(
+        material={"pull_on_start": ["ics-week"], "landing": "ics-week"},
+        hub={"default_url": "/lab/tree/notes"},
+    )
+    c = configured(lab)
+    assert c.Spawner.default_url == "/icslab/landing"  # the server's page finds the notebook
+    assert c.Spawner.environment["ICSLAB_LANDING"] == "ics-week"
+    assert c.Spawner.environment["ICSLAB_LANDING_ELSE"] == "/lab/tree/notes"
+    assert c.Spawner.environment["ICSLAB_GIT_URL"] == lab.git_url
+
+    plain = configured(make_lab(hub={"default_url": "/lab/tree/notes"}))
+    assert plain.Spawner.default_url == "/lab/tree/notes"
+    assert "ICSLAB_LANDING" not in plain.Spawner.environment
+
+
 def test_the_server_zygote_preloads_nothing_that_reads_a_participants_environment():
     import subprocess
 

@@ -110,3 +110,26 @@ def test_a_workshop_to_pull_must_be_a_workshop_name(tmp_path):
         tmp_path, '[workshop]\ntitle = "x"\n[material]\npull_on_start = ["ics-week", "../etc"]\n'
     )
     assert len(found) == 1 and "material.pull_on_start.1" in found[0]
+
+
+def test_the_example_publishes_the_week_pulls_it_and_lands_on_it():
+    material = load_settings(EXAMPLE).material
+    assert (material.publish, material.pull_on_start) == (["ics-week"], ["ics-week"])
+    assert material.landing == "ics-week"
+
+
+def test_the_landing_must_be_a_pulled_workshop_or_a_path_inside_one(tmp_path):
+    def material(landing):
+        return (
+            '[workshop]\ntitle = "x"\n[material]\npull_on_start = ["ics-week"]\n'
+            f'landing = "{landing}"\n'
+        )
+
+    for fine in ("ics-week", "ics-week/05-network.ipynb", "ics-week/day2/plan.ipynb"):
+        assert load_settings(settings_file(tmp_path, material(fine))).material.landing == fine
+    [unpulled] = problems(tmp_path, material("water-week/01-levels.ipynb"))
+    assert "material.landing" in unpulled and "add it to material.pull_on_start" in unpulled
+    [outside] = problems(tmp_path, material("ics-week/../../etc/passwd"))
+    assert "lab.toml:5" in outside and "material.landing" in outside
+    [odd] = problems(tmp_path, material("ics week"))
+    assert "material.landing" in odd

@@ -131,3 +131,24 @@ def test_check_validates_without_starting(lab_settings):
     result = CliRunner().invoke(app, ["check", "--config", str(lab_settings)])
     assert result.exit_code == 0, result.output
     assert "2 users in 1 teams" in result.output
+
+
+def test_a_workshop_that_cannot_be_published_stops_up_before_anything_changes(
+    tmp_path, existing_lab
+):
+    write_roster(tmp_path / "roster.csv", GOOD_ROSTER)
+    settings = write_settings(
+        tmp_path / "lab.toml",
+        data={"datasets": "datasets"},
+        material={"publish": ["ics-week", "no-such-week", "nor-this"]},
+    )
+    before = snapshot(existing_lab.data_dir)
+    result = up("--config", str(settings), "--data-dir", str(existing_lab.data_dir))
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "'no-such-week': no such workshop" in output and "'nor-this'" in output
+    assert snapshot(existing_lab.data_dir) == before  # not even ics-week was published
+
+    checked = CliRunner().invoke(app, ["check", "--config", str(settings)])
+    assert checked.exit_code == 1
+    assert "material.publish: 'no-such-week': no such workshop" in " ".join(checked.output.split())
