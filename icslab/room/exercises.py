@@ -4,10 +4,12 @@ module's `icslab.check("name", ...)` calls, read from the workshop's sources."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from icslab.errors import InputError
 from icslab.notebooks.manifest import available, load_workshop
 from icslab.paths import WORKSHOPS
 
@@ -23,10 +25,16 @@ class Module:
 
 
 def workshop_modules(names: list[str], root: Path = WORKSHOPS) -> list[Module]:
-    """The modules of the named workshops (every workshop found, if none is named)."""
+    """The modules of the named workshops (every workshop found, if none is named).
+    A named workshop that is not in `root` is skipped with a warning: the room still
+    serves the others."""
     modules = []
     for name in names or available(root):
-        workshop = load_workshop(name, root)
+        try:
+            workshop = load_workshop(name, root)
+        except InputError as error:
+            logging.warning("no exercises from %s: %s", name, " ".join(error.problems))
+            continue
         for module in workshop.modules:
             found = _checks_in(workshop.source(module))
             if found:

@@ -115,6 +115,12 @@ def test_the_ics_week_exercises_are_read_in_module_order():
     assert len({name for m in modules for name in m.exercises}) >= 25
 
 
+def test_a_workshop_missing_from_the_repository_is_skipped_not_fatal(caplog):
+    modules = workshop_modules(["not-here", "ics-week"])
+    assert modules == workshop_modules(["ics-week"])
+    assert "no exercises from not-here" in caplog.text
+
+
 def watch_for(make_lab, timeout=60, warn=5):
     watch = HubWatch(make_lab(culler={"idle_timeout_minutes": timeout, "warn_minutes": warn}))
     return watch
