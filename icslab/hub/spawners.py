@@ -83,7 +83,9 @@ class _Zygote:
                 cls.path = os.path.join(folder, "socket")
                 # A bare environment: each server gets its own from the spawner, and a
                 # fork's /proc/PID/environ shows the zygote's, so it must hold nothing.
-                bare = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ")}
+                # PYTHONPATH too: the servers run the hub's own icslab.
+                kept = ("PATH", "LANG", "TZ", "PYTHONPATH")
+                bare = {k: v for k, v in os.environ.items() if k in kept}
                 cls.process = subprocess.Popen(
                     [sys.executable, "-m", "icslab.hub.zygote", cls.path], env=bare
                 )
