@@ -196,6 +196,15 @@ def test_participants_pick_among_the_languages_their_lab_lists(lab, tmp_path):
         remove_lab_resources(own_prefix, volumes=True)
 
 
+def test_a_language_the_image_has_no_pack_for_is_named_before_anything_starts(tmp_path, prefix):
+    lab = docker_lab(tmp_path, prefix, workshop={"title": "x", "languages": ["fr-FR"]})
+    refused = r"workshop.languages lists fr-FR, but docker.image '.*' has no language pack for it"
+    with pytest.raises(RuntimeError, match=refused):
+        lab.start(timeout=30)
+    assert "icslab images build --config" in lab.logs()
+    assert not (lab.data_dir / "credentials.csv").exists()
+
+
 def test_a_participant_pulls_published_material_into_their_volume(lab, engine, prefix):
     from icslab.material.publish import publish
 
