@@ -193,3 +193,23 @@ def test_up_in_local_mode_refuses_a_language_whose_pack_is_not_installed(tmp_pat
     assert "workshop.languages lists vi-VN, but local mode has no language pack for it" in said
     assert f"icslab languages install --config {config}" in said
     assert not data_dir.exists()
+
+
+def test_install_for_an_english_only_lab_installs_nothing(tmp_path, packs):
+    config = settings_file(tmp_path, '[workshop]\ntitle = "x"\n')
+    result = CliRunner().invoke(app, ["languages", "install", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "languages for local mode: English only" in result.output
+    assert not packs.exists()
+
+
+def test_list_shows_what_a_lab_lists_and_which_packs_local_mode_has(tmp_path, packs):
+    config = settings_file(tmp_path, '[workshop]\ntitle = "x"\nlanguages = ["ja-JP", "vi-VN"]\n')
+    put_pack(packs, "ja-JP")
+    result = CliRunner().invoke(app, ["languages", "list", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
+    assert len(rows) == len(languages.LANGUAGES)
+    assert rows["ja-JP"][-2:] == ["yes", "installed"]
+    assert rows["vi-VN"][-1] == "yes"
+    assert rows["ko-KR"] == ["ko-KR", "Korean", "(South", "Korea)"]  # not listed, no pack
