@@ -14,6 +14,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
 
 install: $(BIN)/icslab $(PROXY) ## create .venv with icslab, its tests and the proxy
+	$(BIN)/icslab languages install  # local mode's packs for hub_config/lab.toml's languages
 
 # Reinstall when the dependency list changes; the stamp is the CLI itself.
 $(BIN)/icslab: pyproject.toml

@@ -5,7 +5,11 @@ Four steps, each skipped when its inputs have not changed:
   datasets    `icslab datasets build --missing`: the image bakes them in
   base        debootstrap a Debian rootfs and `docker import` it (nothing to pull from)
   wheelhouse  `pip download` every wheel on the host, for the image's Python 3.11.2
-  image       `docker build`, labelled with a hash of everything that went in
+              (with every JupyterLab language pack: a few MB, so the settings' list
+              can change without downloading again)
+  image       `docker build` for the lab's settings (their docker.image, with the
+              language packs `[workshop] languages` lists), labelled with a hash of
+              everything that went in and with those languages
 
 `image_is_current()` tells `icslab up` whether the image needs a build.
 """
@@ -30,6 +34,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from icslab import languages as language_packs
 from icslab.paths import (
     BATADAL_CACHE,
     CATALOG,
@@ -106,8 +111,22 @@ def wheelhouse_key(
     requirements_text: str, icslab_requires: list[str], build_requires: list[str]
 ) -> str:
     """Everything the wheelhouse's contents depend on: when unchanged, no download."""
-    recipe = [requirements_text, icslab_requires, build_requires, IMAGE_PYTHON, PLATFORMS]
+    recipe = [requirements_text, icslab_requires, build_requires, IMAGE_PYTHON, PLATFORMS,
+              every_language_pack()]  # fmt: skip
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
+
+
+def every_language_pack() -> list[str]:
+    """Pinned requirements of every language pack a lab can list."""
+    return [language_packs.requirement(language) for language in language_packs.LANGUAGES]
+
+
+def language_build_args(languages: list[str]) -> list[str]:
+    """docker build's arguments for the packs the image installs, each as
+    language=requirement, and the label naming them (empty: English only)."""
+    packs = " ".join(f"{lang}={language_packs.requirement(lang)}" for lang in languages)
+    return ["--build-arg", f"ICSLAB_LANGUAGE_PACKS={packs}",
+            "--build-arg", f"ICSLAB_LANGUAGES={','.join(languages)}"]  # fmt: skip
 
 
 def download_command(python: str, requirement_files: list[Path], dest: Path) -> list[str]:
@@ -216,12 +235,14 @@ def image_info(image: str) -> dict | None:
     return json.loads(answer.stdout)[0] if answer.returncode == 0 else None
 
 
-def image_label(image: str) -> str | None:
+def image_label(image: str, name: str = INPUTS_LABEL) -> str | None:
     info = image_info(image)
-    return (((info or {}).get("Config") or {}).get("Labels") or {}).get(INPUTS_LABEL)
+    return (((info or {}).get("Config") or {}).get("Labels") or {}).get(name)
 
 
-def current_inputs(base_image: str | None = None) -> dict[str, object]:
+def current_inputs(
+    base_image: str | None = None, languages: list[str] | None = None
+) -> dict[str, object]:
     """What the image is made of; its hash is the image's label."""
     icslab_requires, build_requires = project_requirements(PYPROJECT.read_text())
     return {
@@ -234,6 +255,7 @@ def current_inputs(base_image: str | None = None) -> dict[str, object]:
         "workshops": tree_digest(WORKSHOPS, skip=("build",)),
         "batadal": tree_digest(BATADAL_CACHE),
         "base": base_identity(base_image),
+        "languages": languages or [],
     }
 
 
@@ -246,13 +268,16 @@ def base_identity(base_image: str | None) -> str:
     return info["Id"] if info else base_image
 
 
-def image_is_current(image: str = IMAGE, base_image: str | None = None) -> bool:
+def image_is_current(
+    image: str = IMAGE, base_image: str | None = None, languages: list[str] | None = None
+) -> bool:
     """True when the image exists and was built from today's inputs (no build needed)."""
     try:
         label = image_label(image)
     except (OSError, subprocess.SubprocessError):
         return False
-    return label is not None and not needs_build(label, inputs_hash(current_inputs(base_image)))
+    current = inputs_hash(current_inputs(base_image, languages))
+    return label is not None and not needs_build(label, current)
 
 
 # --- running the steps -----------------------------------------------------------------------
@@ -354,7 +379,10 @@ def download_wheels(icslab_requires: list[str], build_requires: list[str], on_li
         extra, backend = partial / "icslab-requires.txt", partial / "build-requires.txt"
         extra.write_text("".join(f"{line}\n" for line in icslab_requires))
         backend.write_text("".join(f"{line}\n" for line in build_requires))
-        command = download_command(sys.executable, [REQUIREMENTS, extra, backend], partial)
+        packs = partial / "language-packs.txt"
+        packs.write_text("".join(f"{line}\n" for line in every_language_pack()))
+        files = [REQUIREMENTS, extra, backend, packs]
+        command = download_command(sys.executable, files, partial)
         code, tail = stream(command, on_line)
         if code:
             missing = failed_requirement(tail)
@@ -384,10 +412,10 @@ def build_icslab_wheel(on_line: OnLine) -> None:
         raise ImageBuildError(f"building the icslab wheel failed:\n{tail}")
 
 
-def docker_build(image: str, base: str, inputs: str, on_line: OnLine) -> None:
+def docker_build(image: str, base: str, inputs: str, languages: list[str], on_line: OnLine) -> None:
     command = ["docker", "build", "--file", str(DOCKERFILE), "--tag", image,
                "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"ICSLAB_INPUTS={inputs}",
-               str(REPO)]  # fmt: skip
+               *language_build_args(languages), str(REPO)]  # fmt: skip
     # The legacy builder: no buildx plugin here, and its "Step N/M" lines show progress.
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     code, tail = stream(command, on_line, env=env)
@@ -400,11 +428,14 @@ def docker_build(image: str, base: str, inputs: str, on_line: OnLine) -> None:
 
 def build_participant_image(
     *, force: bool = False, base_image: str | None = None, mirror: str = DEBIAN_MIRROR,
-    image: str = IMAGE, out: Console | None = None, datasets: Callable[[], object],
+    image: str = IMAGE, languages: list[str] | None = None, out: Console | None = None,
+    datasets: Callable[[], object],
 ) -> bool:  # fmt: skip
     """Build the image if it is missing or stale (or forced), reporting each step to `out`;
     True when it was built. `datasets()` first builds the datasets the image bakes in
-    that are missing or do not match the catalog (with its own progress display)."""
+    that are missing or do not match the catalog (with its own progress display).
+    `languages`: the JupyterLab language packs it holds (validated settings)."""
+    languages = languages or []
     out = out or Console()
     if not DOCKERFILE.exists():
         raise ImageBuildError(f"{DOCKERFILE} not found: run from a clone of the icslab repository")
@@ -433,7 +464,7 @@ def build_participant_image(
     steps.add_row("datasets", "match the catalog", f"{time.monotonic() - started:.0f} s")
     started = time.monotonic()
     steps.add_row("notebooks", ensure_notebooks(), f"{time.monotonic() - started:.0f} s")
-    inputs = inputs_hash(current_inputs(base_image))
+    inputs = inputs_hash(current_inputs(base_image, languages))
     if not needs_build(image_label(image), inputs, force=force):
         out.print(f"{image} is up to date (inputs {inputs[:12]})")
         return False
@@ -444,7 +475,7 @@ def build_participant_image(
 
     def image_step(on_line: OnLine) -> str:
         replaced = (image_info(image) or {}).get("Id")
-        docker_build(image, base, inputs, on_line)
+        docker_build(image, base, inputs, languages, on_line)
         built = image_info(image)
         if built is None:
             raise ImageBuildError(f"docker build reported success but {image} is missing")
@@ -452,7 +483,8 @@ def build_participant_image(
             # Our previous build, now untagged: its venv layer alone is ~1 GB. Docker
             # refuses (and we let it) while a participant's container still uses it.
             docker("image", "rm", replaced)
-        return f"{image}, {built['Size'] / 1e6:.0f} MB"
+        held = f"languages: English, {', '.join(languages)}" if languages else "English only"
+        return f"{image}, {built['Size'] / 1e6:.0f} MB, {held}"
 
     run("image", image_step)
     out.print(steps)

@@ -4,6 +4,7 @@ The lab's running state has its own place, `icslab.lab.LabPaths` (under the data
 dir); these are the repository's own folders.
 """
 
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,3 +24,7 @@ JUPYTERHUB_CONFIG = HUB_CONFIG / "jupyterhub_config.py"
 # The lab's settings, relative to where `icslab` runs (the default of --config); its
 # name was hub_config/workshop.toml until this release (icslab.settings reads that too).
 SETTINGS_FILE = Path("hub_config/lab.toml")
+
+# Local mode's JupyterLab language packs, one folder each, in the venv that runs the
+# participants' servers (icslab.languages says why not in its site-packages).
+LANGUAGE_PACKS = Path(sys.prefix) / "share" / "icslab" / "language-packs"

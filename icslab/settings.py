@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from icslab.errors import InputError
+from icslab.languages import unknown as unknown_languages
 from icslab.paths import SETTINGS_FILE
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,18 @@ class Workshop(Section):
     title: Annotated[
         str, Field(min_length=1, description="Shown on the hub's login and home pages (required).")
     ]
+    languages: list[str] = Field(
+        default_factory=list,
+        description="JupyterLab languages participants may pick in Settings > Language, "
+        'besides English (the default), e.g. ["ja-JP", "ko-KR"]; empty = English only.',
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _packs_exist(cls, value: list[str]) -> list[str]:
+        if problem := unknown_languages(value):
+            raise ValueError(problem)
+        return list(dict.fromkeys(value))  # each once, in the order written
 
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"

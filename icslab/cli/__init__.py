@@ -15,6 +15,7 @@ from icslab.cli import (
     homework,
     images,
     lab,
+    languages,
     leaderboard,
     live,
     material,
@@ -34,6 +35,7 @@ for commands in (lab, material, leaderboard, backup):
 app.add_typer(room.top)
 for name, group in {
     "passwords": passwords, "datasets": datasets, "docker": docker, "images": images,
+    "languages": languages,
     "notebooks": notebooks, "homework": homework, "room": room, "live": live, "service": service,
     "tls": tls, "detect": detect,
 }.items():  # fmt: skip

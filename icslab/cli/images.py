@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from icslab.cli.options import group
+from icslab.cli.options import DEFAULT_CONFIG, ConfigOption, group
 from icslab.cli.output import console, errors
 from icslab.images import (
     DEBIAN_MIRROR,
-    IMAGE,
     PACKAGES_FILE,
     WHEELHOUSE_STAMP,
     ImageBuildError,
@@ -26,6 +25,8 @@ from icslab.images import (
     read_package_list,
     require_engine,
 )
+from icslab.languages import IMAGE_LABEL
+from icslab.settings import load_settings
 
 app = group("The participant image: built offline, without a registry.")
 
@@ -37,6 +38,21 @@ BaseOption = Annotated[
         "from a registry) instead of a debootstrapped base.",
     ),
 ]  # fmt: skip
+
+
+TagOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tag", help="Build (or check) this image instead of the settings' docker.image "
+        "(e.g. icslab-participant:try, for a lab whose docker.image names it)."
+    ),
+]  # fmt: skip
+
+
+def image_for(config, tag: str | None) -> tuple[str, list[str]]:
+    """The image to build or check, and the languages it holds: the lab's settings'."""
+    settings = load_settings(config)
+    return tag or settings.docker.image, settings.workshop.languages
 
 
 def missing_datasets() -> None:
@@ -57,10 +73,14 @@ def build(
         bool,
         typer.Option("--if-engine", help="Do nothing when no Docker engine answers (make up)."),
     ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    tag: TagOption = None,
 ) -> None:
-    """Build the participant image (base, wheelhouse, image), skipping what is up to date."""
+    """Build the participant image for the lab's settings (its docker.image, with the
+    JupyterLab languages they list): base, wheelhouse, image, skipping what is up to date."""
     from icslab.hub.docker_env import engine_answers
 
+    image, languages = image_for(config, tag)
     if if_engine and not engine_answers():
         console.print("no Docker engine answers: no image needed (local mode)")
         return
@@ -70,6 +90,8 @@ def build(
             force=force,
             base_image=base_image,
             mirror=mirror,
+            image=image,
+            languages=languages,
             out=console,
             datasets=missing_datasets,
         )
@@ -80,26 +102,31 @@ def build(
 
 
 @app.command()
-def status(base_image: BaseOption = None) -> None:
+def status(
+    base_image: BaseOption = None, config: ConfigOption = DEFAULT_CONFIG, tag: TagOption = None
+) -> None:
     """Whether the participant image exists, is up to date, and its size (exit 1: build it)."""
+    image, languages = image_for(config, tag)
     try:
         require_engine()
     except ImageBuildError as error:
         errors.print(f"[bold red]Cannot check the image:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
-    info = image_info(IMAGE)
-    inputs = current_inputs(base_image)
+    info = image_info(image)
+    inputs = current_inputs(base_image, languages)
     current = inputs_hash(inputs)
-    label = image_label(IMAGE) if info else None
+    label = image_label(image) if info else None
     base = base_image or base_image_tag(read_package_list(PACKAGES_FILE.read_text()))
     stamp = WHEELHOUSE_STAMP.read_text().strip() if WHEELHOUSE_STAMP.exists() else None
     table = Table(box=None, show_header=False)
-    table.add_row("image", IMAGE)
+    table.add_row("image", image)
     table.add_row("exists", "yes" if info else "no")
     if info:
         table.add_row("state", "stale" if needs_build(label, current) else "up to date")
         table.add_row("size", f"{info['Size'] / 1e6:.0f} MB")
         table.add_row("created", info["Created"][:19].replace("T", " "))
+        held = image_label(image, IMAGE_LABEL)
+        table.add_row("languages", f"English, {held.replace(',', ', ')}" if held else "English")
     table.add_row("inputs", f"{current[:12]} (image: {(label or '-')[:12]})")
     table.add_row("base", f"{base} ({'exists' if image_info(base) else 'missing'})")
     table.add_row(

@@ -29,6 +29,7 @@ from icslab.lab import (
     SUBMIT_SERVICE,
     Lab,
 )
+from icslab.languages import IMAGE_LANGUAGE_PACKS, python_path
 from icslab.roster import Member, teams
 from icslab.singleuser import JUPYTER_CONFIG
 from icslab.singleuser.landing import ELSE_ENV, LANDING_ENV, LANDING_PATH
@@ -241,6 +242,7 @@ def _spawner(c: Config, lab: Lab) -> None:
         # kernel pool and autopull extensions on, language servers off. The image
         # sets it for containers.
         "JUPYTER_CONFIG_PATH": str(JUPYTER_CONFIG),
+        **(local_languages(settings.workshop.languages) if lab.spawner == "local" else {}),
     }
     c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
     c.Spawner.mem_limit = settings.limits.memory
@@ -257,6 +259,22 @@ def _spawner(c: Config, lab: Lab) -> None:
         c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
         # Labs and CI often run as root; jupyter-server refuses root unless told.
         c.Spawner.args = ["--ServerApp.allow_root=True"]
+
+
+def local_languages(languages: list[str]) -> dict:
+    """A local server's PYTHONPATH: this lab's language packs, each in a folder of its own
+    (icslab.languages says why), then the hub's own."""
+    if not languages:
+        return {}
+    own = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [*python_path(languages), *own]))}
+
+
+def image_languages(languages: list[str]) -> dict:
+    """A container's PYTHONPATH: the image's folders of this lab's language packs."""
+    if not languages:
+        return {}
+    return {"PYTHONPATH": ":".join(python_path(languages, IMAGE_LANGUAGE_PACKS))}
 
 
 def _services(c: Config, lab: Lab) -> None:
@@ -418,7 +436,11 @@ def _docker(c: Config, lab: Lab) -> None:
     c.DockerSpawner.notebook_dir = IMAGE_HOME
     c.DockerSpawner.network_name = lab.docker_network
     c.DockerSpawner.use_internal_ip = True
-    c.DockerSpawner.environment = {**server_environment(lab), "ICSLAB_DATA": IMAGE_DATA}
+    c.DockerSpawner.environment = {
+        **server_environment(lab),
+        "ICSLAB_DATA": IMAGE_DATA,
+        **image_languages(lab.settings.workshop.languages),
+    }
     c.DockerSpawner.extra_host_config = {
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],

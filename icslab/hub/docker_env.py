@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 from docker.errors import DockerException, ImageNotFound, NotFound
@@ -19,6 +20,7 @@ from icslab.errors import InputError
 from icslab.hub import firewall
 from icslab.hub.firewall import bridge_of
 from icslab.hub.teams import team_volume, user_volume
+from icslab.languages import IMAGE_LABEL, not_in_image
 from icslab.settings import size_bytes
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
@@ -66,6 +68,20 @@ def require_image(engine: docker.DockerClient, image: str) -> None:
             f"docker.image {image!r} is not on this machine: build it with `make images` "
             "(nothing is pulled from a registry)"
         ) from None
+
+
+def require_languages(
+    engine: docker.DockerClient, image: str, languages: list[str], config_file: Path
+) -> None:
+    """The image holds a pack for every language the settings list (its build labels it)."""
+    label = (engine.images.get(image).labels or {}).get(IMAGE_LABEL)
+    if lacking := not_in_image(languages, label):
+        raise InputError(
+            f"workshop.languages lists {', '.join(lacking)}, but docker.image {image!r} has "
+            f"no language pack for {'it' if len(lacking) == 1 else 'them'} (it holds: "
+            f"{label or 'none'}): build it again from these settings, `icslab images build "
+            f"--config {config_file}`"
+        )
 
 
 def network_name(prefix: str) -> str:

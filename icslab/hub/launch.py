@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from icslab import languages
 from icslab.errors import InputError
 from icslab.hub import firewall, leftovers
 from icslab.hub.accounts import AccountChanges, ensure_secret, sync_accounts
@@ -27,6 +28,7 @@ from icslab.hub.docker_env import (
     engine_answers,
     ensure_network,
     require_image,
+    require_languages,
 )
 from icslab.hub.firewall import LabFirewall
 from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyfile
@@ -76,10 +78,23 @@ def resolve_spawner(requested: str, settings) -> str:
     return requested
 
 
-def docker_fields(settings) -> dict:
+def require_local_languages(listed: list[str], config_file: Path) -> None:
+    """Local servers run from this venv: each listed language's pack must be installed."""
+    if lacking := languages.missing(listed):
+        them = "it" if len(lacking) == 1 else "them"
+        raise InputError(
+            f"workshop.languages lists {', '.join(lacking)}, but local mode has no language "
+            f"pack for {them} in {languages.LANGUAGE_PACKS}: install the listed packs with "
+            f"`icslab languages install --config {config_file}` (`make install` does it for "
+            "hub_config/lab.toml)"
+        )
+
+
+def docker_fields(settings, config_file: Path) -> dict:
     """Check the engine and image, and make sure the lab's network exists."""
     engine = client()
     require_image(engine, settings.docker.image)
+    require_languages(engine, settings.docker.image, settings.workshop.languages, config_file)
     network = ensure_network(engine, settings.docker.prefix, settings.docker.egress)
     mounts = Path("/proc/mounts").read_text()
     return {
@@ -208,6 +223,8 @@ def prepare(
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
     chosen = resolve_spawner(spawner or settings.hub.spawner, settings)
+    if chosen == "local":
+        require_local_languages(settings.workshop.languages, config_file)
     # A hub of this lab ran here before (hub.lock exists). Had it crashed, what it
     # started may still hold the ports this start reuses: take the lock first (refused
     # while that hub lives), then stop them, before choosing and checking ports.
@@ -232,7 +249,7 @@ def prepare(
         submit_port=_reuse_port(data_dir, "submit_port"),
         room_port=_reuse_port(data_dir, "room_port"),
         proxy_command=proxy_command(),
-        **(docker_fields(settings) if chosen == "docker" else {}),
+        **(docker_fields(settings, config_file) if chosen == "docker" else {}),
     )
     check_ports(lab)
     check_data_dir(lab.data_dir)

@@ -90,6 +90,10 @@ def _run_server(request: dict) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.environ.clear()
         os.environ.update(request["env"])
+        # As a new interpreter would: the server's PYTHONPATH comes first (local mode's
+        # language packs are found there).
+        added = request["env"].get("PYTHONPATH", "").split(os.pathsep)
+        sys.path[:0] = [entry for entry in added if entry and entry not in sys.path]
         os.makedirs(request["cwd"], 0o755, exist_ok=True)
         os.chdir(request["cwd"])
         sys.argv = list(request["argv"])

@@ -317,6 +317,19 @@ class LabClient:
         finally:
             self.shutdown_kernel(kernel_id, owner)
 
+    def languages(self, owner: str | None = None) -> tuple[list[str], str, dict]:
+        """What JupyterLab's Settings > Language offers on a server (jupyterlab_server's
+        translations API: "en" and each installed pack's locale), the language it starts
+        in (its setting, "default": the server's own) and that language's strings ({}:
+        English, built in)."""
+        owner = self._owner(owner)
+        lab = f"{self.server_url(owner)}lab/api/"
+        offered = self.http.get(f"{lab}translations/")
+        setting = self.http.get(f"{lab}settings/@jupyterlab/translation-extension:plugin")
+        locale = setting.raise_for_status().json()["settings"].get("locale", "default")
+        strings = self.http.get(f"{lab}translations/{locale}").raise_for_status().json()["data"]
+        return sorted(offered.raise_for_status().json()["data"]), locale, strings
+
     def start_kernel(self, owner: str | None = None) -> str:
         """Start a python3 kernel on a server, as opening a notebook does; its id."""
         owner = self._owner(owner)

@@ -32,12 +32,15 @@ import psutil
 from icslab.hub.accounts import read_credentials
 from icslab.hub.front.certs import CA_CERT
 from icslab.hub.launch import free_port
-from icslab.images import IMAGE as PARTICIPANT_IMAGE
+from icslab.images import IMAGE
 from icslab.lab import Lab, LabPaths
 from icslab.testing.client import LabClient
 from icslab.waiting import wait_for
 
 ICSLAB = str(Path(sys.executable).with_name("icslab"))
+# The image Docker tests run: `ICSLAB_TEST_IMAGE` names another build (a branch's own,
+# `icslab images build --tag ...`) without retagging the one other work tests against.
+PARTICIPANT_IMAGE = os.environ.get("ICSLAB_TEST_IMAGE", IMAGE)
 
 TEST_HOST = "lab.test"
 TEST_ADDRESS = "127.0.0.2"  # stands in for the lab server's address on the room's network

@@ -34,7 +34,9 @@ from playwright import sync_api
 from playwright.sync_api import expect
 
 from icslab.hub.docker_env import engine_answers
-from icslab.settings import Limits, size_bytes
+from icslab.languages import LANGUAGES
+from icslab.paths import REPO, SETTINGS_FILE
+from icslab.settings import Limits, load_settings, size_bytes
 from icslab.testing import PARTICIPANT_IMAGE, TEST_HOST, RunningLab, docker_lab, lan_host
 from icslab.waiting import wait_for
 
@@ -74,6 +76,11 @@ SPAWN_TIMEOUT_MS = 90_000  # login -> spawn-pending -> JupyterLab loaded
 KERNEL_TIMEOUT_MS = 60_000  # kernel start + first execution
 ATTACK_TIMEOUT_MS = 30_000  # the attack page's script, start to finish
 LAB_CA = {"mode": "lab-ca"}
+# The example's languages: the participant image is built for them (CI, `make images`).
+WORKSHOP = {
+    "title": "Test lab",
+    "languages": load_settings(REPO / SETTINGS_FILE).workshop.languages,
+}
 SCREENSHOTS = os.environ.get("ICSLAB_E2E_SCREENSHOTS")
 
 
@@ -120,9 +127,10 @@ def lab(request, tmp_path_factory, spawner):
     if spawner == "docker":
         # The shared `prefix` fixture (tests/conftest.py) removes this lab's containers,
         # volumes, network and firewall table, and only those, once the lab stopped.
-        running = docker_lab(folder, request.getfixturevalue("prefix"), tls=LAB_CA)
+        prefix = request.getfixturevalue("prefix")
+        running = docker_lab(folder, prefix, tls=LAB_CA, workshop=WORKSHOP)
     else:
-        running = RunningLab(folder, tls=LAB_CA, hub={"spawner": "local"})
+        running = RunningLab(folder, tls=LAB_CA, hub={"spawner": "local"}, workshop=WORKSHOP)
     with running:
         yield running
 
@@ -419,6 +427,39 @@ def test_participant_logs_in_from_a_browser_and_runs_a_cell(page, lab):
     memory = page.locator("#jp-main-statusbar").get_by_text(re.compile(r"^Mem: "))
     expect(memory).to_have_text(re.compile(rf"^Mem:\s+[\d.]+ / {limit:.2f} MB$"))
     evidence(page, "notebook")
+
+
+def menu_item(page, label):
+    """An item of the open menus (Lumino's items have no accessible name of their own)."""
+    text = label if isinstance(label, re.Pattern) else re.compile(f"^{re.escape(label)}$")
+    return page.locator(".lm-Menu:visible .lm-Menu-itemLabel").filter(has_text=text)
+
+
+def test_a_participant_switches_jupyterlab_to_a_language_the_lab_offers(page, lab):
+    log_in(page, lab, "p03", lab.credentials()["p03"])
+    wait_for_jupyterlab(page, lab, "p03")
+    menus = page.locator("#jp-MainMenu")
+    menus.get_by_role("menuitem", name="Settings", exact=True).click()
+    menu_item(page, "Language").click()
+    offered = page.locator(".lm-Menu:visible").last.locator(".lm-Menu-itemLabel")
+    expect(offered.first).to_be_visible()
+    evidence(page, "language-menu")
+    names = [LANGUAGES[language] for language in WORKSHOP["languages"]]
+    # "Name - native name", after English; then JupyterLab's link to its documentation.
+    labels = [label.split(" - ")[0] for label in offered.all_inner_texts()]
+    assert labels[: 1 + len(names)] == ["English", *names]  # and no other language
+    assert labels[1 + len(names) :] in (
+        ["", "Install more languages…"],
+        ["Install more languages…"],
+    )
+
+    menu_item(page, re.compile(r"^Japanese \(Japan\)")).click()
+    page.get_by_role("button", name="Change and reload").click()
+
+    expect(menus.get_by_role("menuitem", name="設定", exact=True)).to_be_visible(
+        timeout=SPAWN_TIMEOUT_MS
+    )
+    evidence(page, "japanese")
 
 
 def test_a_wrong_password_stays_on_the_login_page_with_an_error(page, lab):

@@ -10,9 +10,12 @@ import signal
 
 import pytest
 
-from icslab.hub.docker_env import engine_answers
+from icslab.hub.docker_env import engine_answers, remove_lab_resources
+from icslab.languages import locale
+from icslab.paths import REPO, SETTINGS_FILE
+from icslab.settings import load_settings
 from icslab.testing import PARTICIPANT_IMAGE as IMAGE
-from icslab.testing import RunningLab, docker_lab
+from icslab.testing import RunningLab, docker_lab, unique_prefix
 from icslab.testing.client import KernelDied
 from icslab.waiting import wait_for
 
@@ -23,6 +26,7 @@ pytestmark = [
         not engine_answers() and not os.environ.get("CI"), reason="no Docker engine answers"
     ),
 ]
+EXAMPLE_SETTINGS = REPO / SETTINGS_FILE  # what CI and `make images` build the image for
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +186,39 @@ def test_a_missing_image_is_named_before_anything_starts(tmp_path, prefix, engin
     )
     with pytest.raises(RuntimeError, match=r"docker.image 'icslab-nope:1' is not on this machine"):
         lab.start(timeout=30)
+    assert not (lab.data_dir / "credentials.csv").exists()
+
+
+def test_participants_pick_among_the_languages_their_lab_lists(lab, tmp_path):
+    # The image was built from the example settings (CI, `make images`): it holds their
+    # languages' packs. This module's lab lists none: English only.
+    p01 = lab.login("p01")
+    p01.start_server()
+    p01.open_server()
+    assert p01.languages() == (["en"], "default", {})
+
+    listed = load_settings(EXAMPLE_SETTINGS).workshop.languages
+    assert listed, "the example settings offer languages besides English"
+    own_prefix = unique_prefix()
+    workshop = {"title": "Indo-Pacific week", "languages": listed}
+    try:
+        with docker_lab(tmp_path, own_prefix, workshop=workshop) as polyglot:
+            p02 = polyglot.login("p02")
+            p02.start_server()
+            p02.open_server()
+            offered, starts_in, strings = p02.languages()
+            assert offered == sorted(["en", *map(locale, listed)])
+            assert (starts_in, strings) == ("default", {})  # English until they pick one
+    finally:
+        remove_lab_resources(own_prefix, volumes=True)
+
+
+def test_a_language_the_image_has_no_pack_for_is_named_before_anything_starts(tmp_path, prefix):
+    lab = docker_lab(tmp_path, prefix, workshop={"title": "x", "languages": ["fr-FR"]})
+    refused = r"workshop.languages lists fr-FR, but docker.image '.*' has no language pack for it"
+    with pytest.raises(RuntimeError, match=refused):
+        lab.start(timeout=30)
+    assert "icslab images build --config" in lab.logs()
     assert not (lab.data_dir / "credentials.csv").exists()
 
 

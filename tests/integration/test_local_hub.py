@@ -76,6 +76,28 @@ def test_jupyterlab_does_not_ask_to_fetch_news_in_an_offline_lab(lab):
     assert defaults["checkForUpdates"]["default"] is False
 
 
+def test_with_no_languages_listed_a_participant_gets_english_only(lab):
+    p01 = lab.login("p01")
+    p01.start_server()
+    p01.open_server()
+    assert p01.languages() == (["en"], "default", {})
+
+
+def test_a_participant_may_pick_a_listed_language_and_starts_in_english(tmp_path):
+    workshop = {"title": "Indo-Pacific week", "languages": ["ja-JP"]}
+    with RunningLab(tmp_path, roster=EXAMPLE_ROSTER, workshop=workshop) as lab:
+        p01 = lab.login("p01")
+        p01.start_server()
+        p01.open_server()
+
+        assert p01.languages() == (["en", "ja_JP"], "default", {})
+        # The pack loads in this JupyterLab: its strings for JupyterLab itself are there.
+        japanese = p01.http.get("user/p01/lab/api/translations/ja_JP").json()
+        assert japanese["message"] == ""
+        assert japanese["data"]["jupyterlab"][""]["language"] == "ja-JP"
+        assert japanese["data"]["jupyterlab"]["Settings"] == ["設定"]
+
+
 def test_a_participant_cannot_reach_another_teams_server(lab):
     # p01 (water) and p03 (power); teammates may share servers (see test_teams.py).
     p01, p03 = lab.login("p01"), lab.login("p03")
