@@ -107,7 +107,7 @@ class HubWatch:
             "id": f"idle-{user}-{int(last)}",
             "type": "warning",
             "message": f"Your server has been idle for {(now - last) / 60:.0f} minutes: the lab "
-            f"stops it in about {left} minutes unless you use it (run a cell or save a file). "
+            f"may stop it in {left} minutes unless you use it (run a cell or save a file). "
             "Your files are kept.",
         }
 

@@ -133,7 +133,8 @@ def test_the_culler_warning_comes_warn_minutes_before_the_stop_and_not_earlier(m
     warning = watch.idle_warning("p01", NOW + 55 * 60)
     assert warning and warning["type"] == "warning"
     assert (
-        "idle for 55 minutes" in warning["message"] and "in about 5 minutes" in warning["message"]
+        "idle for 55 minutes" in warning["message"]
+        and "may stop it in 5 minutes" in warning["message"]
     )
     # Used again: no warning until it is idle long enough once more.
     watch.servers = {"p01": Server(running=True, started=NOW, last_activity=NOW + 50 * 60)}
