@@ -89,7 +89,7 @@ def build_dataset(
         labels_file = (answers or staging) / LABELS_FILE
         labels(sim).to_csv(labels_file, index=False, lineterminator="\n")
         tags_table(sim).to_csv(staging / TAGS_FILE, index=False, lineterminator="\n")
-        (staging / DATACARD_FILE).write_text(datacard(sim, spec, historian), "utf-8")
+        (staging / DATACARD_FILE).write_text(datacard(sim, spec, historian, modbus), "utf-8")
         if csv:
             for frame, file in zip((sim.scada, historian.table, modbus), CSV_FILES, strict=True):
                 frame.to_csv(staging / file, index=False, lineterminator="\n")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from icslab import __version__
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.historian_export import HistorianExport
+from icslab.sim.modbus import WRITE_REGISTER
 from icslab.sim.records import Simulation
 from icslab.sim.waterworks import (
     AREA,
     BACKWASH_EVERY,
     BACKWASH_FLOW,
     BACKWASH_SECONDS,
+    CASCADE_MAX,
+    CASCADE_MIN,
     CASCADE_SECONDS,
+    CASCADE_STEP,
     HIGH_LIFT_FLOW,
     RIPENING_SECONDS,
     RIVER_PUMP_FLOW,
@@ -51,7 +57,9 @@ T502: FIT502 - FIT504; and FIT401 = FIT501 + FIT502. Readings carry sensor noise
 """
 
 
-def datacard(sim: Simulation, spec: DatasetSpec, historian: HistorianExport) -> str:
+def datacard(
+    sim: Simulation, spec: DatasetSpec, historian: HistorianExport, modbus: pd.DataFrame
+) -> str:
     scada, hidden = sim.scada, spec.hidden_labels
     parts = [
         f"# Dataset `{sim.name}`\n",
@@ -93,7 +101,7 @@ def datacard(sim: Simulation, spec: DatasetSpec, historian: HistorianExport) -> 
         ]
     else:
         parts.append("None: this dataset is normal operation only.")
-    parts += ["\n" + _quality(sim, historian)]
+    parts += ["\n" + _quality(sim, historian), _engineering_writes(sim, modbus, hidden)]
     return "\n".join(parts) + "\n"
 
 
@@ -153,13 +161,56 @@ def _quality(sim: Simulation, historian: HistorianExport) -> str:
             for row in historian.periods().itertuples()
         ),
         "\nIn modbus.parquet: the HMI "
-        f"({network.hmi}) polls every PLC's holding registers with function code 3; the "
-        f"engineering workstation ({network.engineering}) writes setpoint changes with "
-        "function code 6. PLCs: "
+        f"({network.hmi}) polls every PLC's holding registers with function code 3. PLCs: "
         + ", ".join(
             f"{name} {ip} (unit {network.unit_ids[name]})" for name, ip in network.plcs.items()
         )
         + ". Register value = round(value * scale), signed 16-bit.",
+    ]
+    return "\n".join(lines)
+
+
+def _engineering_writes(sim: Simulation, modbus: pd.DataFrame, hidden: bool) -> str:
+    """What the workstation's FC 6 writes are. Most are PLC3's own cascade, which a network
+    detector learns as the workstation's normal traffic: the card says so, and how often.
+    With hidden labels, no counts: writes missing during an attack would point at it."""
+    network, days, every = sim.network, len(sim.scada) / 86400, CASCADE_SECONDS // 60
+    fsp301 = next(t for t in sim.tags if t.name == "FSP301")
+    plc3, unit = network.plcs[fsp301.plc], network.unit_ids[fsp301.plc]
+    writes = modbus[
+        (modbus["src"] == network.engineering) & (modbus["function_code"] == WRITE_REGISTER)
+    ]
+    tag_at = {(network.plcs[t.plc], t.register): t.name for t in sim.tags}
+    counts = writes.groupby(["dst", "address"], observed=True).size()
+    per_tag = {tag_at[place]: int(n) for place, n in counts.items()}
+    cascade = per_tag.pop("FSP301", 0)
+    low, high = (round(v * fsp301.scale) for v in (CASCADE_MIN, CASCADE_MAX))
+    others = "; ".join(f"{tag} {n}" for tag, n in sorted(per_tag.items())) or "none"
+    if hidden:
+        total, cascade_writes, other_writes = "", "most of the writes", "The other writes"
+    else:
+        total = f": {len(writes):,} writes here"
+        cascade_writes = f"{cascade:,} of the writes ({cascade / days:.0f} a day)"
+        other_writes = f"The other writes, per tag: {others}"
+    lines = [
+        f"\nThe engineering workstation ({network.engineering}) writes setpoints with function "
+        f"code 6{total}. The simulator exports every setpoint change that no attack explains "
+        "as such a write, including changes no engineer makes:\n",
+        f"- **FSP301: {cascade_writes} come from PLC3 itself.** PLC3's cascade sets its own "
+        f"production setpoint FSP301 from the clear-well level every {every} min (see "
+        f"Control logic), and each change appears as {network.engineering} writing register "
+        f"{fsp301.register} of PLC3 ({plc3}, unit {unit}), a fraction of a second before the "
+        f"{every}-minute mark. A real PLC would not put its own setpoint on the network: "
+        "these writes are how the simulator exports the change, and no one at the "
+        "workstation sends them. A network detector that learns from this traffic learns "
+        f"them as normal: from {network.engineering} only, to that one register, at most one "
+        f"every {every} min, values in steps of {CASCADE_STEP:g} m3/h from {CASCADE_MIN:g} "
+        f"to {CASCADE_MAX:g} m3/h (registers {low} to {high}). A write to FSP301 from "
+        "another host, at another time or outside that range is not this traffic; one from "
+        f"{network.engineering} that fits the pattern cannot be told from the cascade by "
+        "the traffic alone: compare FSP301 with the clear-well level LIT401 in scada.parquet.",
+        f"- {other_writes}. DSP201 changes when the operator retunes the dose at 08:00 and "
+        "20:00; a setpoint put back when a tampering attack ends is written the same way.",
     ]
     return "\n".join(lines)
 

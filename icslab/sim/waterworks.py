@@ -58,6 +58,7 @@ FORCEABLE = (
 )
 # Production follows the clear well: every 10 min the PLC sets FSP301 from its level.
 CASCADE_SECONDS, CASCADE_GAIN, CLEAR_WELL_TARGET = 600, 150.0, 3.5  # s, m3/h per m, m
+CASCADE_STEP, CASCADE_MIN, CASCADE_MAX = 10.0, 200.0, 850.0  # m3/h: FSP301's steps and limits
 SETPOINT_DEFAULTS = {
     "LSP101_LOW": 2.0,
     "LSP101_HIGH": 4.2,
@@ -403,7 +404,8 @@ def run_plc_loop(
         else:
             if day_second % CASCADE_SECONDS == 0:
                 wanted = sp_FSP301[t] + CASCADE_GAIN * (CLEAR_WELL_TARGET - r401)
-                production = min(850.0, max(200.0, round(wanted / 10.0) * 10.0))
+                stepped = round(wanted / CASCADE_STEP) * CASCADE_STEP
+                production = min(CASCADE_MAX, max(CASCADE_MIN, stepped))
             if forcing:
                 production = command("FSP301", t, production)
             error = production - r301

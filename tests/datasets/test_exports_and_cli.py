@@ -1,6 +1,7 @@
 """The built files as participants and instructors meet them."""
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,35 @@ def test_the_modbus_polls_carry_the_scada_values(built):
     second = plc4["timestamp"].floor("s")
     assert register / level["scale"] == data.features.loc[second, "LIT401"]
     assert pd.read_parquet(built["sample"] / "modbus.parquet")["values"].map(len).max() > 10
+
+
+def test_the_datacard_says_the_workstations_fsp301_writes_are_plc3s_own_cascade(built):
+    """Network detectors learn these writes as normal: the card says who really makes
+    them, how many there are, and a pattern the data keeps."""
+    card = (built["test"] / "datacard.md").read_text()
+    data = load_plant(built["test"])
+    traffic = data.modbus()
+    writes = traffic[
+        (traffic["src"] == "10.10.1.20")
+        & (traffic["function_code"] == 6)
+        & (traffic["dst"] == "10.10.2.13")
+        & (traffic["address"] == data.tags.loc["FSP301", "register"])
+    ]
+    stated = re.search(
+        r"FSP301: ([\d,]+) of the writes \((\d+) a day\) come from PLC3 itself", card
+    )
+    assert stated, card
+    assert int(stated[1].replace(",", "")) == len(writes) == 299  # 3 days, attacks aside
+    assert int(stated[2]) == round(len(writes) / 3)
+    assert "appears as 10.10.1.20 writing register 0 of PLC3 (10.10.2.13, unit 3)" in card
+    assert "A network detector that learns from this traffic learns them as normal" in card
+    # The pattern the card gives holds in the data: one register, 10 m3/h steps in 200-850,
+    # at most one write per 10 minutes, just before the mark.
+    registers = np.array([int(v[0]) for v in writes["values"]])
+    assert ((registers >= 2000) & (registers <= 8500) & (registers % 100 == 0)).all()
+    assert writes["timestamp"].diff().min() > pd.Timedelta(minutes=9, seconds=58)
+    assert (writes["timestamp"].dt.second == 59).all()
+    assert (writes["timestamp"].dt.minute % 10 == 9).all()
 
 
 def test_labels_and_tags_files(built):

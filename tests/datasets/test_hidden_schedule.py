@@ -110,6 +110,10 @@ def test_nothing_published_holds_the_seed_the_secret_or_the_attack_times(builds)
     hidden = card.split("\n## Attacks\n")[1].split("## Known data-quality issues")[0]
     assert "5 attacks, each of these kinds at least once" in hidden
     assert not re.search(r"[A-Z]{2,}\d{3}|PLC\d|\d\d:\d\d", hidden)  # no tags, PLCs, times
+    # The workstation's writes are explained without counts: a gap would point at an attack.
+    writes = card.split("\nThe engineering workstation")[1]
+    assert "FSP301: most of the writes come from PLC3 itself" in writes
+    assert not re.search(r"\d+ writes here|of the writes \(|per tag", writes)
 
 
 def test_where_the_historian_misbehaves_says_nothing_of_the_attacks():
