@@ -165,11 +165,17 @@ def test_a_participant_changes_their_password_knowing_the_current_one(lab):
 
 
 def test_an_instructor_resets_a_password_while_the_lab_runs(lab):
+    old = lab.credentials()["p03"]
+    lab.login("p03", old)  # the sheet's password works until the reset
+
     result = lab.icslab("passwords", "reset", "p03")
+
     assert result.returncode == 0, result.stderr
     new = lab.credentials()["p03"]
-    assert new in result.stdout
-    lab.login("p03", new)
+    assert new != old and new in result.stdout
+    with pytest.raises(LoginFailed, match="Invalid username or password"):
+        lab.login("p03", old)  # the old one no longer logs in...
+    lab.login("p03", new)  # ...the new one does, at once
 
 
 def test_the_idle_culler_runs_with_enough_rights(lab):
@@ -199,8 +205,12 @@ def test_wrong_passwords_lock_the_account_until_an_instructor_resets_it(tmp_path
             lab.login("p01")  # even the right password, while locked
         lab.login("p02")  # others are not affected
 
+        old = lab.credentials()["p01"]
+
         assert lab.icslab("passwords", "reset", "p01").returncode == 0
-        lab.login("p01")  # the new password from the sheet works at once
+        lab.login("p01")  # the new password from the sheet works at once: the lock is gone
+        with pytest.raises(LoginFailed, match="Invalid username or password"):
+            lab.login("p01", old)  # and the old one is refused as wrong, not as locked
 
 
 def test_restart_with_an_edited_roster_keeps_passwords_and_files(tmp_path):
