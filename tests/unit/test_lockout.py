@@ -12,7 +12,7 @@ from jupyterhub import orm, roles
 from tornado import web
 
 from icslab.hub.auth import RosterAuthenticator, client_address, request_address, sign_out
-from icslab.hub.passwords import EVERYWHERE, PasswordStore
+from icslab.hub.passwords import EVERYWHERE, MAX_PASSWORD_BYTES, TOO_LONG, PasswordStore
 
 
 @pytest.fixture
@@ -66,8 +66,11 @@ def test_repeated_wrong_passwords_lock_even_the_right_one(authenticator):
 def test_a_lock_expires(authenticator, monkeypatch):
     for _ in range(3):
         login(authenticator, "p01", "wrong")
-    later = time.time() + 61
-    monkeypatch.setattr("icslab.hub.passwords.time.time", lambda: later)
+    now = time.time()
+    monkeypatch.setattr("icslab.hub.passwords.time.time", lambda: now + 58)
+    with pytest.raises(web.HTTPError, match="locked"):
+        login(authenticator, "p01", "right-password")  # still locked just before the end
+    monkeypatch.setattr("icslab.hub.passwords.time.time", lambda: now + 61)
     assert login(authenticator, "p01", "right-password") == "p01"
 
 
@@ -131,11 +134,28 @@ def test_changing_a_password_enforces_the_minimum_length(authenticator):
     assert login(authenticator, "p01", "a-longer-one") == "p01"
 
 
+def test_a_new_password_may_be_as_short_and_as_long_as_allowed_and_no_more(authenticator):
+    shortest = "s" * authenticator.min_password_length
+    assert "too short" in authenticator.reset_password("p01", shortest[1:])
+    assert "has been changed" in authenticator.reset_password("p01", shortest)
+    assert login(authenticator, "p01", shortest) == "p01"
+    longest = "é" * (MAX_PASSWORD_BYTES // 2)  # 2 bytes each in UTF-8
+    assert authenticator.reset_password("p01", longest + "x") == TOO_LONG  # one byte more
+    assert login(authenticator, "p01", shortest) == "p01"  # the old one kept
+    assert "has been changed" in authenticator.reset_password("p01", longest)
+    assert login(authenticator, "p01", longest) == "p01"
+
+
 def test_an_instructors_reset_lifts_the_lock(authenticator, tmp_path):
     for _ in range(3):
         login(authenticator, "p01", "wrong")
+    with pytest.raises(web.HTTPError, match="locked"):
+        login(authenticator, "p01", "right-password")  # locked: even the right one waits
+
     PasswordStore(tmp_path / "passwords.dbm").set_password("p01", "from-the-instructor")
+
     assert login(authenticator, "p01", "from-the-instructor") == "p01"
+    assert login(authenticator, "p01", "right-password") is None  # the old one is gone
 
 
 @pytest.mark.parametrize("username", ["p01", "p02", "stranger"])
