@@ -14,7 +14,7 @@ from icslab import homework
 from icslab.errors import InputError
 from icslab.handin import accept, client
 from icslab.handin.store import MAX_VERSIONS, Store, kind_for
-from icslab.homework.accept import accept_homework
+from icslab.homework.accept import MAX_MESSAGE, MAX_NOTEBOOKS, accept_homework
 
 MONDAY = datetime(2026, 3, 9, 16, 0, tzinfo=UTC)
 TUESDAY = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -131,6 +131,29 @@ def test_the_service_refuses_what_is_not_a_teams_notebooks(store, notebooks, rea
         accept_homework(store, accept.Sender("p01", "water", ("p01",)), body)
     assert "SECRET-MARKER" not in str(error.value)
     assert store.teams() == []
+
+
+def test_the_service_takes_as_many_notebooks_and_as_long_a_message_as_allowed_and_no_more(
+    store,
+):
+    sender = accept.Sender("p01", "water", ("p01",))
+    empty = json.loads(nbformat.writes(nbformat.v4.new_notebook()))
+
+    def hand_in(count, message):
+        notebooks = {f"n{number:03}.ipynb": empty for number in range(count)}
+        body = json.dumps({"message": message, "notebooks": notebooks}).encode()
+        return accept_homework(store, sender, body)
+
+    with pytest.raises(InputError, match=f"1 to {MAX_NOTEBOOKS} notebooks"):
+        hand_in(MAX_NOTEBOOKS + 1, "")
+    with pytest.raises(InputError, match=f"at most {MAX_MESSAGE} characters"):
+        hand_in(1, "m" * (MAX_MESSAGE + 1))
+    assert store.teams() == []  # nothing kept of either
+
+    entry = hand_in(MAX_NOTEBOOKS, "m" * MAX_MESSAGE)
+
+    assert len(list(entry.folder.glob("n*.ipynb"))) == MAX_NOTEBOOKS
+    assert entry.manifest["message"] == "m" * MAX_MESSAGE
 
 
 def test_a_team_hands_in_a_bounded_number_of_versions(store):
