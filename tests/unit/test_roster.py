@@ -68,6 +68,30 @@ def test_every_bad_line_is_reported(tmp_path):
     assert messages[5] == "team name 'participants' is reserved by the lab; choose another"
 
 
+def test_names_are_1_to_32_characters_and_a_team_is_a_name_too(tmp_path):
+    # Usernames and teams name folders, containers and volumes: "../x" must never pass.
+    longest = "a" * 32
+    members = read_roster(
+        roster(tmp_path, f"username,team,role\n{longest},{longest},participant\na,b,participant\n")
+    )
+    assert [(m.username, m.team) for m in members] == [(longest, longest), ("a", "b")]
+    found = problems(
+        tmp_path,
+        "username,team,role\n"
+        f"{longest}x,water,participant\n"  # 2: username one too long
+        f"p02,{longest}x,participant\n"  # 3: team one too long
+        "p03,../etc,participant\n"  # 4: team as a path
+        "p04,Water,participant\n",  # 5: team uppercase
+    )
+    assert [where.rsplit(":", 1)[1] for where, _ in found] == ["2", "3", "4", "5"]
+    assert found[0][1].startswith(f"invalid username '{longest}x': use 1-32 lowercase")
+    assert [message.split(":")[0] for _, message in found[1:]] == [
+        f"invalid team '{longest}x'",
+        "invalid team '../etc'",
+        "invalid team 'Water'",
+    ]
+
+
 def test_an_empty_roster_is_refused(tmp_path):
     assert problems(tmp_path, "username,team,role\n") == [
         [str(tmp_path / "roster.csv"), "the roster has no users; add one line per person"]
