@@ -16,9 +16,10 @@ When both are pandas Series they must share the same index (a detector that
 dropped or shifted rows is refused rather than silently misaligned). Steps are
 *positions* 0..n-1, whatever the index holds.
 
-Where wall-clock time matters (`time_to_detect`, `false_alarms_per_day`), the
-time of each step comes from the ``timestamps=`` argument if given, otherwise
-from the ``DatetimeIndex`` of ``labels``, otherwise from that of ``predictions``.
+Where wall-clock time matters (`time_to_detect`, `false_alarms_per_day`,
+`normal_time_in_alarm`), the time of each step comes from the ``timestamps=``
+argument if given, otherwise from the ``DatetimeIndex`` of ``labels``, otherwise
+from that of ``predictions``.
 
 Vocabulary
 ----------
@@ -27,6 +28,12 @@ event
     positions with ``end`` *inclusive* (see `events`).
 alarm segment
     a maximal run of consecutive alarms, same convention (see `alarm_segments`).
+attack window, normal time
+    an attack window runs from an attack's first step to its last plus a
+    recovery time (`RECOVERY`, 30 minutes, unless told otherwise) in which the
+    process may still look abnormal; normal time is every known step outside
+    every attack window. False alarms (`false_alarms_per_day`) and the time in
+    alarm (`normal_time_in_alarm`) are counted in normal time only.
 
 Conventions
 -----------
@@ -37,15 +44,18 @@ Conventions
 * Unknown labels are left out, never guessed: an unknown step is never part of
   an event (it ends one), is not counted as a true/false positive/negative,
   alarms raised at unknown steps are ignored (neither hits nor false alarms),
-  and unknown time does not count as monitored time in `false_alarms_per_day`.
+  and unknown time is not normal time in `false_alarms_per_day` and
+  `normal_time_in_alarm`.
+* `time_to_detect` returns one type: Timedeltas with NaT for a missed attack
+  (or steps with <NA>), so ``.median()`` and plots work.
 * `BatadalScore` fields are NaN where the competition formula is undefined (no
   attack, or no known normal step), because any number there would be invented.
 
 Functions
 ---------
 `events`, `alarm_segments`, `pointwise`, `event_recall`, `event_precision`,
-`event_scores`, `time_to_detect`, `false_alarms_per_day`, `point_adjust`,
-`point_adjusted`, `point_adjusted_f1`, `etapr`, `batadal_score`.
+`event_scores`, `time_to_detect`, `false_alarms_per_day`, `normal_time_in_alarm`,
+`point_adjust`, `point_adjusted`, `point_adjusted_f1`, `etapr`, `batadal_score`.
 
 Example
 -------
@@ -58,7 +68,7 @@ Example
 Scores(precision=0.75, recall=0.5, f1=0.6)
 >>> event_recall(labels, alarms), event_precision(labels, alarms)
 (1.0, 1.0)
->>> time_to_detect(labels, alarms)
+>>> time_to_detect(labels, alarms).tolist()
 [0, 1]
 """
 
@@ -83,6 +93,7 @@ __all__ = [
     "event_scores",
     "events",
     "false_alarms_per_day",
+    "normal_time_in_alarm",
     "point_adjust",
     "point_adjusted",
     "point_adjusted_f1",
@@ -378,51 +389,114 @@ def event_scores(labels: Any, predictions: Any) -> Scores:
 # Time
 
 
-def time_to_detect(
-    labels: Any, predictions: Any, timestamps: Any = None
-) -> list[int | pd.Timedelta | None]:
+def time_to_detect(labels: Any, predictions: Any, timestamps: Any = None) -> pd.Series:
     """Per attack (in order), the delay from its first step to its first alarm inside it.
 
-    None for an attack with no alarm inside it. An alarm on the attack's first
-    step - or one already on when the attack starts - gives a delay of 0.
+    One row per attack (index 0, 1, ...), one type throughout, so ``.median()``,
+    ``.describe()`` and plots work directly:
 
-    The delay is a pandas Timedelta when a time index is available (the
-    `timestamps` argument, or a DatetimeIndex on `labels` or `predictions`),
-    otherwise a number of steps (int).
+    * with a time index (the `timestamps` argument, or a DatetimeIndex on `labels`
+      or `predictions`), Timedeltas, ``NaT`` for an attack with no alarm inside it;
+    * otherwise a number of steps (nullable ``Int64``), ``<NA>`` for a missed attack.
 
-    >>> time_to_detect([0, 1, 1, 1, 0, 1, 1], [0, 0, 0, 1, 0, 0, 0])
-    [2, None]
+    An alarm on the attack's first step - or one already on when the attack
+    starts - gives a delay of 0. Test for a missed attack with ``pd.isna(delay)``.
+
+    >>> time_to_detect([0, 1, 1, 1, 0, 1, 1], [0, 0, 0, 1, 0, 0, 0]).tolist()
+    [2, <NA>]
     """
     attack, _, alarm = _inputs(labels, predictions)
     index = _time_index(timestamps, labels, predictions, len(attack))
     starts, ends = _runs(attack)
     alarm_steps = np.flatnonzero(alarm)
-    after_start = np.searchsorted(alarm_steps, starts)
-    padded = np.append(alarm_steps, len(attack))  # a sentinel past the end
-    first = padded[after_start]
-    delays: list[int | pd.Timedelta | None] = []
-    for start, end, step in zip(starts, ends, first, strict=True):
-        if step > end:
-            delays.append(None)
-        elif index is None:
-            delays.append(int(step - start))
-        else:
-            delays.append(index[step] - index[start])
+    first = np.append(alarm_steps, len(attack))[np.searchsorted(alarm_steps, starts)]
+    missed = first > ends
+    first = np.where(missed, starts, first)  # any valid step; masked below
+    if index is None:
+        delays = pd.array(first - starts, dtype="Int64")
+        delays[missed] = pd.NA
+        return pd.Series(delays, name="time_to_detect")
+    delays = pd.Series(index[first] - index[starts], name="time_to_detect")
+    delays[missed] = pd.NaT
     return delays
 
 
-def false_alarms_per_day(labels: Any, predictions: Any, timestamps: Any = None) -> float:
-    """How many false alarms the detector raises per day of monitored data.
+RECOVERY = pd.Timedelta(minutes=30)
 
-    A false alarm is an alarm segment that does not overlap any attack (an alarm
-    still on right after an attack ends starts a false one). The monitored time
-    is the number of known steps times the sampling period (the median gap
-    between timestamps), so gaps between recordings are not counted.
 
-    Needs a time index: `timestamps`, or a DatetimeIndex on `labels`/`predictions`.
-    """
+def _recovery_steps(
+    ends: np.ndarray, index: pd.DatetimeIndex | None, recovery: Any, n: int
+) -> np.ndarray:
+    """The last step of each attack window [start, end + recovery], capped at n - 1."""
+    if recovery is None:
+        recovery = RECOVERY if index is not None else 0
+    if isinstance(recovery, int | np.integer) and not isinstance(recovery, bool):
+        if recovery < 0:
+            raise ValueError(f"recovery must not be negative, got {recovery} steps")
+        return np.minimum(ends + int(recovery), n - 1)
+    try:
+        duration = pd.Timedelta(recovery)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"recovery must be a duration (e.g. '15min') or a number of steps: {error}"
+        ) from error
+    if pd.isna(duration) or duration < pd.Timedelta(0):
+        raise ValueError(f"recovery must be a duration of zero or more, got {recovery!r}")
+    if index is None:
+        raise ValueError(
+            "a recovery given as a duration needs time: pass timestamps=..., labels as "
+            "a Series with a DatetimeIndex, or recovery as a number of steps"
+        )
+    return index.searchsorted(index[ends] + duration, side="right") - 1
+
+
+def _normal_time(
+    labels: Any, predictions: Any, timestamps: Any, recovery: Any
+) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex | None]:
+    """(normal, alarm, time index): normal steps are known steps outside every attack
+    window, an attack and the `recovery` after it."""
     attack, known, alarm = _inputs(labels, predictions)
-    index = _time_index(timestamps, labels, predictions, len(attack))
+    n = len(attack)
+    index = _time_index(timestamps, labels, predictions, n)
+    starts, ends = _runs(attack)
+    window_ends = _recovery_steps(ends, index, recovery, n)
+    inside = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(inside, starts, 1)
+    np.add.at(inside, window_ends + 1, -1)
+    normal = known & (np.cumsum(inside[:n]) == 0)
+    return normal, alarm, index
+
+
+def false_alarms_per_day(
+    labels: Any, predictions: Any, timestamps: Any = None, recovery: Any = None
+) -> float:
+    """False alarms per day of normal time: what an operator would chase for nothing.
+
+    Normal time is every known step outside the attack windows; an attack window
+    runs from an attack's first step to its last step plus `recovery` (default
+    `RECOVERY`, 30 minutes: the process may still look abnormal while it settles,
+    so alarms then are neither hits nor false). `recovery` is a duration
+    ('5min', a Timedelta) or an int number of steps.
+
+    A false alarm is a maximal run of alarms within normal time. A standing alarm
+    is thus cut at every attack window: each stretch of normal time it covers is
+    one false alarm (an alarm left on for the whole recording raises one false
+    alarm per stretch between attacks, not zero), and an alarm raised before an
+    attack starts is a false alarm (nothing was happening yet), as is one still
+    on after the recovery. Read it with `normal_time_in_alarm`: one alarm that
+    never clears is one false alarm per stretch but 100% of the normal time.
+
+    Days of normal time = normal steps times the sampling period (the median gap
+    between timestamps), so gaps between recordings, unknown steps and attack
+    windows are not counted. Needs a time index: `timestamps`, or a DatetimeIndex
+    on `labels`/`predictions`. ValueError when there is no normal time.
+
+    >>> hours = pd.date_range("2026-01-01", periods=52, freq="h")  # 48 normal hours
+    >>> attack = pd.Series([0] * 10 + [1] * 4 + [0] * 38, index=hours)
+    >>> false_alarms_per_day(attack, [1] * 52)  # on before and after the attack: 2 in 2 days
+    1.0
+    """
+    normal, alarm, index = _normal_time(labels, predictions, timestamps, recovery)
     if index is None:
         raise ValueError(
             "false_alarms_per_day needs time: pass timestamps=..., or labels "
@@ -431,12 +505,35 @@ def false_alarms_per_day(labels: Any, predictions: Any, timestamps: Any = None) 
     if len(index) < 2:
         raise ValueError("false_alarms_per_day needs at least two timestamps")
     period = (index[1:] - index[:-1]).median()  # a Timedelta, whatever the resolution
-    days = np.count_nonzero(known) * period / ONE_DAY
+    days = np.count_nonzero(normal) * period / ONE_DAY
     if not days:
-        raise ValueError("no known step: the monitored time is zero")
-    starts, ends = _runs(alarm)
-    false = np.count_nonzero(_counts_in(attack, starts, ends) == 0)
+        raise ValueError(
+            "no normal time: every step is unknown or inside an attack and its recovery"
+        )
+    false = len(_runs(alarm & normal)[0])
     return float(false / days)
+
+
+def normal_time_in_alarm(
+    labels: Any, predictions: Any, timestamps: Any = None, recovery: Any = None
+) -> float:
+    """The fraction of normal time the detector spends in alarm, 0 (never) to 1 (always).
+
+    Normal steps as in `false_alarms_per_day` (known, outside every attack and
+    its `recovery`); here `recovery` is needed in steps (an int) when the data
+    carry no time, and defaults to 0 steps then. NaN when there is no normal
+    step: any number would be invented.
+
+    An alarm that never stops scores 1.0 whatever its false alarms per day.
+
+    >>> round(normal_time_in_alarm([0, 0, 1, 1, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0, 0]), 3)
+    0.333
+    >>> normal_time_in_alarm([0, 0, 1, 1, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0, 0], recovery=1)
+    0.2
+    """
+    normal, alarm, _ = _normal_time(labels, predictions, timestamps, recovery)
+    total = np.count_nonzero(normal)
+    return float(np.count_nonzero(alarm & normal) / total) if total else math.nan
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ is scored). For each team:
 - the plant dataset (`capstone` unless told otherwise) is scored against its
   hidden answers, `<answers>/<dataset>/labels.csv` (default
   data_root()/.answers, where `icslab datasets build` puts them), or its published
-  labels.csv if it has one: S, S_TTD, S_CM, event recall, false alarms per day;
+  labels.csv if it has one: S, S_TTD, S_CM, event recall, false alarms per day and
+  the share of normal time in alarm (`icslab.metrics`: normal time is outside every
+  attack and the 30 minutes after it);
 - `batadal-validate` (dataset04) is scored on dataset04's labelled hours: its
   attack hours, and as normal every unknown hour outside the seven attack windows
   the organisers published (`icslab.protocols.reference_labels`, "labelled");
@@ -212,6 +214,7 @@ COLUMNS = {
     "S_CM": "S_CM",
     "event_recall": "events",
     "false_alarms_per_day": "FA/day",
+    "normal_time_in_alarm": "in alarm",
     "flagged": "flagged",
     "submitted": "submitted (UTC)",
     "batadal04_S": "BATADAL 04 S",
@@ -237,6 +240,7 @@ def board_rows(board: Board) -> list[dict[str, str]]:
                 "S_CM": _cell(plant, "s_cm"),
                 "event_recall": _cell(plant, "event_recall", "{:.0%}"),
                 "false_alarms_per_day": _cell(plant, "false_alarms_per_day", "{:.1f}"),
+                "normal_time_in_alarm": _cell(plant, "normal_time_in_alarm", "{:.1%}"),
                 "flagged": _cell(plant, "alarm_share", "{:.1%}"),
                 "submitted": f"{plant.submitted:%Y-%m-%d %H:%M}" if plant else "",
                 "batadal04_S": _cell(validate, "s"),
@@ -293,10 +297,14 @@ unseen attack set, scored against its hidden labels; ties go to fewer false alar
 <li><b>S</b> = (S_TTD + S_CM) / 2, the BATADAL competition score: 1 is perfect. S_TTD rewards
 early detection (1 - mean time to detect / attack duration), S_CM = (TPR + TNR) / 2 rewards
 flagging the attack seconds and only them. An alarm that never stops scores 0.75, a silent
-detector 0.25: read S with the false alarms per day and the share flagged.</li>
+detector 0.25: read S with the false alarms per day and the normal time in alarm.</li>
 <li><b>events</b>: the share of attacks with at least one alarm inside them.
-<b>FA/day</b>: false alarms (alarms that touch no attack) per day. <b>flagged</b>: the
-share of seconds flagged.</li>
+<b>Normal time</b> is every second outside the attacks and the 30 minutes after each
+(the plant may still look abnormal while it recovers).
+<b>FA/day</b>: false alarms per day of normal time; a false alarm is a run of alarmed
+seconds in normal time, so an alarm left on counts once for every stretch between attacks.
+<b>in alarm</b>: the share of normal time in alarm (100% for an alarm that never
+stops). <b>flagged</b>: the share of all seconds flagged.</li>
 <li><b>BATADAL 04</b>: predictions for BATADAL dataset04, scored on its labelled hours (its
 attack hours; unknown hours outside the seven published attack windows count as normal).
 Predictions of a detector calibrated on dataset04 itself are flattered here.</li>

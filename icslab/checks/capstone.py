@@ -9,9 +9,13 @@ import pandas as pd
 
 from icslab.checks import Hint, exercise
 
-# An operator follows up a handful of false alarms a day, not dozens.
+# An operator follows up a handful of false alarms a day, not dozens. Counted per day of
+# normal time (icslab.metrics.false_alarms_per_day), so a standing alarm counts once per
+# stretch between attacks: an always-on detector has about 11 a day on the capstone set.
+# The budget stays 5: its unit (alarms to chase in a day without an attack) did not change,
+# only the count no longer lets a standing alarm hide.
 MAX_FALSE_ALARMS_PER_DAY = 5.0
-MAX_FLAGGED = 0.5  # flagging more than half of the time is no detector
+MAX_FLAGGED = 0.5  # in alarm for more than half of the normal time is no detector
 
 
 def _number(answer, what: str) -> float:
@@ -99,9 +103,9 @@ def _predictions(answer, plant, what: str) -> pd.Series:
 
 
 def _usable(result) -> bool:
-    """Flags at most half of the time, with few enough false alarms to follow up."""
+    """In alarm at most half of the normal time, with few enough false alarms to follow up."""
     return (
-        result.alarm_share <= MAX_FLAGGED
+        result.normal_time_in_alarm <= MAX_FLAGGED
         and result.false_alarms_per_day <= MAX_FALSE_ALARMS_PER_DAY
     )
 
@@ -112,8 +116,11 @@ def team_detector(answer, *, plant, flags) -> None:
 
     predictions = _predictions(answer, plant, "team_test")
     mine = score(predictions, plant.labels)
-    if mine.alarm_share > MAX_FLAGGED:
-        raise Hint("it flags more than half of the time: an operator would switch it off")
+    if mine.normal_time_in_alarm > MAX_FLAGGED:
+        raise Hint(
+            "it is in alarm for more than half of the normal time (outside the attacks): "
+            "an operator would switch it off"
+        )
     if mine.false_alarms_per_day > MAX_FALSE_ALARMS_PER_DAY:
         raise Hint(
             f"{mine.false_alarms_per_day:.1f} false alarms per day is too many to follow up: "

@@ -14,6 +14,8 @@ import pandas as pd
 from icslab import metrics
 from icslab.checks import Hint, exercise
 
+AFTER = f"{metrics.RECOVERY / pd.Timedelta('1min'):g} minutes"  # the recovery, in words
+
 
 def _number(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
@@ -63,11 +65,11 @@ def toy_time_to_detect(answer, *, labels, alarms) -> None:
     if len(delays) != len(expected):
         raise Hint("one delay per attack (event), in the order of the attacks")
     for delay, right in zip(delays, expected, strict=True):
-        if right is None:
-            if delay is not None:
+        if pd.isna(right):
+            if not _missing(delay):
                 raise Hint("an attack with no alarm inside it has no delay: write None")
             continue
-        if delay is None:
+        if _missing(delay):
             raise Hint("every attack here has an alarm inside it")
         if _number(delay, "each delay") == right + 1:
             raise Hint(
@@ -78,6 +80,11 @@ def toy_time_to_detect(answer, *, labels, alarms) -> None:
                 "the delay is the first alarmed step inside the attack minus the attack's "
                 "first step; alarms before the attack do not count"
             )
+
+
+def _missing(delay) -> bool:
+    """None, or what pandas writes for a missed attack (<NA>, NaN, NaT)."""
+    return delay is None or (np.ndim(delay) == 0 and bool(pd.isna(delay)))
 
 
 def _alarms(answer, labels: pd.Series) -> np.ndarray:
@@ -107,10 +114,15 @@ def one_alarm_per_event(answer, *, labels) -> None:
         raise Hint("exactly one alarmed minute per attack, not more")
 
 
-def _days(labels: pd.Series) -> float:
-    """The monitored time, as `metrics.false_alarms_per_day` counts it."""
+def _normal(labels: pd.Series, recovery: bool = True) -> tuple[np.ndarray, float]:
+    """Normal minutes (outside each attack and, with `recovery`, the `metrics.RECOVERY`
+    after it) and one step in days, as `metrics.false_alarms_per_day` counts them."""
     period = pd.Series(labels.index).diff().median()
-    return len(labels) * period / pd.Timedelta(days=1)
+    after = int(metrics.RECOVERY / period) if recovery else 0
+    normal = ~labels.to_numpy(dtype=bool)
+    for first, last in metrics.events(labels):
+        normal[first : last + after + 1] = False
+    return normal, period / pd.Timedelta(days=1)
 
 
 @exercise("evaluation.false_alarms_per_day")
@@ -119,23 +131,47 @@ def false_alarms_per_day(answer, *, labels, predictions) -> None:
     expected = metrics.false_alarms_per_day(labels, predictions)
     if _close(value, expected, max(0.02 * expected, 1e-6)):
         return
-    days = _days(labels)
-    attack = labels.to_numpy(dtype=bool)
     alarm = np.asarray(predictions, dtype=bool)
-    segments = metrics.alarm_segments(alarm)
-    false = [(start, end) for start, end in segments if not attack[start : end + 1].any()]
-    false_minutes = int((alarm & ~attack).sum())
-    if len(false) and _close(value, len(false), 1e-6):
-        raise Hint("that is the number of false alarms: divide it by the number of days")
-    if false_minutes != len(false) and _close(value, false_minutes / days, 1e-3):
+    normal, step = _normal(labels)
+    false = len(metrics.alarm_segments(alarm & normal))
+    normal_days, all_days = normal.sum() * step, len(labels) * step
+
+    def per(count: float, days: float) -> bool:
+        """Whether the answer is `count / days`, a figure that differs from the right one."""
+        figure = count / days
+        wrong = not _close(figure, expected, max(0.02 * expected, 1e-6))
+        return wrong and _close(value, figure, 1e-3 * max(1.0, figure))
+
+    if false and _close(value, false, 1e-6):
+        raise Hint("that is the number of false alarms: divide it by the days of normal time")
+    if per(false, all_days):
         raise Hint(
-            "count alarm segments (runs of consecutive alarmed minutes), not alarmed minutes"
+            "divide by the days of normal time only, not by all the data: leave out the "
+            f"attacks and the {AFTER} after each"
         )
-    if len(segments) != len(false) and _close(value, len(segments) / days, 1e-3):
-        raise Hint("count only the alarm segments that overlap no attack")
+    no_recovery, _ = _normal(labels, recovery=False)
+    if per(len(metrics.alarm_segments(alarm & no_recovery)), no_recovery.sum() * step):
+        raise Hint(
+            f"leave the {AFTER} after each attack out of normal time: the plant is still "
+            "recovering, alarms then are not false"
+        )
+    if per(int((alarm & normal).sum()), normal_days):
+        raise Hint("count false alarms (runs of consecutive alarmed minutes), not alarmed minutes")
+    attack = labels.to_numpy(dtype=bool)
+    untouched = sum(
+        not attack[start : end + 1].any() for start, end in metrics.alarm_segments(alarm)
+    )
+    if per(untouched, normal_days) or per(untouched, all_days):
+        raise Hint(
+            "an alarm that touches an attack is still false where it lies in normal time: "
+            "count the alarm segments of `alarms & normal`, not the segments of the alarms"
+        )
+    if per(len(metrics.alarm_segments(alarm)), normal_days):
+        raise Hint("count only the alarms in normal time: those in an attack window are hits")
     raise Hint(
-        "list the alarm segments with metrics.alarm_segments, keep those that overlap no "
-        "attack, and divide their number by the days of data"
+        f"mark normal time (False in each attack and the {AFTER} after it), count the "
+        "alarm segments of `alarms & normal` with metrics.alarm_segments, and divide their "
+        "number by the days of normal time"
     )
 
 

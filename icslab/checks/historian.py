@@ -65,7 +65,7 @@ def levels(answer, *, plant, tags, start, end) -> None:
     start, end = _utc(start), _utc(end)
     long = plant.historian()
     rows = long[long["tag"].isin(tags) & (long["timestamp"] <= end)]
-    expected = to_wide(rows.assign(tag=rows["tag"].astype(str)), freq="1s", start=start, end=end)
+    expected = to_wide(rows, freq="1s", start=start, end=end)
     expected = expected[tags]
 
     index = answer.index
@@ -90,7 +90,7 @@ def levels(answer, *, plant, tags, start, end) -> None:
     # stored within the second (resample("1s").last(), then ffill) is fine too: it only
     # differs for a PLC whose clock stamps fractions of a second.
     within = to_wide(
-        rows.assign(tag=rows["tag"].astype(str), timestamp=rows["timestamp"].dt.floor("s")),
+        rows.assign(timestamp=rows["timestamp"].dt.floor("s")),
         freq="1s",
         start=start,
         end=end,
@@ -117,7 +117,7 @@ def hourly_volume(answer, *, plant, tag="FIT401") -> None:
     answer = _series(answer, "one volume (m3) per hour")
     long = plant.historian()
     rows = long[long["tag"] == tag]
-    flow = to_wide(rows.assign(tag=rows["tag"].astype(str)), freq="1s")[tag]
+    flow = to_wide(rows, freq="1s")[tag]
     hours = flow.resample("1h")
     expected = hours.mean()
     complete = hours.count() == hours.size()  # hours with a value every second

@@ -56,7 +56,10 @@ def leaderboard(
     rows = board_rows(board)
     table = Table(title=f"Capstone leaderboard: ranked by S on {dataset}", title_justify="left")
     for key, name in COLUMNS.items():
-        table.add_column(name, justify="left" if key == "team" else "right")
+        if key == "team":  # a narrow terminal squeezes the figures, not the names
+            table.add_column(name, justify="left", min_width=8)
+        else:
+            table.add_column(name, justify="right")
     for row in rows:
         # Team names come from what participants wrote: never rich markup.
         table.add_row(*(escape(str(row[key])) for key in COLUMNS))

@@ -32,8 +32,10 @@ def to_wide(
     """One column per tag on a UTC grid (index "timestamp") from `start` to `end`
     (default: the table's first to last timestamp), every `freq`.
 
-    `tags` keeps only those columns, in that order (default: every tag of the
-    table, including tags of a categorical column that have no rows). `dtype`
+    `tags` keeps only those columns, in that order (default: every tag that has
+    rows in the table, sorted, or in category order for a categorical `tag`
+    column: a filtered table is taken as it comes, and the categories it no
+    longer has rows for make no column). `dtype`
     "float32" halves the table and keeps 7 significant digits: more than any
     tag of a 16-bit register holds."""
     index = _utc(long["timestamp"])
@@ -45,7 +47,9 @@ def to_wide(
     tag = long["tag"]
     if tags is not None:
         tag = _only(tag, list(tags))
-    if isinstance(tag.dtype, pd.CategoricalDtype):  # keeps tags that have no rows
+    elif isinstance(tag.dtype, pd.CategoricalDtype):  # a filtered table keeps every category
+        tag = tag.cat.remove_unused_categories()
+    if isinstance(tag.dtype, pd.CategoricalDtype):  # asked-for tags: a column even without rows
         codes, names = tag.cat.codes.to_numpy(), tag.cat.categories
     else:
         codes, names = pd.factorize(tag, sort=True)

@@ -17,6 +17,7 @@ from icslab.cli import app
 from icslab.data import batadal_folder, load_plant
 from icslab.data import plant as plant_module
 from icslab.errors import InputError
+from icslab.metrics import false_alarms_per_day
 from icslab.paths import DATASETS_BUILD
 from icslab.sim.attacks import KINDS
 from icslab.sim.build import answers_folder, build_dataset, verify_dataset
@@ -275,8 +276,16 @@ def test_score_gives_s_and_its_parts(sample):
     labels = sample.labels
     perfect = score(labels.astype(int), labels)
     assert perfect.s == 1 and perfect.event_recall == 1 and perfect.false_alarms_per_day == 0
+    assert perfect.normal_time_in_alarm == 0
     always = score(np.ones(len(labels)), labels)
     assert always.s == pytest.approx(0.75) and always.alarm_share == 1
-    assert np.isnan(score(np.ones(len(labels)), labels.to_numpy()).false_alarms_per_day)
+    # an alarm that never stops: all the normal time in alarm, a false alarm per stretch
+    assert always.normal_time_in_alarm == 1
+    assert always.false_alarms_per_day == pytest.approx(
+        false_alarms_per_day(labels, np.ones(len(labels)))
+    )
+    assert always.false_alarms_per_day >= 1
+    untimed = score(np.ones(len(labels)), labels.to_numpy())
+    assert np.isnan(untimed.false_alarms_per_day) and np.isnan(untimed.normal_time_in_alarm)
     with pytest.raises(InputError, match="hidden"):
         score(np.ones(3), None)

@@ -40,12 +40,14 @@ def predictions(labels):
     events = metrics.events(labels)
     first, last = events[0]
     alarms.iloc[first + 3 : first + 6] = True  # late, three minutes
-    first, last = events[1]
-    alarms.iloc[last - 1 : last + 3] = True  # very late, and runs past the attack's end
+    first, last = events[3]
+    # very late, and on for 40 minutes after the attack: false after its 30 of recovery
+    alarms.iloc[last - 1 : last + 41] = True
     alarms.iloc[10:12] = True  # false: before the first attack
-    between = events[2][1] + 2
-    alarms.iloc[between] = True  # false
-    assert not labels.iloc[10:12].any() and not labels.iloc[between]
+    between = events[5][0] - 5
+    alarms.iloc[between] = True  # false: after the previous attack's recovery
+    assert not labels.iloc[10:12].any() and not labels.iloc[last + 1 : last + 41].any()
+    assert events[4][1] + 30 < between < events[5][0]
     return alarms
 
 
@@ -107,6 +109,9 @@ def test_toy_time_to_detect_refuses_typical_mistakes(wrong, hint):
 def test_toy_time_to_detect_wants_none_for_a_missed_attack():
     missed = {"labels": TOY["labels"], "alarms": steps(".#....##......................")}
     toy_time_to_detect([2, None], **missed)
+    toy_time_to_detect([2, pd.NA], **missed)  # as time_to_detect writes it
+    toy_time_to_detect(metrics.time_to_detect(*missed.values()), **missed)
+    toy_time_to_detect([2, np.nan], **missed)
     with pytest.raises(Hint, match="None"):
         toy_time_to_detect([2, 0], **missed)
 
@@ -164,33 +169,51 @@ def test_one_alarm_per_event_wants_the_index_of_the_labels(labels):
 # --- false_alarms_per_day ------------------------------------------------------------
 
 
-def test_false_alarms_per_day_accepts_the_count_over_the_days(labels, predictions):
-    days = len(labels) / (24 * 60)
-    # two false segments: minutes 10-11 and the one between attacks; the alarm running
-    # past the second attack's end overlaps it, so it is not false
-    assert metrics.false_alarms_per_day(labels, predictions) == pytest.approx(2 / days)
-    false_alarms_per_day(2 / days, labels=labels, predictions=predictions)
-    false_alarms_per_day(np.float64(2 / days), labels=labels, predictions=predictions)
+def normal_minutes(labels, recovery=30):
+    """Minutes outside each attack and the `recovery` minutes after it."""
+    normal = ~labels.to_numpy(dtype=bool)
+    for first, last in metrics.events(labels):
+        normal[first : last + recovery + 1] = False
+    return normal
+
+
+def test_false_alarms_per_day_accepts_the_count_over_the_days_of_normal_time(labels, predictions):
+    days = normal_minutes(labels).sum() / (24 * 60)
+    # three false alarms: minutes 10-11, the one between attacks, and the end of the
+    # alarm left on after the fourth attack, past its 30 minutes of recovery
+    assert metrics.false_alarms_per_day(labels, predictions) == pytest.approx(3 / days)
+    false_alarms_per_day(3 / days, labels=labels, predictions=predictions)
+    false_alarms_per_day(np.float64(3 / days), labels=labels, predictions=predictions)
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (2, "divide it by the number of days"),
+        ("count", "divide it by the days of normal time"),
+        ("all days", "not by all the data"),
+        ("no recovery", "after each attack out of normal time"),
         ("minutes", "not alarmed minutes"),
-        ("segments", "overlap no attack"),
+        ("old definition", "still false where it lies in normal time"),
+        ("every segment", "only the alarms in normal time"),
         (0, "alarm_segments"),
         (True, "number"),
     ],
 )
 def test_false_alarms_per_day_refuses_typical_mistakes(labels, predictions, wrong, hint):
-    days = len(labels) / (24 * 60)
-    if wrong == "minutes":
-        wrong = int((predictions & ~labels).sum()) / days
-    elif wrong == "segments":
-        wrong = len(metrics.alarm_segments(predictions)) / days
+    normal, alarm = normal_minutes(labels), predictions.to_numpy()
+    days = normal.sum() / (24 * 60)
+    attack = labels.to_numpy(dtype=bool)
+    segments = metrics.alarm_segments(alarm)
+    answers = {
+        "count": 3,
+        "all days": 3 / (len(labels) / (24 * 60)),
+        "no recovery": 3 / (normal_minutes(labels, recovery=0).sum() / (24 * 60)),
+        "minutes": int((alarm & normal).sum()) / days,
+        "old definition": sum(not attack[s : e + 1].any() for s, e in segments) / days,
+        "every segment": len(segments) / days,
+    }
     with pytest.raises(Hint, match=hint):
-        false_alarms_per_day(wrong, labels=labels, predictions=predictions)
+        false_alarms_per_day(answers.get(wrong, wrong), labels=labels, predictions=predictions)
 
 
 def test_false_alarms_per_day_of_a_quiet_detector_is_zero(labels):
@@ -208,7 +231,7 @@ def test_batadal_parts_accepts_the_competition_formula(labels, predictions):
     durations = [last - first + 1 for first, last in metrics.events(labels)]
     delays = metrics.time_to_detect(attack, alarm)
     s_ttd = 1 - np.mean(
-        [(n if d is None else d) / n for d, n in zip(delays, durations, strict=True)]
+        [(n if pd.isna(d) else d) / n for d, n in zip(delays, durations, strict=True)]
     )
     tpr = (attack & alarm).sum() / attack.sum()
     tnr = (~attack & ~alarm).sum() / (~attack).sum()

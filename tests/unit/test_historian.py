@@ -190,6 +190,17 @@ def test_to_wide_accepts_plain_string_columns(export):
     pd.testing.assert_frame_equal(to_wide(plain, **window), to_wide(export.table, **window))
 
 
+def test_to_wide_takes_a_filtered_categorical_table_as_it_comes(export):
+    table = export.table
+    assert isinstance(table["tag"].dtype, pd.CategoricalDtype)
+    levels = table[table["tag"].isin(["LIT200", "FIT101"])]  # still every category
+    wide = to_wide(levels)
+    assert list(wide.columns) == ["FIT101", "LIT200"]  # a column per tag with rows, no more
+    pd.testing.assert_frame_equal(wide, to_wide(levels.astype({"tag": str})))
+    # a tag asked for by name is a column even where the filtered table has no row of it
+    assert to_wide(levels, tags=["LIT200", "LIT300"])["LIT300"].isna().all()
+
+
 def test_to_wide_keeps_only_the_tags_asked_for(export):
     table = export.table
     every = to_wide(table)

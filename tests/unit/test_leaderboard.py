@@ -19,6 +19,7 @@ from icslab.data import plant as plant_module
 from icslab.errors import InputError
 from icslab.handin import accept
 from icslab.handin.store import Store, kind_for
+from icslab.metrics import false_alarms_per_day
 from icslab.paths import DATASETS_BUILD
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +74,21 @@ def test_the_board_ranks_by_s_and_reports_what_it_cannot_score(board_inputs):
     assert rows[0]["team"] == "best" and rows[0]["rank"] == "1" and rows[0]["S"] == "1.000"
     assert rows[1]["S_TTD"] and rows[1]["event_recall"] == "83%"  # a 5-minute scan missed
     assert rows[2]["rank"] == "" and rows[2]["S"] == ""
+
+
+def test_an_alarm_that_never_stops_shows_its_false_alarms_and_time_in_alarm(board_inputs, sample):
+    store, answers = board_inputs
+    hand_in(store, "siren", np.ones(len(sample.labels)))
+    board = build_board(store, dataset="sample", answers=answers)
+    rows = {row["team"]: row for row in csv.DictReader(to_csv(board).splitlines())}
+    # it scores S = 0.75, but the board shows an operator's view of it
+    assert rows["siren"]["S"] == "0.750"
+    assert rows["siren"]["normal_time_in_alarm"] == "100.0%"
+    expected = false_alarms_per_day(sample.labels, np.ones(len(sample.labels)))
+    assert expected > 0 and rows["siren"]["false_alarms_per_day"] == f"{expected:.1f}"
+    assert rows["best"]["false_alarms_per_day"] == "0.0"
+    assert rows["best"]["normal_time_in_alarm"] == "0.0%"
+    assert "<th>in alarm</th>" in to_html(board)
 
 
 def test_a_dataset_the_board_does_not_rank_is_reported(board_inputs, sample):

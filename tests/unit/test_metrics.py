@@ -26,6 +26,7 @@ from icslab.metrics import (
     event_scores,
     events,
     false_alarms_per_day,
+    normal_time_in_alarm,
     point_adjust,
     point_adjusted,
     point_adjusted_f1,
@@ -244,32 +245,38 @@ def test_time_to_detect_in_steps_per_event():
     labels = steps("..####..##.##")  # events (2, 5), (8, 9), (11, 12)
     alarms = steps("....#...#....")
     # (2, 5): first alarm at 4 -> 2 steps; (8, 9): at 8 -> 0; (11, 12): none
-    assert time_to_detect(labels, alarms) == [2, 0, None]
+    delays = time_to_detect(labels, alarms)
+    assert delays.tolist() == [2, 0, NA]
+    assert delays.median() == 1  # one type: the missed attack is left out, not a None
 
 
 def test_an_alarm_already_on_when_the_attack_starts_detects_it_at_once():
-    assert time_to_detect(steps("..###."), steps(".###..")) == [0]
+    assert time_to_detect(steps("..###."), steps(".###..")).tolist() == [0]
 
 
 def test_time_to_detect_at_the_series_edges():
     # event (0, 3) at the start, alarmed on its last step; event (6, 7) at the end
-    assert time_to_detect(steps("####..##"), steps("...#...#")) == [3, 1]
-    assert time_to_detect(steps("...."), steps("#..#")) == []
-    assert time_to_detect(steps("..##"), steps("....")) == [None]
+    assert time_to_detect(steps("####..##"), steps("...#...#")).tolist() == [3, 1]
+    assert time_to_detect(steps("...."), steps("#..#")).tolist() == []
+    assert time_to_detect(steps("..##"), steps("....")).tolist() == [NA]
 
 
-def test_time_to_detect_is_a_duration_when_labels_carry_a_time_index():
-    index = pd.date_range("2024-05-01 08:00", periods=8, freq="10min")
-    labels = pd.Series(steps("..####.."), index=index)
-    alarms = pd.Series(steps("....#..."), index=index)
-    # event starts 08:20, first alarm 08:40
-    assert time_to_detect(labels, alarms) == [pd.Timedelta(minutes=20)]
+def test_time_to_detect_is_a_duration_with_nat_for_a_missed_attack_given_a_time_index():
+    index = pd.date_range("2024-05-01 08:00", periods=10, freq="10min")
+    labels = pd.Series(steps("..####..##"), index=index)
+    alarms = pd.Series(steps("....#....."), index=index)
+    # event starts 08:20, first alarm 08:40; the event at 09:20 is missed
+    delays = time_to_detect(labels, alarms)
+    assert delays.dtype.kind == "m"  # timedelta64
+    assert delays[0] == pd.Timedelta(minutes=20) and delays[1] is pd.NaT
+    assert delays.median() == pd.Timedelta(minutes=20)
+    assert (delays / pd.Timedelta("1min")).tolist()[0] == 20  # minutes, NaN when missed
 
 
 def test_time_to_detect_takes_explicit_timestamps_for_plain_arrays():
     seconds = np.array([0, 1, 2, 5, 9, 10], dtype="datetime64[s]")  # irregular steps
     labels, alarms = steps(".####."), steps("....#.")
-    assert time_to_detect(labels, alarms, timestamps=seconds) == [pd.Timedelta(seconds=8)]
+    assert time_to_detect(labels, alarms, timestamps=seconds).tolist() == [pd.Timedelta(seconds=8)]
 
 
 def test_timestamps_must_match_the_series_and_increase():
@@ -284,21 +291,105 @@ def test_timestamps_must_match_the_series_and_increase():
 # --- false alarms per day ---------------------------------------------------
 
 
-def test_false_alarms_per_day_counts_alarm_segments_outside_attacks():
-    labels = np.zeros(48, dtype=bool)
-    labels[10:13] = True  # one event (10, 12)
-    alarms = np.zeros(48, dtype=bool)
-    alarms[[11, 20, 21, 30, 47]] = True  # segments (11), (20, 21), (30), (47)
-    # (11) is inside the event; 3 false alarm segments over 48 hours = 2 days
-    assert false_alarms_per_day(labels, alarms, timestamps=hourly(48)) == 1.5
-    series = pd.Series(labels, index=hourly(48))
+def test_false_alarms_per_day_counts_alarm_runs_in_normal_time():
+    labels = np.zeros(50, dtype=bool)
+    labels[10:12] = True  # one event (10, 11): 48 normal hours = 2 days
+    alarms = np.zeros(50, dtype=bool)
+    alarms[[11, 20, 21, 30, 49]] = True  # runs (11), (20, 21), (30), (49)
+    # (11) is inside the event; 3 false alarms over 2 days
+    assert false_alarms_per_day(labels, alarms, timestamps=hourly(50)) == 1.5
+    series = pd.Series(labels, index=hourly(50))
     assert false_alarms_per_day(series, alarms) == 1.5
 
 
-def test_an_alarm_still_on_after_the_attack_ends_is_a_false_alarm_segment_only_if_apart():
-    labels = pd.Series(steps("..##" + "." * 20), index=hourly(24))  # one day
-    assert false_alarms_per_day(labels, steps("..####" + "." * 18)) == 0.0  # one segment
-    assert false_alarms_per_day(labels, steps("..##.#" + "." * 18)) == 1.0  # apart
+# Four reference detectors on one day of minutes with three attacks of 10 minutes.
+DAY = pd.date_range("2026-03-02", periods=24 * 60, freq="min", tz="UTC")
+ATTACKS = [(300, 309), (700, 709), (1100, 1109)]
+MINUTES = pd.Series(False, index=DAY)
+for _start, _end in ATTACKS:
+    MINUTES.iloc[_start : _end + 1] = True
+# Normal time: 1440 minutes - 3 attacks of 10 - 3 recoveries of 30 = 1320 minutes.
+NORMAL_DAYS = 1320 / 1440
+
+
+def detector(*alarmed: int) -> pd.Series:
+    alarms = pd.Series(False, index=DAY)
+    alarms.iloc[list(alarmed)] = True
+    return alarms
+
+
+def test_an_always_on_detector_raises_one_false_alarm_per_stretch_between_attacks():
+    always = pd.Series(True, index=DAY)
+    # before, between and after the three attacks: four stretches of normal time
+    assert false_alarms_per_day(MINUTES, always) == pytest.approx(4 / NORMAL_DAYS)
+    assert normal_time_in_alarm(MINUTES, always) == 1.0
+
+
+def test_an_always_off_detector_raises_no_false_alarm():
+    never = pd.Series(False, index=DAY)
+    assert false_alarms_per_day(MINUTES, never) == 0.0
+    assert normal_time_in_alarm(MINUTES, never) == 0.0
+
+
+def test_one_alarm_per_attack_raises_no_false_alarm():
+    one_each = detector(*(start + 3 for start, _ in ATTACKS))
+    assert false_alarms_per_day(MINUTES, one_each) == 0.0
+    assert normal_time_in_alarm(MINUTES, one_each) == 0.0
+
+
+def test_alarms_only_between_attacks_are_all_false():
+    between = detector(500, 501, 502, 900)  # two alarms: (500, 502) and (900)
+    assert false_alarms_per_day(MINUTES, between) == pytest.approx(2 / NORMAL_DAYS)
+    assert normal_time_in_alarm(MINUTES, between) == pytest.approx(4 / 1320)
+
+
+def test_an_alarm_within_the_recovery_after_an_attack_is_not_false_and_one_after_it_is():
+    last_step = ATTACKS[0][1]
+    within = detector(*range(last_step, last_step + 31))  # until 30 minutes after
+    assert false_alarms_per_day(MINUTES, within) == 0.0
+    beyond = detector(*range(last_step, last_step + 32))  # one minute more
+    assert false_alarms_per_day(MINUTES, beyond) == pytest.approx(1 / NORMAL_DAYS)
+    assert normal_time_in_alarm(MINUTES, beyond) == pytest.approx(1 / 1320)
+
+
+def test_the_recovery_can_be_changed_in_time_or_in_steps():
+    last_step = ATTACKS[0][1]
+    late = detector(last_step + 31)
+    assert false_alarms_per_day(MINUTES, late, recovery="40min") == 0.0
+    assert false_alarms_per_day(MINUTES, late, recovery=31) == 0.0
+    normal = 1440 - 30
+    assert false_alarms_per_day(MINUTES, late, recovery=0) == pytest.approx(1440 / normal)
+    assert false_alarms_per_day(MINUTES, late, recovery="0s") == pytest.approx(1440 / normal)
+
+
+@pytest.mark.parametrize(
+    ("recovery", "message"),
+    [(-1, "must not be negative"), ("-5min", "zero or more"), ("soon", "a duration")],
+)
+def test_a_bad_recovery_is_refused(recovery, message):
+    with pytest.raises(ValueError, match=message):
+        false_alarms_per_day(MINUTES, MINUTES, recovery=recovery)
+
+
+def test_an_alarm_raised_before_the_attack_starts_is_a_false_alarm():
+    start = ATTACKS[0][0]
+    early = detector(start - 2, start - 1, start, start + 1)
+    assert false_alarms_per_day(MINUTES, early) == pytest.approx(1 / NORMAL_DAYS)
+
+
+def test_without_time_the_time_in_alarm_counts_steps_and_recovery_is_in_steps():
+    labels, alarms = steps("..##...."), steps("....##..")
+    assert normal_time_in_alarm(labels, alarms) == pytest.approx(2 / 6)
+    assert normal_time_in_alarm(labels, alarms, recovery=1) == pytest.approx(1 / 5)
+    with pytest.raises(ValueError, match="needs time"):
+        normal_time_in_alarm(labels, alarms, recovery="15min")
+
+
+def test_without_normal_time_the_time_in_alarm_is_nan_and_false_alarms_are_refused():
+    labels = pd.Series(True, index=hourly(4))
+    assert math.isnan(normal_time_in_alarm(labels, steps("#...")))
+    with pytest.raises(ValueError, match="no normal time"):
+        false_alarms_per_day(labels, steps("#..."))
 
 
 def test_false_alarms_per_day_without_alarms_is_zero():
@@ -679,4 +770,4 @@ def test_batadal_dataset04_labels_score_as_documented():
     assert math.isnan(result.tnr)  # no hour is known to be normal
     # with a time index, time to detect is a duration
     late = perfect.shift(2, fill_value=False)
-    assert time_to_detect(labels, late) == [pd.Timedelta(hours=2)] * 5
+    assert time_to_detect(labels, late).tolist() == [pd.Timedelta(hours=2)] * 5
