@@ -65,7 +65,10 @@ HISTORIAN_COLUMNS = ("timestamp", "tag", "value", "quality")
 QUALITIES = ("Good", "Bad", "Uncertain", "Substituted")  # "Bad": value is NaN
 
 ATTACK_COLUMNS = ("attack_id", "start", "end", "kind", "targets", "description")
-LABELS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # `targets` is tag (or PLC) names joined by ";"
+LABELS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# labels.csv's `targets`: the tag (or PLC) names an attack acts on, joined by this;
+# `read_attacks` gives each attack's as a list.
+TARGETS_SEPARATOR = ";"
 
 TAG_COLUMNS = (
     "tag",
@@ -131,17 +134,25 @@ def labels_hidden(table: pa.Table) -> bool:
 
 
 def read_attacks(path: Path) -> pd.DataFrame:
-    """A labels.csv: attack_id, start, end (UTC, inclusive), kind, targets, description."""
+    """A labels.csv: attack_id, start, end (UTC, inclusive), kind, targets (a list of tag
+    names per attack), description."""
     attacks = read_csv(path, parse_dates=["start", "end"])
     if list(attacks.columns) != list(ATTACK_COLUMNS):
         raise InputError(f"{path}: columns must be {', '.join(ATTACK_COLUMNS)}")
-    return no_attacks() if attacks.empty else attacks
+    if attacks.empty:
+        return no_attacks()
+    attacks["targets"] = [
+        [name.strip() for name in str(joined).split(TARGETS_SEPARATOR) if name.strip()]
+        for joined in attacks["targets"].fillna("")
+    ]
+    return attacks
 
 
 def no_attacks() -> pd.DataFrame:
     """An empty attack table with labels.csv's columns and types."""
     columns = {name: pd.Series(dtype="str") for name in ATTACK_COLUMNS}
     columns["start"] = columns["end"] = pd.Series(dtype="datetime64[us, UTC]")
+    columns["targets"] = pd.Series(dtype="object")  # a list of tag names per attack
     return pd.DataFrame(columns)
 
 

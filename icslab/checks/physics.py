@@ -99,7 +99,9 @@ def t401_invariant(answer, *, plant) -> None:
 
 def _pump_attacks(plant) -> list:
     return [
-        attack for attack in plant.attacks.itertuples() if PUMP_COMMAND.search(str(attack.targets))
+        attack
+        for attack in plant.attacks.itertuples()
+        if any(PUMP_COMMAND.search(target) for target in attack.targets)
     ]
 
 

@@ -47,6 +47,7 @@ from icslab.formats import (
     SCADA_FILE,
     TAG_COLUMNS,
     TAGS_FILE,
+    TARGETS_SEPARATOR,
     write_mappable,
 )
 from icslab.sim.catalog import DatasetSpec
@@ -205,7 +206,14 @@ def _replace(staging: Path, final: Path) -> None:
 def labels(sim: Simulation) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            (a.attack_id, _iso(a.start), _iso(a.end), a.kind, ";".join(a.targets), a.description)
+            (
+                a.attack_id,
+                _iso(a.start),
+                _iso(a.end),
+                a.kind,
+                TARGETS_SEPARATOR.join(a.targets),
+                a.description,
+            )
             for a in sim.attacks
         ],
         columns=ATTACK_COLUMNS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from icslab import __version__
+from icslab.formats import TARGETS_SEPARATOR
 from icslab.sim.catalog import DatasetSpec
 from icslab.sim.historian_export import HistorianExport
 from icslab.sim.modbus import WRITE_REGISTER
@@ -95,7 +96,7 @@ def datacard(
             "|---|---|---|---|---|---|",
         ]
         parts += [
-            f"| {a.attack_id} | {_t(a.start)} | {_t(a.end)} | {a.kind} | {', '.join(a.targets)} "
+            f"| {a.attack_id} | {_t(a.start)} | {_t(a.end)} | {a.kind} | {TARGETS_SEPARATOR.join(a.targets)} "
             f"| {a.description} |"
             for a in sim.attacks
         ]
@@ -106,7 +107,9 @@ def datacard(
 
 
 LABELS_ROW = (
-    "| labels.csv | `attack_id, start, end, kind, targets, description` (inclusive times) |"
+    "| labels.csv | `attack_id, start, end, kind, targets, description` (inclusive times; "
+    f"`targets`: tag or PLC names separated by `{TARGETS_SEPARATOR}`, a list per attack in "
+    "`load_plant(...).attacks`) |"
 )
 # Hidden labels: nothing here may pin the attacks down (no seed, times, targets or counts
 # beyond what the catalog says), or participants could rebuild the labels.
