@@ -2,9 +2,8 @@
 once, put in the image by its build and in local mode's folders by `make install`;
 `icslab up` refuses a lab whose packs are missing where its servers run."""
 
-from pathlib import Path
-
 import pytest
+from settings_fixtures import EXAMPLE, problems, settings_file
 from traitlets.config import Config
 from typer.testing import CliRunner
 
@@ -15,20 +14,6 @@ from icslab.hub import configure
 from icslab.hub.docker_env import require_languages
 from icslab.settings import load_settings
 from icslab.testing import write_roster, write_settings
-
-EXAMPLE = Path(__file__).parents[2] / "hub_config" / "lab.toml"
-
-
-def settings_file(tmp_path, text):
-    path = tmp_path / "lab.toml"
-    path.write_text(text)
-    return path
-
-
-def problems(tmp_path, text):
-    with pytest.raises(InputError) as caught:
-        load_settings(settings_file(tmp_path, text))
-    return caught.value.problems
 
 
 def test_the_example_offers_indo_pacific_languages_besides_english():

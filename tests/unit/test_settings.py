@@ -3,23 +3,10 @@
 from pathlib import Path
 
 import pytest
+from settings_fixtures import EXAMPLE, problems, settings_file
 
 from icslab.errors import InputError
 from icslab.settings import load_settings
-
-EXAMPLE = Path(__file__).parents[2] / "hub_config" / "lab.toml"
-
-
-def settings_file(tmp_path, text):
-    path = tmp_path / "lab.toml"
-    path.write_text(text)
-    return path
-
-
-def problems(tmp_path, text):
-    with pytest.raises(InputError) as caught:
-        load_settings(settings_file(tmp_path, text))
-    return caught.value.problems
 
 
 def test_the_shipped_settings_are_valid():
