@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from icslab.material.publish import publish
+from icslab.testing.workshops import write_module, write_workshop
 
 pytestmark = pytest.mark.integration
 
@@ -18,25 +19,8 @@ pytestmark = pytest.mark.integration
 def workshop(tmp_path_factory):
     """A small workshop source folder the test can change, like an instructor's fix."""
     root = tmp_path_factory.mktemp("workshops")
-    folder = root / "water-week"
-    folder.mkdir()
-    (folder / "workshop.toml").write_text(
-        'title = "Water week"\n'
-        '[[modules]]\nfile = "01-levels.ipynb"\ntitle = "Levels"\nminutes = 20\ngoal = "Levels"\n'
-    )
-    write_notebook(folder / "01-levels.ipynb", "level = 4.2")
+    write_workshop(root)
     return root
-
-
-def write_notebook(path, solution, extra=()):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# Levels"),
-        nbformat.v4.new_code_cell("level = ...", metadata={"tags": ["exercise"]}),
-        nbformat.v4.new_code_cell(solution, metadata={"tags": ["solution"]}),
-        *(nbformat.v4.new_markdown_cell(text) for text in extra),
-    ]
-    nbformat.write(nb, path)
 
 
 def cells(path):
@@ -59,14 +43,14 @@ def test_publish_link_pull_then_a_fix_arrives_and_own_edits_stay(lab, workshop):
     notebook = nbformat.read(pulled / "01-levels.ipynb", as_version=4)
     notebook.cells[1].source = "level = 4.2  # my answer"
     nbformat.write(notebook, pulled / "01-levels.ipynb")
-    write_notebook(
+    write_module(
         workshop / "water-week" / "01-levels.ipynb", "level = 4.2", ["Fixed: units are metres"]
     )
     (workshop / "water-week" / "workshop.toml").write_text(
         (workshop / "water-week" / "workshop.toml").read_text()
         + '[[modules]]\nfile = "02-flows.ipynb"\ntitle = "Flows"\nminutes = 20\ngoal = "Flows"\n'
     )
-    write_notebook(workshop / "water-week" / "02-flows.ipynb", "flow = 1")
+    write_module(workshop / "water-week" / "02-flows.ipynb", "flow = 1")
     second = publish(lab.data_dir, "water-week", "Day 2: flows", root=workshop)
     assert second.commit and second.commit != first.commit
 
@@ -108,7 +92,7 @@ def test_bad_publications_and_links_are_refused_and_change_nothing(lab, workshop
 
     head = publishing._repository(publishing.repository_path(lab.data_dir, "water-week")).head()
     leaked = tmp_path / "leak.ipynb"
-    write_notebook(leaked, "level = 4.2")
+    write_module(leaked, "level = 4.2")
     with pytest.raises(InputError, match=r"leak\.ipynb: has solution cells"):
         publishing.refuse_solutions({"leak.ipynb": leaked.read_bytes()})
     assert (

@@ -11,25 +11,14 @@ import pytest
 from icslab.errors import InputError
 from icslab.material import fresh
 from icslab.material.publish import publish
-
-MANIFEST = (
-    'title = "Water week"\n'
-    '[[modules]]\nfile = "01-levels.ipynb"\ntitle = "Levels"\nminutes = 20\ngoal = "Levels"\n'
-)
+from icslab.testing.workshops import write_workshop
 
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
     """A published water-week, pulled into a participant's folder as nbgitpuller does."""
-    source = tmp_path / "workshops" / "water-week"
-    (source / "data").mkdir(parents=True)
-    (source / "workshop.toml").write_text(MANIFEST)
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell("level = ...", metadata={"tags": ["exercise"]}),
-        nbformat.v4.new_code_cell("level = 4.2", metadata={"tags": ["solution"]}),
-    ]
-    nbformat.write(notebook, source / "01-levels.ipynb")
+    source = write_workshop(tmp_path / "workshops")
+    (source / "data").mkdir()
     (source / "data" / "levels.csv").write_text("t,level\n0,4.2\n")
     publish(tmp_path / "data", "water-week", root=tmp_path / "workshops")
     service = f"file://{tmp_path / 'data' / 'git'}"
@@ -57,7 +46,7 @@ def test_a_broken_notebook_comes_back_published_and_theirs_is_kept(lab):
     break_notebook(notebook)
 
     done = fresh("water-week/01-levels.ipynb")
-    assert sources(notebook) == ["level = ..."]  # the published version, no solution
+    assert sources(notebook) == ["# Levels", "level = ..."]  # the published version, no solution
     assert done.path == notebook
     assert done.kept.parent == notebook.parent
     assert done.kept.name.startswith("01-levels__") and done.kept.suffix == ".ipynb"
@@ -110,7 +99,7 @@ def test_the_whole_workshop_is_cloned_afresh_and_theirs_kept(lab):
     (workshop / "scratch.py").write_text("print('mine')")
 
     done = fresh("water-week")
-    assert sources(workshop / "01-levels.ipynb") == ["level = ..."]
+    assert sources(workshop / "01-levels.ipynb") == ["# Levels", "level = ..."]
     assert not (workshop / "scratch.py").exists()
     assert (done.kept / "scratch.py").read_text() == "print('mine')"
     assert sources(done.kept / "01-levels.ipynb") == ["my answer, then a mess"]

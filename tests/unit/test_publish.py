@@ -11,22 +11,7 @@ from dulwich.repo import Repo
 
 from icslab.errors import InputError
 from icslab.material.publish import BRANCH, publish, repository_path, tree_of
-
-MANIFEST = (
-    'title = "Water week"\n'
-    "{extra}"
-    '[[modules]]\nfile = "01-levels.ipynb"\ntitle = "Levels"\nminutes = 20\ngoal = "Levels"\n'
-)
-
-
-def source_notebook(path, answer="level = 4.2"):
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_markdown_cell("# Levels"),
-        nbformat.v4.new_code_cell("level = ...", metadata={"tags": ["exercise"]}),
-        nbformat.v4.new_code_cell(answer, metadata={"tags": ["solution"]}),
-    ]
-    nbformat.write(notebook, path)
+from icslab.testing.workshops import manifest, write_module
 
 
 @pytest.fixture
@@ -35,8 +20,8 @@ def workshops(tmp_path):
     root = tmp_path / "workshops"
     folder = root / "water-week"
     (folder / "data").mkdir(parents=True)
-    (folder / "workshop.toml").write_text(MANIFEST.format(extra=""))
-    source_notebook(folder / "01-levels.ipynb")
+    (folder / "workshop.toml").write_text(manifest())
+    write_module(folder / "01-levels.ipynb")
     (folder / "plant.svg").write_text("<svg/>")
     (folder / "data" / "levels.csv").write_text("t,level\n0,4.2\n")
     (folder / "helpers.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
@@ -83,7 +68,7 @@ def test_publishignore_and_the_manifest_leave_files_out(workshops, tmp_path):
     (folder / "drafts" / "06-maybe.ipynb").write_text("{}")  # an unlisted notebook, ignored
     (folder / "big.tmp").write_text("scratch")
     (folder / ".publishignore").write_text("# mine\nnotes/\n*.tmp\ndrafts/\n*.toml\n")
-    (folder / "workshop.toml").write_text(MANIFEST.format(extra='exclude = ["helpers.py"]\n'))
+    (folder / "workshop.toml").write_text(manifest('exclude = ["helpers.py"]\n'))
 
     publish(tmp_path / "data", "water-week", root=workshops)
     assert sorted(published(tmp_path / "data")) == [
@@ -100,8 +85,8 @@ def test_solution_sources_checkpoints_and_caches_are_never_published(workshops, 
     for where in ("solutions", ".ipynb_checkpoints", "__pycache__"):
         (folder / where).mkdir()
     (folder / "solutions" / "answers.py").write_text("level = 4.2")
-    source_notebook(folder / "solutions" / "01-levels.ipynb")
-    source_notebook(folder / ".ipynb_checkpoints" / "01-levels-checkpoint.ipynb")
+    write_module(folder / "solutions" / "01-levels.ipynb")
+    write_module(folder / ".ipynb_checkpoints" / "01-levels-checkpoint.ipynb")
     (folder / "__pycache__" / "helpers.cpython-311.pyc").write_bytes(b"\0")
     # Even an instructor's .publishignore cannot bring them back.
     (folder / ".publishignore").write_text("!solutions/\n!.ipynb_checkpoints/\n")
@@ -115,7 +100,7 @@ def test_solution_sources_checkpoints_and_caches_are_never_published(workshops, 
 
 def test_a_notebook_the_manifest_does_not_list_stops_the_publication(workshops, tmp_path):
     folder = workshops / "water-week"
-    source_notebook(folder / "02-flows.ipynb", "flow = 1")
+    write_module(folder / "02-flows.ipynb", "flow = 1")
     (folder / "extra").mkdir()
     nbformat.write(nbformat.v4.new_notebook(), folder / "extra" / "scratch.IPYNB")
 
