@@ -303,6 +303,24 @@ class LabClient:
         finally:
             self.shutdown_kernel(kernel_id, owner)
 
+    def self_checks(self, *answers: str, owner: str | None = None) -> str:
+        """Run `icslab.check("welcome.sensor_count", answer)` in a kernel for each answer
+        (Python source; a stand-in plant with two sensors, so "2" is right), as a
+        participant's notebook does, then wait until the kernel has sent the verdicts to
+        the room; what the checks printed, and "sent True" once all were sent."""
+        code = (
+            "import types, pandas as pd, icslab\n"
+            "from icslab.checks import recording\n"
+            "kinds = pd.DataFrame({'kind': ['sensor', 'sensor', 'pump']})\n"
+            "plant = types.SimpleNamespace(tags=kinds)\n"
+            + "".join(
+                f"icslab.check('welcome.sensor_count', {answer}, plant=plant)\n"
+                for answer in answers
+            )
+            + "print('sent', recording.wait_sent(10))"
+        )
+        return self.run_code(code, owner)
+
     def memory_shown(self, holding_mib: int, owner: str | None = None) -> dict:
         """What JupyterLab's status bar reads of a server's memory (jupyter-resource-usage,
         /api/metrics/v1) while one of its kernels holds `holding_mib` MiB, as a

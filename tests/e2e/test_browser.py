@@ -478,15 +478,6 @@ def keep(page, tmp_path, name: str) -> Path:
     return path
 
 
-SENSOR_COUNT = (
-    "import types, pandas as pd, icslab\n"
-    "from icslab.checks import recording\n"
-    "plant = types.SimpleNamespace(tags=pd.DataFrame({'kind': ['sensor', 'sensor', 'pump']}))\n"
-    "icslab.check('welcome.sensor_count', {answer}, plant=plant)\n"
-    "print(recording.wait_sent(10))"
-)
-
-
 def test_the_room_view_shows_a_new_check_without_a_reload(page, lab, tmp_path):
     room = lab.resolved().service_url("icslab-room")
     log_in(page, lab, "trainer1", lab.credentials()["trainer1"], next_url="/hub/home")
@@ -497,10 +488,10 @@ def test_the_room_view_shows_a_new_check_without_a_reload(page, lab, tmp_path):
 
     p02 = lab.login("p02")
     p02.start_server(timeout=SPAWN_TIMEOUT_MS / 1000)
-    assert p02.run_code(SENSOR_COUNT.replace("{answer}", "3")).strip().endswith("True")
+    assert p02.self_checks("3").strip().endswith("sent True")
     expect(cell).to_have_class("notyet", timeout=10_000)  # the page polls every 2 s
     expect(cell).to_have_text("1")
-    assert p02.run_code(SENSOR_COUNT.replace("{answer}", "2")).strip().endswith("True")
+    assert p02.self_checks("2").strip().endswith("sent True")
     expect(cell).to_have_class("correct", timeout=10_000)
     expect(page.locator("#chart .main-svg").first).to_be_visible()  # plotly drew the bars
     keep(page, tmp_path, "room-view")

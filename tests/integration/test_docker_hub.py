@@ -150,18 +150,16 @@ def test_a_participant_sees_their_memory_against_their_limit(lab):
 def test_a_self_check_in_a_container_reaches_the_instructors_room_view(lab):
     p02 = lab.login("p02")
     p02.start_server()
-    code = (
-        "import types, pandas as pd, icslab\n"
-        "from icslab.checks import recording\n"
-        "plant = types.SimpleNamespace(tags=pd.DataFrame({'kind': ['sensor', 'pump']}))\n"
-        "icslab.check('welcome.sensor_count', 1, plant=plant)\n"
-        "print(recording.wait_sent(10))"
-    )
-    assert p02.run_code(code).strip().endswith("True")
-    state = lab.login("trainer1").http.get("services/icslab-room/state").json()
-    members = {m["user"]: m for team in state["teams"] for m in team["members"]}
-    assert members["p02"]["cells"]["welcome.sensor_count"]["verdict"] == "correct"
-    assert members["p02"]["server"] == "running"
+    assert p02.self_checks("2").strip().endswith("sent True")
+    trainer = lab.login("trainer1")
+
+    def p02_seen():
+        state = trainer.http.get("services/icslab-room/state").json()
+        return next(m for team in state["teams"] for m in team["members"] if m["user"] == "p02")
+
+    assert p02_seen()["cells"]["welcome.sensor_count"]["verdict"] == "correct"
+    # The room looks at the hub every 5 s.
+    wait_for(lambda: p02_seen()["server"] == "running", timeout=15, what="p02's server seen")
 
 
 def test_a_hub_restart_keeps_running_servers(lab, engine, prefix):

@@ -14,21 +14,6 @@ from icslab.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 ROOM = "services/icslab-room/"
-# welcome.sensor_count against a stand-in plant with two sensors: 2 is right.
-PLANT = (
-    "import types, pandas as pd, icslab\n"
-    "from icslab.checks import recording\n"
-    "plant = types.SimpleNamespace(tags=pd.DataFrame({'kind': ['sensor', 'sensor', 'pump']}))\n"
-)
-
-
-def checks(client, *answers: str) -> str:
-    """Run `icslab.check("welcome.sensor_count", answer)` for each answer, then wait
-    until the kernel has sent the verdicts; what the checks printed."""
-    calls = "".join(
-        f"icslab.check('welcome.sensor_count', {answer}, plant=plant)\n" for answer in answers
-    )
-    return client.run_code(PLANT + calls + "print('sent', recording.wait_sent(10))")
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +28,10 @@ def checked(lab):
     p01, p03 = lab.login("p01"), lab.login("p03")
     for client in (p01, p03):
         client.start_server()
-    printed = checks(p01, "3", "3", "...", "2")
+    printed = p01.self_checks("3", "3", "...", "2")
     assert "❌ welcome.sensor_count: not yet. Hint" in printed
     assert "✅ welcome.sensor_count: correct!" in printed and "sent True" in printed
-    assert "sent True" in checks(p03, "3")
+    assert "sent True" in p03.self_checks("3")
     return p01, p03
 
 
@@ -140,7 +125,7 @@ def test_a_kernel_that_floods_the_room_is_refused_after_its_share(lab, checked):
     assert codes[:120] == [204] * 120
     assert codes[120:] == [429] * 5
     # The rest of the room is still recorded.
-    assert "sent True" in checks(lab.login("p03"), "2")
+    assert "sent True" in lab.login("p03").self_checks("2")
 
 
 def test_announcements_reach_the_hub_pages_and_the_teams_servers(lab, checked):
