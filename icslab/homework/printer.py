@@ -83,8 +83,7 @@ def write_launcher(home: Path, chromium: Path) -> None:
     jail = [*drop, "unshare", "--user", "--map-current-user", "--net", "--", str(chromium)]
     script = launcher(home)
     script.write_text(
-        f"#!/bin/sh\necho $$ > {shlex.quote(str(pid_file(home)))}\n"
-        f'exec {shlex.join(jail)} "$@"\n'
+        f'#!/bin/sh\necho $$ > {shlex.quote(str(pid_file(home)))}\nexec {shlex.join(jail)} "$@"\n'
     )
     script.chmod(0o700)
 
