@@ -1,0 +1,94 @@
+"""A live plant on the wire: the stepped simulator (stepping.py) behind its five PLCs'
+Modbus/TCP servers (plc.py), a simulated second every 1/speed s.
+
+    running = RunningPlant(LivePlant(seed, start), addresses, speed=1.0, red_team=False)
+    await running.start(); await running.run()    # until cancelled
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from icslab.plant.plc import (
+    HOLD_SECONDS,
+    PLCS,
+    PlcServer,
+    Write,
+    engineering_value,
+    start_plcs,
+    stop_plcs,
+    writable,
+)
+from icslab.plant.stepping import LivePlant
+from icslab.sim.attacks import Action
+from icslab.sim.waterworks import FORCEABLE
+
+WEEK = 7 * 86_400  # a red team's setpoint stays until reset; a week is "until reset"
+KEPT_WRITES = 10_000  # the write log in memory; each write is also told to `on_write`
+
+
+class RunningPlant:
+    def __init__(
+        self,
+        plant: LivePlant,
+        addresses: dict[str, tuple[str, int]],
+        *,
+        speed: float = 1.0,
+        red_team: bool = False,
+    ):
+        if speed <= 0:
+            raise ValueError("speed must be above 0 (1 = real time)")
+        self.plant, self.addresses = plant, addresses
+        self.speed, self.red_team = speed, red_team
+        self.writes: deque[Write] = deque(maxlen=KEPT_WRITES)
+        self.now: tuple | None = None  # (time, values) of the second shown
+        self.servers: dict[str, PlcServer] = {}
+
+    async def start(self) -> None:
+        self.servers = await start_plcs(self.addresses, self._write)
+
+    async def stop(self) -> None:
+        await stop_plcs(self.servers)
+
+    def tick(self) -> None:
+        """One simulated second: step the plant and show it in every PLC's registers."""
+        self.now = self.plant.step()
+        for server in self.servers.values():
+            server.show(self.now[1])
+
+    async def run(self) -> None:
+        """Tick every 1/speed s on the loop's clock (a late tick does not shift the rest)."""
+        loop = asyncio.get_running_loop()
+        period, next_at = 1.0 / self.speed, loop.time()
+        while True:
+            self.tick()
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+    def _write(
+        self, plc: str, function_code: int, address: int, values: list[int], peer: str
+    ) -> bool:
+        tags = PLCS[plc][address : address + len(values)]
+        allowed = self.red_team and len(tags) == len(values) and all(map(writable, tags))
+        time = self.now[0] if self.now else self.plant.start
+        self.writes.append(
+            Write(
+                time,
+                peer,
+                plc,
+                function_code,
+                address,
+                tuple(values),
+                allowed,
+                tuple(t.name for t in tags),
+            )
+        )
+        if allowed:
+            for tag, register in zip(tags, values, strict=True):
+                value = engineering_value(register, tag)
+                if tag.name in FORCEABLE:  # an output (or FSP301): held while writes go on
+                    self.plant.launch(Action("actuator_force", tag.name, value), HOLD_SECONDS)
+                else:
+                    self.plant.launch(Action("setpoint_tamper", tag.name, value), WEEK)
+        return allowed
