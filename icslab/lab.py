@@ -97,6 +97,12 @@ class LabPaths:
         return self.data_dir / "room.sqlite"
 
     @property
+    def plants(self) -> Path:
+        """Live plants (icslab.plant): each team's folder, with its plant's ground truth
+        and historian. The lab's: never mounted into a participant's container."""
+        return self.data_dir / "plants"
+
+    @property
     def announcements(self) -> Path:
         """What `icslab announce` shows participants (icslab.hub.announcements)."""
         return self.data_dir / "announcements.json"
