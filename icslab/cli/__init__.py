@@ -21,6 +21,7 @@ from icslab.cli import (
     material,
     notebooks,
     passwords,
+    plant,
     room,
     service,
     tls,
@@ -37,7 +38,7 @@ for name, group in {
     "passwords": passwords, "datasets": datasets, "docker": docker, "images": images,
     "languages": languages,
     "notebooks": notebooks, "homework": homework, "room": room, "live": live, "service": service,
-    "tls": tls, "detect": detect,
+    "tls": tls, "detect": detect, "plant": plant,
 }.items():  # fmt: skip
     app.add_typer(group.app, name=name)
 app.add_typer(material.own, name="material")

@@ -1,0 +1,15 @@
+"""A live plant per team: the water works simulator stepped in real time behind five
+Modbus/TCP PLCs, attacked live by the instructor, watched by the team.
+
+In a participant's notebook:
+
+    import icslab.plant
+    plant = icslab.plant.connect()
+    live = plant.history("15min")
+
+On the lab server: `icslab plant up | status | attack | stop-attack | reset | down`.
+"""
+
+from icslab.plant.client import connect
+
+__all__ = ["connect"]

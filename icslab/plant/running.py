@@ -7,8 +7,8 @@ Modbus/TCP servers (plc.py), a simulated second every 1/speed s.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from icslab.plant.plc import (
     HOLD_SECONDS,
@@ -34,13 +34,15 @@ class RunningPlant:
         plant: LivePlant,
         addresses: dict[str, tuple[str, int]],
         *,
-        speed: float = 1.0,
         red_team: bool = False,
+        attacker: str | None = None,
+        on_red_team_write: Callable[[Write], None] | None = None,
     ):
-        if speed <= 0:
-            raise ValueError("speed must be above 0 (1 = real time)")
         self.plant, self.addresses = plant, addresses
-        self.speed, self.red_team = speed, red_team
+        self.red_team = red_team
+        # Writes from this host are the lab's own attacker's (a launched modbus_injection).
+        self.attacker = attacker
+        self._on_red_team_write = on_red_team_write
         self.writes: deque[Write] = deque(maxlen=KEPT_WRITES)
         self.now: tuple | None = None  # (time, values) of the second shown
         self.servers: dict[str, PlcServer] = {}
@@ -57,33 +59,27 @@ class RunningPlant:
         for server in self.servers.values():
             server.show(self.now[1])
 
-    async def run(self) -> None:
-        """Tick every 1/speed s on the loop's clock (a late tick does not shift the rest)."""
-        loop = asyncio.get_running_loop()
-        period, next_at = 1.0 / self.speed, loop.time()
-        while True:
-            self.tick()
-            next_at += period
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-
     def _write(
         self, plc: str, function_code: int, address: int, values: list[int], peer: str
     ) -> bool:
         tags = PLCS[plc][address : address + len(values)]
-        allowed = self.red_team and len(tags) == len(values) and all(map(writable, tags))
+        attacker = self.attacker is not None and peer.rpartition(":")[0] == self.attacker
+        allowed = (self.red_team or attacker) and len(tags) == len(values)
+        allowed = allowed and all(map(writable, tags))
         time = self.now[0] if self.now else self.plant.start
-        self.writes.append(
-            Write(
-                time,
-                peer,
-                plc,
-                function_code,
-                address,
-                tuple(values),
-                allowed,
-                tuple(t.name for t in tags),
-            )
+        write = Write(
+            time,
+            peer,
+            plc,
+            function_code,
+            address,
+            tuple(values),
+            allowed,
+            tuple(t.name for t in tags),
         )
+        self.writes.append(write)
+        if allowed and not attacker and self._on_red_team_write:
+            self._on_red_team_write(write)
         if allowed:
             for tag, register in zip(tags, values, strict=True):
                 value = engineering_value(register, tag)

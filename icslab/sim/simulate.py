@@ -24,7 +24,8 @@ SCAN_ADDRESSES = np.arange(0, 256)  # a sweep well past any PLC's 15 registers
 WRITE_EVERY_SECONDS = 2  # the injector rewrites faster than the PLC logic reasserts
 
 
-def _action(spec: ActionFields) -> Action:
+def action_of(spec: ActionFields) -> Action:
+    """A catalog action (or single-action attack) as the simulator applies it."""
     return Action(
         kind=spec.kind,
         target=spec.target,
@@ -47,7 +48,7 @@ def simulate(name: str, spec: DatasetSpec) -> Simulation:
     attacks = []
     for index, attack in enumerate(sorted(spec.attacks, key=lambda a: a.offset_seconds)):
         window = Window(attack.offset_seconds, attack.offset_seconds + round(attack.minutes * 60))
-        actions = [_action(a) for a in attack.actions] or [_action(attack)]
+        actions = [action_of(a) for a in attack.actions] or [action_of(attack)]
         for action in actions:
             apply_action(action, window, applied, start)
         attacks.append(label(f"A{index + 1:02d}", attack.kind, actions, window, start))

@@ -1,0 +1,138 @@
+"""`icslab plant ...`: a live plant per team, attacked while teams watch it."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+
+from icslab.cli.options import DataDirOption, group, saved_lab
+from icslab.cli.output import console
+from icslab.errors import InputError
+
+app = group("Live plants: the water works running per team over Modbus/TCP, attacked live.")
+
+# What each kind needs, for `icslab plant attack list` (icslab.sim.attacks.KINDS).
+KINDS = {
+    "sensor_constant": "--target SENSOR --value V: the sensor reads V",
+    "sensor_bias": "--target SENSOR --value V: V added to its reading",
+    "sensor_drift": "--target SENSOR --value V: drifts by V per hour",
+    "frozen": "--target SENSOR: its reading stops changing",
+    "replay": "--conceal S1,S2 --lag 30m [--target OUTPUT --value V]: old readings replayed",
+    "actuator_force": "--target OUTPUT --value V: the output forced to V",
+    "setpoint_tamper": "--target SETPOINT --value V: the setpoint changed to V",
+    "modbus_injection": "--target OUTPUT|SETPOINT --value V: an attacker host writes it",
+    "reconnaissance": "--target PLC1..PLC5: an attacker host scans its registers",
+    "coordinated": "several of the above at once (not from the command line yet)",
+}
+DURATION = re.compile(r"^(\d+)([smh]?)$")
+
+
+def duration(text: str) -> int:
+    """'90', '90s', '10m', '2h' -> seconds."""
+    match = DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise InputError(f"{text!r}: a duration such as 90s, 10m or 2h")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+TeamOption = Annotated[str, typer.Option(help="The team whose plant.")]
+
+
+@app.command()
+def up(
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second.")] = 1.0,
+    red_team: Annotated[
+        bool, typer.Option("--red-team", help="Participants' Modbus writes take effect.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start one plant per team (each team's servers reach theirs)."""
+    from icslab.plant import lifecycle
+
+    for line in lifecycle.up(saved_lab(data_dir), speed=speed, red_team=red_team):
+        console.print(line, highlight=False)
+
+
+@app.command()
+def status(data_dir: DataDirOption = None) -> None:
+    """Each plant: running, its time, attacks under way."""
+    from icslab.plant import lifecycle
+
+    for team, state in lifecycle.status(saved_lab(data_dir)).items():
+        if state is None:
+            console.print(f"{team}: not running", highlight=False)
+            continue
+        attacks = ", ".join(
+            f"{a['attack_id']} {a['kind']} on {'/'.join(a['targets'])} until {a['end'][11:19]}"
+            for a in state["attacks"]
+        )
+        console.print(
+            f"{team}: running at {state['speed']:g}x, plant time {state['time'][:19]}, "
+            f"{state['writes']} writes; attacks: {attacks or 'none'}"
+            + (" (red team)" if state["red_team"] else ""),
+            highlight=False,
+        )
+
+
+@app.command()
+def attack(
+    kind: Annotated[str, typer.Argument(help="An attack kind, or `list`.")],
+    team: Annotated[str | None, typer.Option(help="The team whose plant.")] = None,
+    target: Annotated[str, typer.Option(help="A tag, or a PLC (reconnaissance).")] = "",
+    value: Annotated[float, typer.Option(help="The value (see `attack list`).")] = 0.0,
+    for_: Annotated[str, typer.Option("--for", help="How long: 90s, 10m, 2h.")] = "10m",
+    lag: Annotated[str, typer.Option(help="replay: how far back (e.g. 30m).")] = "",
+    conceal: Annotated[str, typer.Option(help="replay: sensors, comma-separated.")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Launch an attack on a team's plant now (`icslab plant attack list`: the kinds)."""
+    from icslab.plant import lifecycle
+
+    if kind == "list":
+        for name, needs in KINDS.items():
+            console.print(f"{name:18s} {needs}", highlight=False)
+        return
+    if team is None:
+        raise InputError("--team: whose plant to attack")
+    if kind not in KINDS:
+        raise InputError(f"{kind}: not an attack kind (`icslab plant attack list`)")
+    body: dict = {"kind": kind, "target": target, "value": value, "seconds": duration(for_)}
+    if lag:
+        body["lag_minutes"] = max(1, duration(lag) // 60)
+    if conceal:
+        body["conceal"] = [name.strip() for name in conceal.split(",") if name.strip()]
+    started = lifecycle.attack(saved_lab(data_dir), team, body)
+    console.print(
+        f"{started['attack_id']}: {kind} on team {team}'s plant from {started['start'][11:19]} "
+        f"to {started['end'][11:19]} (plant time)",
+        highlight=False,
+    )
+
+
+@app.command("stop-attack")
+def stop_attack(team: TeamOption, data_dir: DataDirOption = None) -> None:
+    """End every attack under way on a team's plant."""
+    from icslab.plant import lifecycle
+
+    lifecycle.stop_attack(saved_lab(data_dir), team)
+    console.print(f"team {team}: attacks stopped", highlight=False)
+
+
+@app.command()
+def reset(team: TeamOption, data_dir: DataDirOption = None) -> None:
+    """Back to normal operation (attacks stopped; history and ground truth kept)."""
+    from icslab.plant import lifecycle
+
+    lifecycle.reset(saved_lab(data_dir), team)
+    console.print(f"team {team}: plant reset", highlight=False)
+
+
+@app.command()
+def down(data_dir: DataDirOption = None) -> None:
+    """Stop every plant."""
+    from icslab.plant import lifecycle
+
+    for line in lifecycle.down(saved_lab(data_dir)) or ["no plant was running"]:
+        console.print(line, highlight=False)

@@ -1,0 +1,169 @@
+"""Starting, steering and stopping a lab's live plants (local mode: one process each on
+loopback ports; the lab's data dir holds each plant's folder).
+
+    up(lab, speed=1, red_team=False)   one plant per roster team
+    status(lab) / attack(lab, team, body) / stop_attack / reset / down(lab)
+
+The steering goes through each plant's control socket (a unix socket in its folder,
+0600), so nothing on any network can steer a plant.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+from icslab.errors import InputError
+from icslab.lab import Lab
+from icslab.plant.plc import PLCS
+from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, write_config
+from icslab.roster import teams
+from icslab.waiting import wait_for
+
+PID, LOG = "plant.pid", "plant.log"
+LOCAL_ATTACKER = "127.0.0.66"  # local mode's attacker host: another loopback address
+START_SECONDS = 30  # a plant answers its control socket within this (about 2 s here)
+
+
+def folder_of(lab: Lab, team: str) -> Path:
+    return lab.paths.plants / team
+
+
+def plant_teams(lab: Lab) -> list[str]:
+    return sorted(teams(lab.members))
+
+
+def running_pid(folder: Path) -> int | None:
+    """The plant's process if it runs (and is a plant: pids are reused), else None."""
+    try:
+        pid = int((folder / PID).read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid if b"icslab.plant.serve" in command and str(folder).encode() in command else None
+
+
+def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
+    """Start every team's plant that is not running; returns what it did, a line each."""
+    if lab.spawner != "local":
+        raise InputError("live plants run in local mode for now (docker mode: issue 17)")
+    if not 0 < speed <= 1000:
+        raise InputError(f"--speed {speed:g}: from above 0 (slower) to 1000 (1 = real time)")
+    known = plant_teams(lab)
+    if not known:
+        raise InputError("the roster has no teams: a plant is per team (roster column team)")
+    done = []
+    for team in known:
+        folder = folder_of(lab, team)
+        if running_pid(folder):
+            done.append(f"{team}: already up")
+            continue
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ports = _free_ports(len(PLCS) + 1)
+        plcs = {plc: ("127.0.0.1", port) for plc, port in zip(PLCS, ports, strict=False)}
+        config = PlantConfig(
+            team=team, seed=secrets.randbelow(2**31),
+            start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
+            red_team=red_team, plcs=plcs, advertised=plcs, data=("127.0.0.1", ports[-1]),
+            attacker=LOCAL_ATTACKER,
+        )  # fmt: skip
+        write_config(folder, config)
+        _start(folder)
+        done.append(f"{team}: up, data at http://127.0.0.1:{ports[-1]}/")
+    return done
+
+
+def _start(folder: Path) -> None:
+    (folder / CONTROL_SOCKET).unlink(missing_ok=True)
+    with open(folder / LOG, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "icslab.plant.serve", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )  # fmt: skip
+    (folder / PID).write_text(f"{process.pid}\n")
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            tail = (folder / LOG).read_text(errors="replace").strip().splitlines()[-3:]
+            raise InputError(f"the plant in {folder} stopped at start: " + " / ".join(tail))
+        try:
+            return control(folder, "GET", "status").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, timeout=START_SECONDS, what=f"the plant in {folder} to answer")
+
+
+def control(folder: Path, method: str, path: str, body: dict | None = None) -> httpx.Response:
+    transport = httpx.HTTPTransport(uds=str(folder / CONTROL_SOCKET))
+    with httpx.Client(transport=transport, base_url="http://plant", timeout=10) as client:
+        return client.request(method, f"/{path}", json=body)
+
+
+def _steer(lab: Lab, team: str, method: str, path: str, body: dict | None = None) -> dict:
+    known = plant_teams(lab)
+    if team not in known:
+        raise InputError(f"--team {team}: no such team (teams: {', '.join(known) or 'none'})")
+    folder = folder_of(lab, team)
+    if not running_pid(folder):
+        raise InputError(f"team {team} has no plant running: `icslab plant up` first")
+    answer = control(folder, method, path, body)
+    if answer.status_code >= 400:
+        raise InputError(answer.text.strip())
+    return answer.json() if answer.content else {}
+
+
+def status(lab: Lab) -> dict[str, dict | None]:
+    """Each team's plant's status (None: not running)."""
+    return {
+        team: _steer(lab, team, "GET", "status") if running_pid(folder_of(lab, team)) else None
+        for team in plant_teams(lab)
+    }
+
+
+def attack(lab: Lab, team: str, body: dict) -> dict:
+    return _steer(lab, team, "POST", "attack", body)
+
+
+def stop_attack(lab: Lab, team: str) -> None:
+    _steer(lab, team, "POST", "stop-attack")
+
+
+def reset(lab: Lab, team: str) -> None:
+    _steer(lab, team, "POST", "reset")
+
+
+def down(lab: Lab) -> list[str]:
+    done = []
+    for team in plant_teams(lab):
+        folder = folder_of(lab, team)
+        pid = running_pid(folder)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_for(lambda f=folder: not running_pid(f), timeout=10, what="the plant to stop")
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+        (folder / PID).unlink(missing_ok=True)
+        done.append(f"{team}: down (its ground truth and log kept in {folder})")
+    return done
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()

@@ -1,0 +1,115 @@
+"""Scenarios: an instructor runs a live plant per team on the lab server (local mode:
+processes on loopback), attacks one, and a team watches theirs with the notebook client.
+Everything here is real: the plant processes, Modbus/TCP, the HTTP APIs, the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from icslab.data import load_plant
+from icslab.errors import InputError
+from icslab.plant import connect, lifecycle
+from icslab.plant.truth import read_truth
+from icslab.waiting import wait_for
+
+SPEED = 20  # plant seconds per second: a minute of plant time in 3 s
+
+
+@pytest.fixture
+def plants(lab):
+    lab.save()
+    lines = lifecycle.up(lab, speed=SPEED)
+    yield lab, lines
+    lifecycle.down(lab)
+
+
+def data_url(lab, team):
+    config = json.loads((lifecycle.folder_of(lab, team) / "plant.json").read_text())
+    return "http://{}:{}/".format(*config["data"])
+
+
+def icslab(lab, *args):
+    env = {**os.environ, "ICSLAB_DATA_DIR": str(lab.data_dir)}
+    return subprocess.run([sys.executable, "-m", "icslab.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_each_team_gets_a_plant_whose_history_is_shaped_as_the_datasets(plants):
+    lab, lines = plants
+    assert [line.split(":")[0] for line in lines] == ["power", "water"]
+    water = connect(data_url(lab, "water"))
+    wait_for(lambda: len(water.history("1min")) >= 30, timeout=30, what="30 s of history")
+
+    live = water.history("1min")
+    recorded = load_plant("sample").features
+    assert list(live.columns) == list(recorded.columns)
+    assert (live.dtypes == recorded.dtypes).all()
+    assert live.index.dtype == recorded.index.dtype and live.index.name == "timestamp"
+    assert (live.index.to_series().diff().dropna() == pd.Timedelta("1s")).all()
+    now = water.read()  # off the PLCs themselves
+    assert list(now.index) == list(recorded.columns) and 0 < now["LIT101"] < 5
+    assert set(water.registers["port"]) != set(connect(data_url(lab, "power")).registers["port"])
+
+
+def test_an_attack_shows_in_the_teams_history_and_only_the_lab_sees_its_truth(plants):
+    lab, _ = plants
+    water = connect(data_url(lab, "water"))
+    wait_for(lambda: len(water.history("1min")) >= 5, timeout=30, what="the plant to run")
+
+    result = icslab(lab, "plant", "attack", "sensor_constant", "--team", "water",
+                    "--target", "LIT101", "--value", "4.9", "--for", "5m")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (attack,) = read_truth(lifecycle.folder_of(lab, "water"))
+    assert (attack.kind, attack.targets, attack.by) == (
+        "sensor_constant",
+        ("LIT101",),
+        "instructor",
+    )
+    assert attack.end - attack.start == pd.Timedelta("5min")
+
+    def spoofed():
+        rows = water.history("10min")
+        return rows.loc[rows.index >= attack.start]
+
+    wait_for(lambda: len(spoofed()) >= 10, timeout=30, what="10 s of the attack")
+    rows = spoofed()
+    assert (rows["LIT101"] == 4.9).all()  # shown within the first second
+    assert (rows[["P101_CMD", "P102_CMD"]].iloc[2:] == 0).all().all()  # the pumps stopped
+    assert read_truth(lifecycle.folder_of(lab, "power")) == []  # the other team: untouched
+    assert oct((lifecycle.folder_of(lab, "water") / "truth.json").stat().st_mode & 0o777) == "0o600"
+
+    status = icslab(lab, "plant", "status")
+    assert (
+        "water: running at 20x" in status.stdout
+        and "L01 sensor_constant on LIT101" in status.stdout
+    )
+    assert icslab(lab, "plant", "stop-attack", "--team", "water").returncode == 0
+    (stopped,) = read_truth(lifecycle.folder_of(lab, "water"))
+    assert stopped.end < attack.end
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["sensor_constant", "--team", "gas", "--target", "LIT101"], "no such team"),
+        (["sensor_constant", "--team", "water", "--target", "P101_CMD"], "is not a sensor tag"),
+        (["sensor_bias", "--team", "water", "--target", "LIT101", "--for", "0m"], "a duration"),
+        (["teleport", "--team", "water"], "not an attack kind"),
+    ],
+)
+def test_a_wrong_attack_is_refused_saying_what_to_fix(plants, args, says):
+    lab, _ = plants
+    result = icslab(lab, "plant", "attack", *args)
+    assert result.returncode == 2 and says in result.stdout + result.stderr
+    assert read_truth(lifecycle.folder_of(lab, "water")) == []
+
+
+def test_plants_need_teams_and_a_sane_speed(lab):
+    with pytest.raises(InputError, match="--speed 0"):
+        lifecycle.up(lab, speed=0)
+    with pytest.raises(InputError, match="--speed 2000"):
+        lifecycle.up(lab, speed=2000)
