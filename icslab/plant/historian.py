@@ -9,7 +9,7 @@ import pandas as pd
 
 from icslab.sim.tags import TAG_NAMES
 
-KEEP_SECONDS = 6 * 3600  # 6 h of 63 tags: 11 MB
+KEEP_SECONDS = 4 * 3600  # 4 h of 63 tags: 7 MB
 
 
 class Historian:

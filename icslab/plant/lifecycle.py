@@ -1,5 +1,5 @@
-"""Starting, steering and stopping a lab's live plants (local mode: one process each on
-loopback ports; the lab's data dir holds each plant's folder).
+"""Starting, steering and stopping a lab's live plants (local mode: one process for all,
+serve.py, on loopback ports; the lab's data dir holds each plant's folder).
 
     up(lab, speed=1, red_team=False)   one plant per roster team
     status(lab) / attack(lab, team, body) / stop_attack / reset / down(lab)
@@ -28,7 +28,7 @@ from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, write_config
 from icslab.roster import teams
 from icslab.waiting import wait_for
 
-PID, LOG = "plant.pid", "plant.log"
+PID, LOG = "plants.pid", "plants.log"  # in LabPaths.plants: the one process's
 LOCAL_ATTACKER = "127.0.0.66"  # local mode's attacker host: another loopback address
 START_SECONDS = 30  # a plant answers its control socket within this (about 2 s here)
 
@@ -41,14 +41,20 @@ def plant_teams(lab: Lab) -> list[str]:
     return sorted(teams(lab.members))
 
 
-def running_pid(folder: Path) -> int | None:
-    """The plant's process if it runs (and is a plant: pids are reused), else None."""
+def host_pid(plants: Path) -> tuple[int, list[bytes]] | None:
+    """The plants' process and its command line if it runs (pids are reused), else None."""
     try:
-        pid = int((folder / PID).read_text())
+        pid = int((plants / PID).read_text())
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return None
-    return pid if b"icslab.plant.serve" in command and str(folder).encode() in command else None
+    return (pid, command) if b"icslab.plant.serve" in command else None
+
+
+def running(folder: Path) -> bool:
+    """Whether the team whose plant folder this is has its plant running."""
+    host = host_pid(folder.parent)
+    return host is not None and str(folder).encode() in host[1]
 
 
 def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
@@ -60,12 +66,15 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
     known = plant_teams(lab)
     if not known:
         raise InputError("the roster has no teams: a plant is per team (roster column team)")
-    done = []
+    if host_pid(lab.paths.plants):
+        return [
+            f"{team}: already up" if running(folder_of(lab, team))
+            else f"{team}: not up (`icslab plant down`, then `up`, starts every team's)"
+            for team in known
+        ]  # fmt: skip
+    done, folders = [], []
     for team in known:
         folder = folder_of(lab, team)
-        if running_pid(folder):
-            done.append(f"{team}: already up")
-            continue
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ports = _free_ports(len(PLCS) + 1)
         plcs = {plc: ("127.0.0.1", port) for plc, port in zip(PLCS, ports, strict=False)}
@@ -76,30 +85,32 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
             attacker=LOCAL_ATTACKER,
         )  # fmt: skip
         write_config(folder, config)
-        _start(folder)
+        (folder / CONTROL_SOCKET).unlink(missing_ok=True)
+        folders.append(folder)
         done.append(f"{team}: up, data at http://127.0.0.1:{ports[-1]}/")
+    start_plants(lab.paths.plants, folders)
     return done
 
 
-def _start(folder: Path) -> None:
-    (folder / CONTROL_SOCKET).unlink(missing_ok=True)
-    with open(folder / LOG, "ab") as log:
+def start_plants(plants: Path, folders: list[Path]) -> None:
+    """The process that runs the plants of `folders`; returns once each answers."""
+    with open(plants / LOG, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "icslab.plant.serve", str(folder)],
+            [sys.executable, "-m", "icslab.plant.serve", *map(str, folders)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
-    (folder / PID).write_text(f"{process.pid}\n")
+    (plants / PID).write_text(f"{process.pid}\n")
 
     def answers() -> bool:
         if process.poll() is not None:
-            tail = (folder / LOG).read_text(errors="replace").strip().splitlines()[-3:]
-            raise InputError(f"the plant in {folder} stopped at start: " + " / ".join(tail))
+            tail = (plants / LOG).read_text(errors="replace").strip().splitlines()[-3:]
+            raise InputError(f"the plants stopped at start: {' / '.join(tail)}")
         try:
-            return control(folder, "GET", "status").status_code == 200
+            return all(control(f, "GET", "status").status_code == 200 for f in folders)
         except httpx.TransportError:
             return False
 
-    wait_for(answers, timeout=START_SECONDS, what=f"the plant in {folder} to answer")
+    wait_for(answers, timeout=START_SECONDS, what="the plants to answer")
 
 
 def control(folder: Path, method: str, path: str, body: dict | None = None) -> httpx.Response:
@@ -113,7 +124,7 @@ def _steer(lab: Lab, team: str, method: str, path: str, body: dict | None = None
     if team not in known:
         raise InputError(f"--team {team}: no such team (teams: {', '.join(known) or 'none'})")
     folder = folder_of(lab, team)
-    if not running_pid(folder):
+    if not running(folder):
         raise InputError(f"team {team} has no plant running: `icslab plant up` first")
     answer = control(folder, method, path, body)
     if answer.status_code >= 400:
@@ -124,7 +135,7 @@ def _steer(lab: Lab, team: str, method: str, path: str, body: dict | None = None
 def status(lab: Lab) -> dict[str, dict | None]:
     """Each team's plant's status (None: not running)."""
     return {
-        team: _steer(lab, team, "GET", "status") if running_pid(folder_of(lab, team)) else None
+        team: _steer(lab, team, "GET", "status") if running(folder_of(lab, team)) else None
         for team in plant_teams(lab)
     }
 
@@ -142,20 +153,19 @@ def reset(lab: Lab, team: str) -> None:
 
 
 def down(lab: Lab) -> list[str]:
-    done = []
-    for team in plant_teams(lab):
-        folder = folder_of(lab, team)
-        pid = running_pid(folder)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        try:
-            wait_for(lambda f=folder: not running_pid(f), timeout=10, what="the plant to stop")
-        except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
-        (folder / PID).unlink(missing_ok=True)
-        done.append(f"{team}: down (its ground truth and log kept in {folder})")
-    return done
+    """Stop the plants (their ground truth and log stay in their folders)."""
+    host = host_pid(lab.paths.plants)
+    if host is None:
+        return []
+    pid, command = host
+    os.kill(pid, signal.SIGTERM)
+    try:
+        wait_for(lambda: not host_pid(lab.paths.plants), timeout=10, what="the plants to stop")
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+    (lab.paths.plants / PID).unlink(missing_ok=True)
+    return [f"{team}: down" for team in plant_teams(lab) if str(folder_of(lab, team)).encode()
+            in command]  # fmt: skip
 
 
 def _free_ports(count: int) -> list[int]:

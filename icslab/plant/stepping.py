@@ -14,7 +14,7 @@ through what the PLCs read, command or aim for, as offline.
 
 from __future__ import annotations
 
-from collections import deque
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -26,21 +26,20 @@ from icslab.sim.tags import BY_NAME, TAG_NAMES
 from icslab.sim.waterworks import (
     CONTROL_SENSORS,
     DAY,
+    NOISE,
     SETPOINT_DEFAULTS,
     Inputs,
     Manipulations,
     Stretch,
     day_tanks,
-    loop_noise,
     make_inputs,
     operator_setpoints,
     plc_steps,
-    reading_noise,
     readings,
 )
 
-KEEP = 3 * 3600  # seconds of the past kept: a replay reaches at most 2 h back
-MAX_REPLAY_LAG = 2 * 3600
+MAX_REPLAY_LAG = 2 * 3600  # s: how far back a live replay may reach
+KEEP = MAX_REPLAY_LAG + 60  # seconds of the past kept for replays and frozen readings
 REGISTERED = np.array([BY_NAME[tag].scale for tag in TAG_NAMES])
 
 
@@ -52,6 +51,33 @@ class _At:
 
     def __getitem__(self, t: int):
         return self.values[t].item()
+
+
+class _Drawn:
+    """One sensor's noise for a day, as offline draws it (rng.normal(0, sigma, DAY)), made
+    an hour at a time when the plant gets there: draws in pieces give the same numbers,
+    and a plant then holds an hour of noise, not a day (20 MB less)."""
+
+    HOUR = 3600
+
+    def __init__(self, rng: np.random.Generator, sigma: float):
+        self.rng, self.sigma = copy.deepcopy(rng), sigma
+        self.hour, self.values = -1, np.empty(0)
+        for _ in range(DAY // self.HOUR):  # the day's rng moves past this sensor's draws
+            rng.normal(0.0, sigma, self.HOUR)
+
+    def __getitem__(self, t: int) -> float:
+        hour = t // self.HOUR
+        if hour < self.hour:
+            raise IndexError("a plant's noise is read forward only")
+        while self.hour < hour:
+            self.values, self.hour = self.rng.normal(0.0, self.sigma, self.HOUR), self.hour + 1
+        return self.values[t % self.HOUR].item()
+
+
+def _drawn(tags, rng: np.random.Generator) -> dict[str, _Drawn]:
+    """The noise of `tags`, drawn in this order (as loop_noise and reading_noise do)."""
+    return {tag: _Drawn(rng, NOISE[tag]) for tag in tags}
 
 
 class _Kind(Mapping):
@@ -112,17 +138,17 @@ class _Day:
     rng: np.random.Generator
     inputs: Inputs
     manipulations: Manipulations
-    loop_noise: dict[str, np.ndarray]
-    noise: dict[str, np.ndarray] | None = None  # the other sensors', drawn after the loop's
+    loop_noise: dict[str, _Drawn]
+    noise: dict[str, _Drawn] | None = None  # every sensor's, drawn after the loop's
 
     def stretch(self) -> Stretch:
         return Stretch(
             start=self.start,
             n=DAY,
-            demand_a=self.inputs.demand_a.tolist(),
-            demand_b=self.inputs.demand_b.tolist(),
-            turbidity=self.inputs.raw_turbidity.tolist(),
-            noise={tag: _At(values) for tag, values in self.loop_noise.items()},
+            demand_a=_At(self.inputs.demand_a),
+            demand_b=_At(self.inputs.demand_b),
+            turbidity=_At(self.inputs.raw_turbidity),
+            noise=self.loop_noise,
             setpoints={tag: _Setpoint(self, tag) for tag in SETPOINT_DEFAULTS},
             force=_Kind(self, "force"),
             offset=_Kind(self, "offset"),
@@ -157,7 +183,8 @@ class LivePlant:
     second: int = 0  # seconds stepped so far
     launched: list[Launched] = field(default_factory=list)
     _days: dict[int, _Day] = field(default_factory=dict)
-    _recent: deque = field(default_factory=lambda: deque(maxlen=KEEP))
+    # What was recorded, the last KEEP seconds (row s at s % KEEP): replays read it.
+    _recent: np.ndarray = field(default_factory=lambda: np.zeros((KEEP, len(TAG_NAMES))))
     _frozen: dict[tuple[int, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -171,19 +198,19 @@ class LivePlant:
         row = next(self._steps)  # the first step of a day may draw the day (and rng)
         day = self._days[day_index]
         if day.noise is None:  # drawn after the loop's own, as offline
-            day.noise = reading_noise(DAY, day.rng)
+            day.noise = _drawn(NOISE, day.rng)
         m = day.manipulations
         window = slice(t, t + 1)
         values = readings(
             np.array([row]),
             Inputs(*(getattr(day.inputs, f)[window] for f in Inputs.__dataclass_fields__)),
             {tag: m.setpoint(tag)[window] for tag in SETPOINT_DEFAULTS},
-            {tag: noise[window] for tag, noise in day.noise.items()},
+            {tag: np.array([noise[t]]) for tag, noise in day.noise.items()},
             self._tanks,
         )
         recorded = np.array([values[tag][0] for tag in TAG_NAMES])
         self._falsify(recorded)
-        self._recent.append(recorded)
+        self._recent[self.second % KEEP] = recorded
         time = self.start + pd.Timedelta(seconds=self.second)
         self.second += 1
         self._days.pop(day_index - 1, None)  # a day gone: no attack can reach it now
@@ -224,7 +251,7 @@ class LivePlant:
         inputs = make_inputs(start, DAY, rng)
         day = _Day(index, start, rng, inputs, Manipulations(DAY), {})
         day.manipulations = self._manipulations(day)
-        day.loop_noise = loop_noise(DAY, rng)  # after the inputs, as offline
+        day.loop_noise = _drawn(CONTROL_SENSORS, rng)  # after the inputs, as offline
         self._days[index] = day
         return day
 
@@ -280,7 +307,9 @@ class LivePlant:
             recorded[column] = self._past(action.lag_seconds, column)
 
     def _past(self, back: int, column: int) -> float:
-        """What `column` recorded `back` seconds ago (the oldest kept, at most KEEP)."""
-        if not self._recent:
+        """What `column` recorded `back` seconds ago (at most KEEP - 1, at least the
+        plant's first second)."""
+        if self.second == 0:
             return float("nan")
-        return float(self._recent[-min(back, len(self._recent))][column])
+        second = max(0, self.second - min(back, KEEP - 1))
+        return float(self._recent[second % KEEP][column])

@@ -636,7 +636,7 @@ def plc_steps(
             )
             rows.append(row)
             g += 1
-            if keep is not None and len(rows) > 2 * keep:  # what no replay reaches any more
+            if keep is not None and len(rows) > keep + 600:  # what no replay reaches now
                 del rows[:-keep]
                 base = g - keep
             yield row

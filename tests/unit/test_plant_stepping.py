@@ -57,6 +57,8 @@ def test_with_no_attack_every_register_is_the_datasets_second_for_second(quiet_d
         ("actuator_force", "P101_CMD", 0.0),
         ("setpoint_tamper", "LSP501_HIGH", 2.0),
         ("sensor_drift", "LIT401", 3.0),
+        ("frozen", "AIT402", 0.0),  # recorded only: held at the second before
+        ("frozen", "LIT501", 0.0),  # read by PLC4: the high-lift pumps act on a stale level
     ],
 )
 def test_an_attack_launched_live_is_the_datasets_attack_at_that_second(
@@ -107,3 +109,14 @@ def test_a_plant_running_past_midnight_carries_its_state_into_the_next_day():
     levels = frame[["LIT101", "LIT401", "LIT501", "LIT502"]]
     assert levels.diff().abs().max().max() < 0.05  # no jump at midnight: one plant
     assert frame["P1_DUTY"].iloc[599] != frame["P1_DUTY"].iloc[600]  # the midnight rotation
+
+
+def test_a_replay_launched_live_is_the_datasets_replay():
+    at, minutes = 1800, 10
+    attack = {"kind": "replay", "conceal": ["LIT101", "AIT402"], "lag_minutes": 20,
+              "target": "P101_CMD", "value": 0.0, "at": "0d00:30", "minutes": minutes}  # fmt: skip
+    expected = offline([attack]).iloc[:2700]
+    replay = Action("replay", "P101_CMD", 0.0, lag_seconds=1200, conceal=("LIT101", "AIT402"))
+    frame, _ = live(2700, {at: (replay, minutes * 60)})
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True, check_freq=False,
+                                  check_names=False)  # fmt: skip
