@@ -24,7 +24,7 @@ import pandas as pd
 from icslab.errors import InputError
 from icslab.lab import Lab
 from icslab.plant.plc import PLCS
-from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, write_config
+from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, load_config, write_config
 from icslab.roster import teams
 from icslab.waiting import wait_for
 
@@ -72,24 +72,34 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
             else f"{team}: not up (`icslab plant down`, then `up`, starts every team's)"
             for team in known
         ]  # fmt: skip
-    done, folders = [], []
-    for team in known:
-        folder = folder_of(lab, team)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        ports = _free_ports(len(PLCS) + 1)
-        plcs = {plc: ("127.0.0.1", port) for plc, port in zip(PLCS, ports, strict=False)}
-        config = PlantConfig(
-            team=team, seed=secrets.randbelow(2**31),
-            start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
-            red_team=red_team, plcs=plcs, advertised=plcs, data=("127.0.0.1", ports[-1]),
-            attacker=LOCAL_ATTACKER,
-        )  # fmt: skip
-        write_config(folder, config)
-        (folder / CONTROL_SOCKET).unlink(missing_ok=True)
-        folders.append(folder)
-        done.append(f"{team}: up, data at http://127.0.0.1:{ports[-1]}/")
+    folders = [prepare_local(folder_of(lab, team), team, speed, red_team) for team in known]
     start_plants(lab.paths.plants, folders)
-    return done
+    return [
+        f"{team}: up, data at {data_url(folder)}"
+        for team, folder in zip(known, folders, strict=True)
+    ]
+
+
+def prepare_local(folder: Path, team: str, speed: float, red_team: bool) -> Path:
+    """A team's plant folder with its plant.json for local mode (free loopback ports)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ports = _free_ports(len(PLCS) + 1)
+    plcs = {plc: ("127.0.0.1", port) for plc, port in zip(PLCS, ports, strict=False)}
+    config = PlantConfig(
+        team=team, seed=secrets.randbelow(2**31),
+        start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
+        red_team=red_team, plcs=plcs, advertised=plcs, data=("127.0.0.1", ports[-1]),
+        attacker=LOCAL_ATTACKER,
+    )  # fmt: skip
+    write_config(folder, config)
+    (folder / CONTROL_SOCKET).unlink(missing_ok=True)
+    return folder
+
+
+def data_url(folder: Path) -> str:
+    """Where the team's servers reach the plant's data API."""
+    host, port = load_config(folder).data
+    return f"http://{host}:{port}/"
 
 
 def start_plants(plants: Path, folders: list[Path]) -> None:

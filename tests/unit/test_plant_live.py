@@ -2,7 +2,6 @@
 processes on loopback), attacks one, and a team watches theirs with the notebook client.
 Everything here is real: the plant processes, Modbus/TCP, the HTTP APIs, the CLI."""
 
-import json
 import os
 import subprocess
 import sys
@@ -28,8 +27,7 @@ def plants(lab):
 
 
 def data_url(lab, team):
-    config = json.loads((lifecycle.folder_of(lab, team) / "plant.json").read_text())
-    return "http://{}:{}/".format(*config["data"])
+    return lifecycle.data_url(lifecycle.folder_of(lab, team))
 
 
 def icslab(lab, *args):
@@ -113,3 +111,62 @@ def test_plants_need_teams_and_a_sane_speed(lab):
         lifecycle.up(lab, speed=0)
     with pytest.raises(InputError, match="--speed 2000"):
         lifecycle.up(lab, speed=2000)
+
+
+def test_reset_ends_the_attack_and_keeps_history_and_truth(plants):
+    lab, _ = plants
+    water, folder = connect(data_url(lab, "water")), lifecycle.folder_of(lab, "water")
+    wait_for(lambda: len(water.history("1min")) >= 5, timeout=30, what="the plant to run")
+    lifecycle.attack(lab, "water", {"kind": "actuator_force", "target": "P101_CMD",
+                                    "value": 0.0, "seconds": 3600})  # fmt: skip
+    before = water.history("10min")
+
+    lifecycle.reset(lab, "water")
+
+    (attack,) = read_truth(folder)
+    wait_for(lambda: water.history("10min").index.max() >= attack.end + pd.Timedelta("20s"),
+             timeout=30, what="20 s after the reset")  # fmt: skip
+    after = water.history("10min")
+    assert after.index[0] == before.index[0]  # history kept
+    assert (after.index.to_series().diff().dropna() == pd.Timedelta("1s")).all()  # one clock
+    assert attack.end - attack.start < pd.Timedelta("10min")  # the attack ended at the reset
+    fresh = after.loc[after.index > attack.end + pd.Timedelta("5s")]
+    assert (fresh["P101_CMD"] + fresh["P102_CMD"] > 0).all()  # a pump runs again
+
+
+def test_without_red_team_a_participants_write_is_refused(plants):
+    from pymodbus.client import ModbusTcpClient
+
+    lab, _ = plants
+    folder = lifecycle.folder_of(lab, "water")
+    host, port = lifecycle.load_config(folder).plcs["PLC1"]
+    client = ModbusTcpClient(host, port=port)
+    assert client.connect()
+    answer = client.write_register(6, 0, device_id=1)  # P101_CMD
+    client.close()
+    assert answer.isError() and answer.exception_code == 1  # illegal function
+    assert read_truth(folder) == []
+    assert lifecycle.status(lab)["water"]["writes"] == 1  # logged
+
+
+def test_in_red_team_mode_a_participants_write_acts_and_is_in_the_truth(lab):
+    from pymodbus.client import ModbusTcpClient
+
+    lifecycle.up(lab, speed=SPEED, red_team=True)
+    try:
+        folder = lifecycle.folder_of(lab, "water")
+        water = connect(data_url(lab, "water"))
+        host, port = lifecycle.load_config(folder).plcs["PLC1"]
+        client = ModbusTcpClient(host, port=port)
+        assert client.connect()
+        answer = client.write_register(6, 0, device_id=1)  # P101_CMD off
+        client.close()
+        assert not answer.isError()
+        (write,) = read_truth(folder)
+        assert write.kind == "modbus_injection" and write.targets == ("P101_CMD",)
+        assert write.by.startswith("red team 127.0.0.1:")
+        wait_for(lambda: water.history("1min").index.max() > write.start, timeout=30,
+                 what="the forced second in the history")  # fmt: skip
+        assert water.history("1min").loc[write.start, "P101_CMD"] == 0.0
+    finally:
+        lifecycle.down(lab)
