@@ -32,8 +32,10 @@ POLL = 0.02  # s
 
 def measure(folders: list[Path], plants: Path, seconds: float, lag: bool) -> dict:
     lifecycle.start_plants(plants, folders)
-    pid, _ = lifecycle.host_pid(plants)
-    process = psutil.Process(pid)
+    host = lifecycle.host_pid(plants)
+    if host is None:
+        raise SystemExit(f"the plants in {plants} did not start: see {plants}/plants.log")
+    process = psutil.Process(host[0])
     lags: list[float] = []
     stop = threading.Event()
     watchers = [threading.Thread(target=watch_lag, args=(f, lags, stop)) for f in folders]
