@@ -24,7 +24,7 @@ KINDS = {
     "setpoint_tamper": "--target SETPOINT --value V: the setpoint changed to V",
     "modbus_injection": "--target OUTPUT|SETPOINT --value V: an attacker host writes it",
     "reconnaissance": "--target PLC1..PLC5: an attacker host scans its registers",
-    "coordinated": "several of the above at once (not from the command line yet)",
+    "coordinated": "--action KIND:TARGET=V --action ...: two or more of the above at once",
 }
 DURATION = re.compile(r"^(\d+)([smh]?)$")
 
@@ -35,6 +35,20 @@ def duration(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise InputError(f"{text!r}: a duration such as 90s, 10m or 2h")
     return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+ACTION = re.compile(r"^(\w+):(\w+)(?:=(-?[\d.]+))?$")
+
+
+def _action(text: str) -> dict:
+    """'actuator_force:P401_CMD=0' -> one action of a coordinated attack."""
+    match = ACTION.match(text.strip())
+    if not match:
+        raise InputError(
+            f"--action {text!r}: write KIND:TARGET=VALUE, e.g. actuator_force:P401_CMD=0"
+        )
+    kind, target, value = match.groups()
+    return {"kind": kind, "target": target, "value": float(value or 0)}
 
 
 TeamOption = Annotated[str, typer.Option(help="The team whose plant.")]
@@ -85,6 +99,9 @@ def attack(
     for_: Annotated[str, typer.Option("--for", help="How long: 90s, 10m, 2h.")] = "10m",
     lag: Annotated[str, typer.Option(help="replay: how far back (e.g. 30m).")] = "",
     conceal: Annotated[str, typer.Option(help="replay: sensors, comma-separated.")] = "",
+    action: Annotated[
+        list[str] | None, typer.Option(help="coordinated: KIND:TARGET=VALUE, two or more.")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Launch an attack on a team's plant now (`icslab plant attack list`: the kinds)."""
@@ -103,6 +120,8 @@ def attack(
         body["lag_minutes"] = max(1, duration(lag) // 60)
     if conceal:
         body["conceal"] = [name.strip() for name in conceal.split(",") if name.strip()]
+    if action:
+        body["actions"] = [_action(text) for text in action]
     started = lifecycle.attack(saved_lab(data_dir), team, body)
     console.print(
         f"{started['attack_id']}: {kind} on team {team}'s plant from {started['start'][11:19]} "

@@ -97,6 +97,11 @@ def test_an_attack_shows_in_the_teams_history_and_only_the_lab_sees_its_truth(pl
         (["sensor_constant", "--team", "water", "--target", "P101_CMD"], "is not a sensor tag"),
         (["sensor_bias", "--team", "water", "--target", "LIT101", "--for", "0m"], "a duration"),
         (["teleport", "--team", "water"], "not an attack kind"),
+        (
+            ["coordinated", "--team", "water", "--action", "actuator_force:P401_CMD=0"],
+            "at least two",
+        ),
+        (["coordinated", "--team", "water", "--action", "P401_CMD"], "KIND:TARGET=VALUE"),
     ],
 )
 def test_a_wrong_attack_is_refused_saying_what_to_fix(plants, args, says):
@@ -170,3 +175,18 @@ def test_in_red_team_mode_a_participants_write_acts_and_is_in_the_truth(lab):
         assert water.history("1min").loc[write.start, "P101_CMD"] == 0.0
     finally:
         lifecycle.down(lab)
+
+
+def test_a_coordinated_attack_acts_on_every_target(plants):
+    lab, _ = plants
+    water = connect(data_url(lab, "water"))
+    result = icslab(lab, "plant", "attack", "coordinated", "--team", "water", "--for", "2m",
+                    "--action", "sensor_constant:AIT402=8.5",
+                    "--action", "actuator_force:P501_CMD=1")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (attack,) = read_truth(lifecycle.folder_of(lab, "water"))
+    assert attack.kind == "coordinated" and attack.targets == ("AIT402", "P501_CMD")
+    wait_for(lambda: water.history("5min").index.max() >= attack.start + pd.Timedelta("5s"),
+             timeout=30, what="5 s of the attack")  # fmt: skip
+    during = water.history("5min").loc[attack.start :]
+    assert (during["AIT402"] == 8.5).all() and (during["P501_CMD"] == 1).all()
