@@ -21,8 +21,8 @@ def room(monkeypatch):
 
     class Room(BaseHTTPRequestHandler):
         def do_POST(self):
-            length = int(self.headers["Content-Length"])
-            got.append((self.path, self.headers["Authorization"], json.loads(self.rfile.read(length))))
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append((self.path, self.headers["Authorization"], body))
             status, text = state["answer"]
             self.send_response(status)
             self.send_header("Content-Length", str(len(text)))
@@ -71,7 +71,7 @@ def test_a_recorded_alert_goes_with_the_servers_token_and_prints_nothing(room, c
 )
 def test_bad_input_is_refused_in_the_notebook_with_what_to_fix(room, reason, tags, says):
     got, _ = room
-    with pytest.raises(ValueError, match="^alert not sent: ") as refused:
+    with pytest.raises(ValueError, match=r"^alert not sent: ") as refused:
         alert(reason, tags)
     assert says in str(refused.value)
     assert got == []
