@@ -45,7 +45,9 @@ from icslab.room.progress import Progress
 from icslab.room.store import VERDICTS, Check, Store
 from icslab.room.watch import HubWatch
 
-MAX_BODY = 1024  # bytes: a verdict is three short fields
+# Bytes: a verdict is three short fields; the largest alert is 200 characters of
+# reason, JSON-escaped to up to 12 bytes each (\ud83d\udea8), and 20 tags.
+MAX_BODY = 4096
 # A kernel that loops over a check cannot fill the store: this many per user a minute.
 MAX_CHECKS_PER_MINUTE = 120
 MAX_ALERTS_PER_MINUTE = 60  # a detector firing every second is refused, not stored

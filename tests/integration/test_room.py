@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from icslab.plant.truth import TrueAttack, write_truth
+from icslab.sim.tags import TAG_NAMES
 from icslab.testing import RunningLab
 from icslab.waiting import wait_for
 
@@ -250,9 +251,22 @@ def test_an_alert_cannot_be_raised_for_another_team_or_with_made_up_tags(lab, ch
     )
     assert "alert not sent: reason: a text of 1 to 200 characters" in refused
 
+    # The largest alert there is: 200 characters that JSON escapes to 12 bytes each.
+    longest = sorted(TAG_NAMES, key=len)[-20:]
+    [[code, _]] = json.loads(
+        p01.run_code(post_alerts([{"reason": "\U0001f6a8" * 200, "tags": longest}])).splitlines()[
+            -1
+        ]
+    )
+    assert code == 204
+
     shown = board(lab.login("trainer1"))
     assert shown["power"]["alerts"] == []
-    assert [a["reason"] for a in shown["water"]["alerts"]] == ["LIT101 has not moved for 30 s"]
+    assert [a["reason"] for a in shown["water"]["alerts"]] == [
+        "\U0001f6a8" * 200,
+        "LIT101 has not moved for 30 s",
+    ]
+    assert shown["water"]["alerts"][0]["verdict"] == "during L01"  # counted once
 
 
 def test_participants_never_see_the_plants_board(lab, checked, attacked):
