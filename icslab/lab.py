@@ -104,7 +104,7 @@ class LabPaths:
 
     @property
     def room(self) -> Path:
-        """Participants' self-check verdicts (icslab.room.store, SQLite)."""
+        """Participants' self-check verdicts and teams' alerts (icslab.room.store, SQLite)."""
         return self.data_dir / "room.sqlite"
 
     @property
