@@ -16,7 +16,8 @@ the room view's answer for a full room.
 3. In process: `Progress.view` + JSON for --participants x --exercises (default
    40) with every cell tried: median time, and the JSON's size.
 4. With --screenshot PNG: the page drawn in Debian's chromium from that 60 x 40
-   state (served by Playwright's routing, no lab), to judge it on a projector.
+   state (served by Playwright's routing, no lab), to judge it on a projector, with
+   a live plant per team (three attacks, a few alerts each) on its board.
 
     .venv/bin/python bench/room.py [--participants 60] [--screenshot room.png]
 """
@@ -31,6 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from icslab.plant.scoring import Alert
+from icslab.plant.truth import TrueAttack, write_truth
+from icslab.room import plants
 from icslab.room.exercises import Module
 from icslab.room.progress import Progress, Server
 from icslab.room.store import Check, Store
@@ -163,7 +169,43 @@ def synthetic(args) -> dict:
     return json.loads(body)
 
 
-def screenshot(state: dict, path: Path) -> None:
+def synthetic_plants(participants: int) -> dict:
+    """The plants' board for teams of 6, each plant attacked three times in the last
+    hour (detected, missed, under way), with alerts on time, in recovery and false."""
+    members = [m for m in room_members(participants) if m.team]
+    teams = sorted({m.team for m in members})
+    now = time.time()
+    wall = pd.Timestamp(now, unit="s", tz="UTC")
+    plant_start = pd.Timestamp("2026-03-02 04:00", tz="UTC")
+    reasons = ["LIT101 flat for 2 min while P101 runs", "FIT201 above its 3-sigma band",
+               "unexpected Modbus write to PLC3 holding register 12",
+               "AIT402 residual over threshold (autoencoder)"]  # fmt: skip
+    rng = random.Random(2)
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "room.sqlite")
+        for index, team in enumerate(teams):
+            attacks = []
+            for n, (ago, minutes) in enumerate([(3600, 10), (2400, 5), (120, 10)]):
+                start = plant_start + pd.Timedelta(seconds=3600 - ago)
+                attacks.append(TrueAttack(
+                    f"L{n + 1:02d}", "sensor_constant", ("LIT101",), start,
+                    start + pd.Timedelta(minutes=minutes), "instructor",
+                    wall - pd.Timedelta(seconds=ago), 1.0,
+                ))  # fmt: skip
+            (Path(folder) / team).mkdir()
+            write_truth(Path(folder) / team, attacks)
+            users = [m.username for m in members if m.team == team]
+            times = [3600 - 20 - 10 * index, 3000, 1500] + [100 - 5 * index] * (index % 4 > 0)
+            for ago in times + [4000] * (index % 3 == 0):  # some false alarms
+                user, reason = rng.choice(users), rng.choice(reasons)
+                store.add_alert(team, Alert(now - ago, user, reason, ("LIT101",)))
+        try:
+            return plants.board(Path(folder), teams, store, now)
+        finally:
+            store.close()
+
+
+def screenshot(state: dict, path: Path, board: dict) -> None:
     from playwright.sync_api import sync_playwright
 
     from icslab.room import page
@@ -174,6 +216,7 @@ def screenshot(state: dict, path: Path) -> None:
         base + "room.js": ("text/javascript", page.script("room.js")),
         base + "plotly.js": ("text/javascript", page.script("plotly.js")),
         base + "state": ("application/json", json.dumps(state).encode()),
+        base + "plants": ("application/json", json.dumps(board).encode()),
     }
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -192,7 +235,8 @@ def screenshot(state: dict, path: Path) -> None:
         )
         started = time.perf_counter()
         tab.goto(base)
-        tab.wait_for_selector("#chart .main-svg")
+        tab.wait_for_selector("#chart .main-svg", state="attached")  # hidden with plants
+        tab.wait_for_selector("#plants tr.team") if board["teams"] else None
         drawn = time.perf_counter() - started
         print(f"chromium drew the {len(state['teams'])}-team page in {drawn:.2f} s")
         tab.screenshot(path=path)
@@ -214,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         in_lab(args)
     state = synthetic(args)
     if args.screenshot:
-        screenshot(state, args.screenshot)
+        screenshot(state, args.screenshot, synthetic_plants(args.participants))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,18 @@ LIVE_URL_ENV = "ICSLAB_LIVE_URL"  # in participants' servers: `icslab live copy`
 SUBMIT_SERVICE = "icslab-submit"
 ROOM_SERVICE = "icslab-room"
 ROOM_URL_ENV = "ICSLAB_ROOM_URL"  # in participants' servers: self-checks record verdicts there
+HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # in participants' servers: their server's own hub token
 LAB_FILE_ENV = "ICSLAB_LAB_FILE"
+
+
+def room_endpoint(name: str) -> tuple[str, str] | None:
+    """In a participant's server: the room service's endpoint `name` and the server's
+    hub token to send it (the service takes user and team from the token); None
+    outside a lab's server."""
+    url, token = os.environ.get(ROOM_URL_ENV), os.environ.get(HUB_TOKEN_ENV)
+    if not (url and token):
+        return None
+    return f"{url.rstrip('/')}/{name}", token
 
 
 def default_data_dir() -> Path:
@@ -93,7 +104,7 @@ class LabPaths:
 
     @property
     def room(self) -> Path:
-        """Participants' self-check verdicts (icslab.room.store, SQLite)."""
+        """Participants' self-check verdicts and teams' alerts (icslab.room.store, SQLite)."""
         return self.data_dir / "room.sqlite"
 
     @property

@@ -6,13 +6,11 @@ notebook. The service decides who and which team sent it."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 
-from icslab.lab import ROOM_URL_ENV
+from icslab.lab import room_endpoint
 
-TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 TRIES = 3
 PENDING = 200  # verdicts waiting while the service is away; older ones are dropped
 _pending: queue.Queue[dict] = queue.Queue(PENDING)
@@ -22,7 +20,7 @@ _lock = threading.Lock()
 
 def record(exercise: str, verdict: str, hinted: bool) -> None:
     """Queue a verdict for the room service (a no-op outside a lab)."""
-    if not (os.environ.get(ROOM_URL_ENV) and os.environ.get(TOKEN_ENV)):
+    if room_endpoint("checks") is None:
         return
     try:
         _pending.put_nowait({"exercise": exercise, "verdict": verdict, "hinted": hinted})
@@ -55,9 +53,11 @@ def _ensure_sender() -> None:
 def _send_forever() -> None:
     import requests
 
+    endpoint = room_endpoint("checks")
+    assert endpoint is not None, "record() starts the sender only in a lab's server"
+    url, token = endpoint
     session = requests.Session()
-    session.headers["Authorization"] = f"token {os.environ[TOKEN_ENV]}"
-    url = os.environ[ROOM_URL_ENV].rstrip("/") + "/checks"
+    session.headers["Authorization"] = f"token {token}"
     while True:
         body = _pending.get()
         try:

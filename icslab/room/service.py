@@ -6,11 +6,15 @@
                             current announcements for them and the culler's warning
     GET  <prefix>           the room view (instructors only): a page that updates itself
     GET  <prefix>state      what it shows, as JSON (instructors only)
+    POST <prefix>alerts     a participant's server raises an alert for their team's live
+                            plant: JSON {"reason", "tags"} (icslab.plant.alerting)
+    GET  <prefix>plants     each team's alerts scored against its plant (instructors only)
 
 Every request needs the hub's word on who is asking (a hub token, or hub OAuth in
 a browser): the user is whoever the hub says owns the token, their team the
 roster's, the time this service's clock. Nothing in a request names a user or a
-team. Exercise names must be the lab's workshops' own, so no page ever shows a
+team. Alert tags must be the plant's, and reasons only ever reach the page as text.
+Exercise names must be the lab's workshops' own, so no page ever shows a
 string a participant made up.
 
     python -m icslab.room.service --lab-file DATA_DIR/lab.json --ip IP --port N
@@ -33,15 +37,27 @@ from tornado import ioloop, web
 from icslab.hub import announcements
 from icslab.hub.plain_errors import PlainTextErrors
 from icslab.lab import Lab
-from icslab.room import page
+from icslab.plant.alerting import FIELDS, refusal
+from icslab.plant.scoring import Alert
+from icslab.room import page, plants
 from icslab.room.exercises import NAME, workshop_modules
 from icslab.room.progress import Progress
 from icslab.room.store import VERDICTS, Check, Store
 from icslab.room.watch import HubWatch
 
-MAX_BODY = 1024  # bytes: a verdict is three short fields
+# Bytes: a verdict is three short fields; the largest alert is 200 characters of
+# reason, JSON-escaped to up to 12 bytes each (\ud83d\udea8), and 20 tags.
+MAX_BODY = 4096
 # A kernel that loops over a check cannot fill the store: this many per user a minute.
 MAX_CHECKS_PER_MINUTE = 120
+MAX_ALERTS_PER_MINUTE = 60  # a detector firing every second is refused, not stored
+
+
+def _admit(recent: deque[float], now: float, limit: int) -> bool:
+    """Whether one more in the minute before `now` stays within `limit`."""
+    while recent and recent[0] < now - 60:
+        recent.popleft()
+    return len(recent) < limit
 
 
 class Base(HubOAuthenticated, PlainTextErrors):
@@ -64,9 +80,7 @@ class CheckHandler(Base):
         user = self.lab_user()
         recent = self.settings["recent"][user]
         now = time.time()
-        while recent and recent[0] < now - 60:
-            recent.popleft()
-        if len(recent) >= MAX_CHECKS_PER_MINUTE:
+        if not _admit(recent, now, MAX_CHECKS_PER_MINUTE):
             raise web.HTTPError(429, "too many self-checks in a minute; recorded again soon")
         check = Check(now, user, self.settings["teams"].get(user, ""), *self._verdict())
         self.settings["store"].add(check)
@@ -92,6 +106,53 @@ class CheckHandler(Base):
         if not isinstance(hinted, bool):
             raise web.HTTPError(400, "hinted: true or false")
         return exercise, verdict, hinted
+
+
+class AlertHandler(Base):
+    @web.authenticated
+    def post(self) -> None:
+        user = self.lab_user()
+        team = self.settings["teams"].get(user)
+        if not team:
+            raise web.HTTPError(403, "alerts are scored per team, and you are in no team")
+        recent = self.settings["recent_alerts"][user]
+        now = time.time()
+        if not _admit(recent, now, MAX_ALERTS_PER_MINUTE):
+            raise web.HTTPError(
+                429, "at most %d alerts a minute: raise one per event, not one per reading",
+                MAX_ALERTS_PER_MINUTE,
+            )  # fmt: skip
+        reason, tags = self._alert()
+        self.settings["store"].add_alert(team, Alert(now, user, reason, tuple(tags)))
+        recent.append(now)
+        self.set_status(204)
+        self.finish()
+
+    def _alert(self) -> tuple[str, list[str]]:
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise web.HTTPError(400, "send JSON: {reason, tags}") from None
+        if not isinstance(body, dict) or set(body) != set(FIELDS):
+            raise web.HTTPError(
+                400, "field not allowed or missing: send exactly reason, tags "
+                "(the lab stamps the time, the user and the team)",
+            )  # fmt: skip
+        wrong = refusal(body["reason"], body["tags"])
+        if wrong:
+            raise web.HTTPError(400, "%s", wrong)
+        return body["reason"], body["tags"]
+
+
+class PlantsHandler(Base):
+    @web.authenticated
+    def get(self) -> None:
+        self.instructor()
+        lab: Lab = self.settings["lab"]
+        teams = sorted(set(self.settings["teams"].values()))
+        shown = plants.board(lab.paths.plants, teams, self.settings["store"], time.time())
+        self.set_header("Cache-Control", "no-store")
+        self.finish(shown)
 
 
 class NoticesHandler(Base):
@@ -154,6 +215,8 @@ def make_app(lab: Lab, watch: HubWatch) -> web.Application:
             (url_path_join(prefix, "state"), StateHandler),
             (url_path_join(prefix, "checks"), CheckHandler),
             (url_path_join(prefix, "notices"), NoticesHandler),
+            (url_path_join(prefix, "alerts"), AlertHandler),
+            (url_path_join(prefix, "plants"), PlantsHandler),
             (url_path_join(prefix, r"(room\.js|plotly\.js)"), ScriptHandler),
         ],
         lab=lab,
@@ -164,6 +227,7 @@ def make_app(lab: Lab, watch: HubWatch) -> web.Application:
         teams={m.username: m.team for m in lab.members if m.team},
         roles={m.username: m.role for m in lab.members},
         recent=defaultdict(deque),
+        recent_alerts=defaultdict(deque),
         cookie_secret=os.urandom(32),
     )
 

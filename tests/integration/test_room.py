@@ -1,13 +1,18 @@
 """The instructors' room view in a real lab: participants in two teams run self-checks
 from their kernels; the room records exactly those verdicts, shows them only to
 instructors, keeps them across a hub restart and exports them; announcements reach
-the hub's pages and participants' servers, for everyone or one team."""
+the hub's pages and participants' servers, for everyone or one team; alerts raised
+from kernels are scored against a team's live plant on an instructors' board."""
 
 import csv
 import json
+import time
 
+import pandas as pd
 import pytest
 
+from icslab.plant.truth import TrueAttack, write_truth
+from icslab.sim.tags import TAG_NAMES
 from icslab.testing import RunningLab
 from icslab.waiting import wait_for
 
@@ -157,11 +162,151 @@ def test_announcing_to_a_team_that_does_not_exist_is_refused(lab):
     assert "no such team (teams: power, water)" in refused.stderr
 
 
+def post_alerts(bodies):
+    """Kernel code: POST each body to the room's `alerts` with the server's token, and
+    print the answers' status codes and texts as JSON."""
+    return (
+        "import json, os, requests\n"
+        "url = os.environ['ICSLAB_ROOM_URL'] + 'alerts'\n"
+        "auth = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']}\n"
+        "with requests.Session() as s:\n"
+        f"    answers = [s.post(url, json=b, headers=auth) for b in {bodies!r}]\n"
+        "print(json.dumps([[a.status_code, a.text.strip()] for a in answers]))\n"
+    )
+
+
+def board(client):
+    answer = client.http.get(ROOM + "plants")
+    assert answer.status_code == 200, answer.text
+    return {t["name"]: t for t in answer.json()["teams"]}
+
+
+@pytest.fixture(scope="module")
+def attacked(lab):
+    """Water's plant says an attack on LIT101 started 30 s ago; power's plant has had
+    none yet."""
+    plants = lab.resolved().paths.plants
+    start = pd.Timestamp("2026-03-02 04:00", tz="UTC")
+    attack = TrueAttack(
+        "L01", "sensor_constant", ("LIT101",), start, start + pd.Timedelta(minutes=10),
+        "instructor", pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=30), 1.0,
+    )  # fmt: skip
+    for team, attacks in (("water", [attack]), ("power", [])):
+        (plants / team).mkdir(parents=True, exist_ok=True)
+        write_truth(plants / team, attacks)
+    return time.time()
+
+
+def test_an_alert_30_s_into_an_attack_scores_a_detection_on_the_board(lab, checked, attacked):
+    p01, _ = checked
+    raised = p01.run_code(
+        "from icslab.plant.alerting import alert\n"
+        "print(repr(alert('LIT101 has not moved for 30 s', tags=['LIT101'])))\n"
+    )
+    assert raised.strip() == "None"  # nothing printed on success
+    alerted = time.time()
+
+    water = board(lab.login("trainer1"))["water"]
+    assert (water["detected"], water["attacks_so_far"], water["missed"]) == (1, 1, 0)
+    assert water["false_alarms"] == 0
+    [attack] = water["attacks"]
+    assert (attack["id"], attack["state"], attack["targets"]) == ("L01", "detected", ["LIT101"])
+    assert 30 <= attack["time_to_detect"] <= 30 + (alerted - attacked) + 1
+    assert water["median_time_to_detect"] == attack["time_to_detect"]
+    [shown] = water["alerts"]
+    assert (shown["user"], shown["reason"], shown["tags"], shown["verdict"]) == (
+        "p01", "LIT101 has not moved for 30 s", ["LIT101"], "detected L01",
+    )  # fmt: skip
+
+
+def test_an_alert_cannot_be_raised_for_another_team_or_with_made_up_tags(lab, checked, attacked):
+    p01, _ = checked
+    ok = {"reason": "P101 stopped", "tags": ["P101_RUN"]}
+    answers = json.loads(
+        p01.run_code(
+            post_alerts(
+                [
+                    {**ok, "team": "power"},
+                    {**ok, "user": "p03"},
+                    {"reason": "P101 stopped"},
+                    {**ok, "tags": ["<img src=x onerror=alert(1)>"]},
+                    {**ok, "tags": ["P101_RUN", "P101_RUN"]},
+                    {**ok, "reason": "x" * 201},
+                ]
+            )
+        ).splitlines()[-1]
+    )
+    assert [code for code, _ in answers] == [400] * 6
+    assert answers[0][1].startswith("field not allowed")
+    assert answers[3][1].startswith("tags: not the plant's tag names")
+    assert "1 to 200 characters" in answers[5][1]
+
+    # Refused in the notebook before the network, with what to fix.
+    refused = p01.run_code(
+        "from icslab.plant.alerting import alert\n"
+        "try:\n"
+        "    alert('', tags=['LIT101'])\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    assert "alert not sent: reason: a text of 1 to 200 characters" in refused
+
+    # The largest alert there is: 200 characters that JSON escapes to 12 bytes each.
+    longest = sorted(TAG_NAMES, key=len)[-20:]
+    [[code, _]] = json.loads(
+        p01.run_code(post_alerts([{"reason": "\U0001f6a8" * 200, "tags": longest}])).splitlines()[
+            -1
+        ]
+    )
+    assert code == 204
+
+    shown = board(lab.login("trainer1"))
+    assert shown["power"]["alerts"] == []
+    assert [a["reason"] for a in shown["water"]["alerts"]] == [
+        "\U0001f6a8" * 200,
+        "LIT101 has not moved for 30 s",
+    ]
+    assert shown["water"]["alerts"][0]["verdict"] == "during L01"  # counted once
+
+
+def test_participants_never_see_the_plants_board(lab, checked, attacked):
+    p01, _ = checked
+    assert p01.http.get(ROOM + "plants").status_code == 403
+
+
+def test_someone_in_no_team_cannot_raise_an_alert(lab, attacked):
+    trainer2 = lab.login("trainer2")
+    trainer2.start_server()
+    [[code, text]] = json.loads(
+        trainer2.run_code(post_alerts([{"reason": "hello", "tags": []}])).splitlines()[-1]
+    )
+    assert (code, text) == (403, "alerts are scored per team, and you are in no team")
+
+
+def test_a_kernel_raising_alerts_in_a_loop_is_refused_after_60_a_minute(lab, checked, attacked):
+    _, p03 = checked
+    body = {"reason": "P201 flickers", "tags": ["P201_RUN"]}
+    answers = json.loads(p03.run_code(post_alerts([body] * 61)).splitlines()[-1])
+    assert [code for code, _ in answers] == [204] * 60 + [429]
+    refused = p03.run_code(
+        "from icslab.plant.alerting import alert, AlertNotRecorded\n"
+        "try:\n"
+        "    alert('P201 flickers', tags=['P201_RUN'])\n"
+        "except AlertNotRecorded as error:\n"
+        "    print(error)\n"
+    )
+    assert "too many alerts: at most 60 alerts a minute" in refused
+    power = board(lab.login("trainer1"))["power"]
+    assert (power["false_alarms"], len(power["alerts"])) == (60, 20)  # the 20 latest shown
+
+
 def test_verdicts_survive_a_hub_restart_and_export_as_csv(lab, checked, tmp_path):
     lab.stop()
     lab.start()
-    state = lab.login("trainer1").http.get(ROOM + "state").json()
+    trainer = lab.login("trainer1")
+    state = trainer.http.get(ROOM + "state").json()
     assert member(state, "p01")["cells"]["welcome.sensor_count"]["attempts"] == 3
+    assert board(trainer)["water"]["detected"] == 1  # the alert is kept too
 
     out = tmp_path / "progress.csv"
     exported = lab.icslab("room", "export", "--out", str(out))

@@ -1,5 +1,6 @@
-// The room view: fetch `state` every two seconds and draw it. Every string from the
-// state goes through textContent, never innerHTML.
+// The room view: fetch `state` every two seconds and draw it, and `plants` (the live
+// plants' board) every three. Every string from them goes through textContent, never
+// innerHTML: alerts' reasons are participants' own text.
 "use strict";
 
 const CLASS = { "correct": "correct", "not yet": "notyet", "not answered": "unanswered" };
@@ -11,8 +12,16 @@ function el(tag, text, cls) {
   return node;
 }
 
-function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "–";
+function time(iso, seconds) {
+  const shown = { hour: "2-digit", minute: "2-digit",
+                  ...(seconds ? { second: "2-digit", hour12: false } : {}) };
+  return iso ? new Date(iso).toLocaleTimeString([], shown) : "–";
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const s = Math.round(seconds);
+  return s < 600 ? `${s} s` : `${Math.round(s / 60)} min`;  // one short line
 }
 
 function stuck(stats) {
@@ -20,6 +29,7 @@ function stuck(stats) {
 }
 
 const MAX_HELP = 14;  // on a projector; the rest are counted
+const MAX_HELP_LIVE = 6;  // with the live plants above them
 
 function drawGrid(state) {
   const table = document.querySelector("#grid table");
@@ -78,13 +88,14 @@ function drawGrid(state) {
 
 function drawSide(state) {
   const help = document.getElementById("help");
-  const shown = state.needs_help.slice(0, MAX_HELP).map(h => {
+  const most = document.body.classList.contains("live") ? MAX_HELP_LIVE : MAX_HELP;
+  const shown = state.needs_help.slice(0, most).map(h => {
     const li = el("li");
     li.append(el("b", h.user), document.createTextNode(` (${h.team}): ${h.reason}`));
     return li;
   });
-  if (state.needs_help.length > MAX_HELP) {
-    shown.push(el("li", `and ${state.needs_help.length - MAX_HELP} more`));
+  if (state.needs_help.length > most) {
+    shown.push(el("li", `and ${state.needs_help.length - most} more`));
   }
   help.replaceChildren(...(shown.length ? shown : [el("li", "nobody right now")]));
   const teams = document.querySelector("#teams tbody");
@@ -104,6 +115,53 @@ function drawSide(state) {
   }
 }
 
+const PLANT_ALERTS = 2;  // the latest alerts shown under each team, on a projector
+
+function drawPlants(board) {
+  const live = board.teams.length > 0;
+  document.getElementById("plants").hidden = !live;
+  document.body.classList.toggle("live", live);
+  const rows = [];
+  for (const team of board.teams) {
+    const row = el("tr", undefined, "team");
+    row.dataset.team = team.name;
+    const underWay = team.attacks.filter(a => a.state === "under way").map(a => a.id);
+    const detected = el("td", `${team.detected} / ${team.attacks_so_far}`);
+    detected.title = team.attacks.map(a => `${a.id} ${a.kind} on ${a.targets.join(", ")}: ${a.state}` +
+                                           (a.detected ? ` in ${duration(a.time_to_detect)}` : "")).join("\n");
+    row.append(el("th", team.name), detected, el("td", underWay.join(", "), "now"),
+               el("td", duration(team.median_time_to_detect)),
+               el("td", team.false_alarms, team.false_alarms ? "bad" : ""),
+               el("td", team.missed, team.missed ? "bad" : ""));
+    rows.push(row);
+    for (const alert of team.alerts.slice(0, PLANT_ALERTS)) {
+      const cls = alert.verdict.startsWith("detected") ? "hit" : alert.verdict === "false alarm" ? "false" : "";
+      const td = el("td");
+      td.colSpan = 6;
+      td.title = `${alert.user} at ${time(alert.at, true)}: ${alert.reason} [${alert.tags.join(", ")}]`;
+      td.append(el("span", time(alert.at, true)), el("span", alert.verdict, "verdict " + cls),
+                document.createTextNode(`${alert.user}: ${alert.reason}`));
+      const line = el("tr", undefined, "alert");
+      line.append(td);
+      rows.push(line);
+    }
+  }
+  document.querySelector("#plants tbody").replaceChildren(...rows);
+}
+
+async function refreshPlants() {
+  try {
+    const xsrf = document.querySelector('meta[name="xsrf"]').content;
+    const answer = await fetch("plants", { cache: "no-store", headers: { "X-XSRFToken": xsrf } });
+    if (!answer.ok) throw new Error(`${answer.status} ${answer.statusText}`);
+    drawPlants(await answer.json());
+    document.getElementById("plants-updated").textContent = "";
+  } catch (error) {
+    document.getElementById("plants-updated").textContent = "(not updated: " + error.message + ")";
+  }
+  setTimeout(refreshPlants, 3000);
+}
+
 async function refresh() {
   try {
     const xsrf = document.querySelector('meta[name="xsrf"]').content;
@@ -120,4 +178,4 @@ async function refresh() {
   }
   setTimeout(refresh, 2000);
 }
-refresh();
+refreshPlants().finally(refresh);  // the room's first drawing knows whether plants are live
