@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import httpx
 import pandas as pd
 
-PLANT_URL_ENV = "ICSLAB_PLANT_URL"  # set for a team's servers: its plant's data API
+PLANT_URL_ENV = "ICSLAB_PLANT_URL"  # a plant's data API, when not the lab's (tests)
 TIMEOUT = 10.0
 
 
@@ -94,10 +94,23 @@ class Plant:
 
 
 def connect(url: str | None = None) -> Plant:
-    """Your team's live plant (the hub tells your server where it is)."""
-    url = url or os.environ.get(PLANT_URL_ENV)
-    if not url:
-        raise NoPlant(
-            "no live plant for your team: an instructor starts them with `icslab plant up`"
-        )
+    """Your team's live plant: the lab's room service says where it is (your team comes
+    from your server's hub token), unless `url` or $ICSLAB_PLANT_URL says."""
+    url = url or os.environ.get(PLANT_URL_ENV) or _ask_the_lab()
     return Plant(url)
+
+
+def _ask_the_lab() -> str:
+    from icslab.lab import room_endpoint
+
+    endpoint = room_endpoint("plant")
+    if endpoint is None:
+        raise NoPlant("not in a lab's server: give connect() the plant's url")
+    where, token = endpoint
+    try:
+        answer = httpx.get(where, headers={"Authorization": f"token {token}"}, timeout=TIMEOUT)
+    except httpx.TransportError as error:
+        raise NoPlant(f"the lab's room service does not answer ({error})") from None
+    if answer.status_code != 200:
+        raise NoPlant(answer.text.strip())
+    return answer.json()["url"]

@@ -20,7 +20,12 @@ def board(plants: Path, teams: list[str], store: Store, now: float) -> dict:
         folder = plants / team
         if not folder.is_dir():
             continue
-        scored = score(store.alerts(team), read_truth(folder), now)
+        truth = read_truth(folder)
+        # A red team's writes are what participants did to their own plant: shown, not
+        # scored as the instructor's attacks are.
+        attacks = [a for a in truth if a.by == "instructor"]
+        writes = [a for a in truth if a.by != "instructor"]
+        scored = score(store.alerts(team), attacks, now)
         shown.append(
             {
                 "name": team,
@@ -42,6 +47,13 @@ def board(plants: Path, teams: list[str], store: Store, now: float) -> dict:
                     }
                     for a in scored.attacks
                 ],
+                "red_team": {
+                    "writes": len(writes),
+                    "latest": [
+                        {"at": w.start.isoformat(), "by": w.by, "targets": list(w.targets)}
+                        for w in reversed(writes[-LATEST:])
+                    ],
+                },
                 "alerts": [
                     {
                         "at": _iso(j.alert.at),

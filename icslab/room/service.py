@@ -9,6 +9,7 @@
     POST <prefix>alerts     a participant's server raises an alert for their team's live
                             plant: JSON {"reason", "tags"} (icslab.plant.alerting)
     GET  <prefix>plants     each team's alerts scored against its plant (instructors only)
+    GET  <prefix>plant      a participant's server asks where its team's plant is
 
 Every request needs the hub's word on who is asking (a hub token, or hub OAuth in
 a browser): the user is whoever the hub says owns the token, their team the
@@ -144,6 +145,26 @@ class AlertHandler(Base):
         return body["reason"], body["tags"]
 
 
+class PlantHandler(Base):
+    """A participant's server asks where its team's live plant is (icslab.plant.connect)."""
+
+    @web.authenticated
+    def get(self) -> None:
+        from icslab.plant import lifecycle
+
+        user = self.lab_user()
+        team = self.settings["teams"].get(user)
+        if not team:
+            raise web.HTTPError(403, "you are in no team, and live plants are per team")
+        folder = lifecycle.folder_of(self.settings["lab"], team)
+        if not lifecycle.running(folder):
+            raise web.HTTPError(
+                404, "no live plant for team %s: an instructor starts them (icslab plant up)", team
+            )
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"team": team, "url": lifecycle.data_url(folder)})
+
+
 class PlantsHandler(Base):
     @web.authenticated
     def get(self) -> None:
@@ -217,6 +238,7 @@ def make_app(lab: Lab, watch: HubWatch) -> web.Application:
             (url_path_join(prefix, "notices"), NoticesHandler),
             (url_path_join(prefix, "alerts"), AlertHandler),
             (url_path_join(prefix, "plants"), PlantsHandler),
+            (url_path_join(prefix, "plant"), PlantHandler),
             (url_path_join(prefix, r"(room\.js|plotly\.js)"), ScriptHandler),
         ],
         lab=lab,

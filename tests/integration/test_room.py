@@ -324,3 +324,29 @@ def test_verdicts_survive_a_hub_restart_and_export_as_csv(lab, checked, tmp_path
     assert seen[5:] == [("p02", "water", "not answered", "no")] * 120 + [
         ("p03", "power", "correct", "no")
     ]
+
+
+def test_a_kernel_connects_to_its_own_teams_plant_through_the_lab(lab, checked):
+    """Last in this module: the plants it starts rewrite the teams' ground truth."""
+    from icslab.plant import lifecycle
+
+    p01, p03 = checked
+    resolved = lab.resolved()
+    lifecycle.up(resolved, speed=20)
+    try:
+        code = (
+            "import icslab.plant\n"
+            "plant = icslab.plant.connect()\n"
+            "print(plant.url, len(plant.registers), list(plant.history('5min').columns[:2]))\n"
+        )
+        water, power = p01.run_code(code).split(), p03.run_code(code).split()
+        assert water[0] == lifecycle.data_url(lifecycle.folder_of(resolved, "water"))
+        assert power[0] == lifecycle.data_url(lifecycle.folder_of(resolved, "power"))
+        assert water[1] == str(len(TAG_NAMES)) and water[2:] == ["['LIT101',", "'FIT101']"]
+    finally:
+        lifecycle.down(resolved)
+    refused = p01.run_code(
+        "import icslab.plant\n"
+        "try:\n    icslab.plant.connect()\nexcept icslab.plant.client.NoPlant as e:\n    print(e)\n"
+    )
+    assert "no live plant for team water: an instructor starts them" in refused

@@ -133,11 +133,14 @@ function drawPlants(board) {
                el("td", duration(team.median_time_to_detect)),
                el("td", team.false_alarms, team.false_alarms ? "bad" : ""),
                el("td", team.missed, team.missed ? "bad" : ""));
+    const red = el("td", team.red_team.writes || "");
+    red.title = team.red_team.latest.map(w => `${time(w.at, true)} ${w.by}: ${w.targets.join(", ")}`).join("\n");
+    row.append(red);
     rows.push(row);
     for (const alert of team.alerts.slice(0, PLANT_ALERTS)) {
       const cls = alert.verdict.startsWith("detected") ? "hit" : alert.verdict === "false alarm" ? "false" : "";
       const td = el("td");
-      td.colSpan = 6;
+      td.colSpan = 7;
       td.title = `${alert.user} at ${time(alert.at, true)}: ${alert.reason} [${alert.tags.join(", ")}]`;
       td.append(el("span", time(alert.at, true)), el("span", alert.verdict, "verdict " + cls),
                 document.createTextNode(`${alert.user}: ${alert.reason}`));
