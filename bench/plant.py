@@ -97,7 +97,7 @@ def main() -> None:
         ):
             plants = Path(scratch) / label.replace(" ", "-")
             plants.mkdir()
-            folders = [lifecycle.prepare_local(plants / f"team{i}", f"team{i}", 1.0, False)
+            folders = [lifecycle.prepare(plants / f"team{i}", f"team{i}", 1.0, False)
                        for i in range(teams)]  # fmt: skip
             print(f"{label}: {args.seconds:g} s at 1 Hz ...", flush=True)
             results[label] = (teams, measure(folders, plants, args.seconds, lag))

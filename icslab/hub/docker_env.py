@@ -151,8 +151,17 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
         removed.networks.append(network.name or network_name(prefix))
     except NotFound:
         pass
+    # The teams' plant networks (icslab.plant.networks) carry the lab's label.
+    for network in engine.networks.list(filters={"label": f"{LAB_LABEL}={prefix}"}):
+        network.reload()
+        for container in network.attrs.get("Containers") or {}:
+            network.disconnect(container, force=True)
+        network.remove()
+        removed.networks.append(network.name or "")
     if firewall.remove(prefix):
         removed.firewall.append(firewall.table_name(prefix))
+    if firewall.remove_plants(prefix):
+        removed.firewall.append(firewall.plants_table(prefix))
     if volumes:
         own = (user_volume(prefix, ""), team_volume(prefix, ""))  # participants' and teams' work
         for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):

@@ -243,3 +243,59 @@ def _why(done: subprocess.CompletedProcess[str]) -> str:
     if "Could not process rule" in message or "not supported" in message:
         return f"{message}; the kernel needs nf_tables (and nft_ct), or {INSTALL_HINT}"
     return message
+
+
+@dataclass(frozen=True)
+class PlantOpening:
+    """Docker mode: a team's plant network, and the ports its plant listens on at the
+    network's gateway address (icslab.plant.networks)."""
+
+    bridge: str
+    gateway: str
+    ports: tuple[int, ...]
+
+
+def plants_table(prefix: str) -> str:
+    return f"{table_name(prefix)[: -len('-lab')]}-plants"
+
+
+def plants_ruleset(prefix: str, openings: list[PlantOpening]) -> str:
+    """`inet <prefix>-plants`: each plant network reaches its own plant's ports on its own
+    gateway and nothing else of the host; no other interface reaches those addresses."""
+    table = f"{FAMILY} {plants_table(prefix)}"
+    rules = []
+    for opening in openings:
+        LabFirewall(prefix, opening.bridge, opening.gateway, opening.ports)  # checks them
+        br = f'"{opening.bridge}"'
+        ports = ", ".join(str(p) for p in sorted(set(opening.ports)))
+        rules += [
+            f"iifname {br} ct state established,related ct direction reply accept",
+            f"iifname {br} ip daddr {opening.gateway} tcp dport {{ {ports} }} accept",
+            f"iifname {br} counter drop",
+        ]
+    if openings:
+        bridges = ", ".join(f'"{o.bridge}"' for o in openings)
+        gateways = ", ".join(o.gateway for o in openings)
+        rules.append(f'iifname != {{ "lo", {bridges} }} ip daddr {{ {gateways} }} counter drop')
+    body = "".join(f"\t\t{rule}\n" for rule in rules)
+    return f"""table {table} {{}}
+delete table {table}
+table {table} {{
+\tchain {CHAIN} {{
+\t\ttype filter hook input priority filter; policy accept;
+{body}\t}}
+}}
+"""
+
+
+def install_plants(prefix: str, openings: list[PlantOpening]) -> None:
+    done = _nft("-f", "-", stdin=plants_ruleset(prefix, openings))
+    if done.returncode != 0:
+        raise InputError(
+            f"nft could not install table {FAMILY} {plants_table(prefix)}: {_why(done)}"
+        )
+
+
+def remove_plants(prefix: str) -> bool:
+    done = _nft("delete", "table", FAMILY, plants_table(prefix))
+    return _absent_or(done, prefix)

@@ -21,11 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import docker.errors
 import dockerspawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Bool, Float
 
 from icslab.hub import zygote
+from icslab.hub.teams import plant_network
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
@@ -101,7 +103,8 @@ class _Zygote:
 
 
 class DockerSpawner(dockerspawner.DockerSpawner):
-    """DockerSpawner that returns only once the participant's server listens."""
+    """DockerSpawner that returns only once the participant's server listens, and joins
+    the server to its team's live plant network when there is one."""
 
     port_poll_interval = Float(
         0.05, config=True, help="Seconds between checks that a starting server listens."
@@ -109,8 +112,22 @@ class DockerSpawner(dockerspawner.DockerSpawner):
 
     async def start(self):
         ip, port = await super().start()
+        await self._join_plant_network()
         await wait_until_listening(self, ip, port)
         return ip, port
+
+    async def _join_plant_network(self) -> None:
+        team = self.environment.get("ICSLAB_TEAM")
+        if not team:
+            return
+        network = plant_network(self.prefix, team)
+        try:
+            await self.docker("connect_container_to_network", self.container_id, network)
+        except docker.errors.NotFound:
+            return  # no plants up: `icslab plant up` joins running servers itself
+        except docker.errors.APIError as error:
+            if "already exists" not in str(error):
+                raise
 
 
 FAST_PROBING_SECONDS = 3.0

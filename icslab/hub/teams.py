@@ -31,6 +31,11 @@ def user_volume(prefix: str, username: str) -> str:
     return f"{prefix}-user-{username}"
 
 
+def plant_network(prefix: str, team: str) -> str:
+    """Docker mode: the network that joins a team's servers to its live plant."""
+    return f"{prefix}-plant-{team}"
+
+
 def stop_servers_out_of_step(engine, prefix: str, members: list[Member]) -> list[str]:
     """Stop the lab's containers that mount another team's folder than the roster now
     gives their user (moved to another team, or out of the roster): a container keeps

@@ -59,8 +59,6 @@ def running(folder: Path) -> bool:
 
 def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
     """Start every team's plant that is not running; returns what it did, a line each."""
-    if lab.spawner != "local":
-        raise InputError("live plants run in local mode for now (docker mode: issue 17)")
     if not 0 < speed <= 1000:
         raise InputError(f"--speed {speed:g}: from above 0 (slower) to 1000 (1 = real time)")
     known = plant_teams(lab)
@@ -72,7 +70,10 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
             else f"{team}: not up (`icslab plant down`, then `up`, starts every team's)"
             for team in known
         ]  # fmt: skip
-    folders = [prepare_local(folder_of(lab, team), team, speed, red_team) for team in known]
+    if lab.spawner == "docker":
+        folders = _prepare_docker(lab, known, speed, red_team)
+    else:
+        folders = [prepare(folder_of(lab, team), team, speed, red_team) for team in known]
     start_plants(lab.paths.plants, folders)
     return [
         f"{team}: up, data at {data_url(folder)}"
@@ -80,16 +81,20 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
     ]
 
 
-def prepare_local(folder: Path, team: str, speed: float, red_team: bool) -> Path:
-    """A team's plant folder with its plant.json for local mode (free loopback ports)."""
+def prepare(
+    folder: Path, team: str, speed: float, red_team: bool,
+    host: str = "127.0.0.1", attacker: str = LOCAL_ATTACKER,
+) -> Path:  # fmt: skip
+    """A team's plant folder with its plant.json: the plant listens on `host` (free
+    ports), its attacker writes from `attacker`."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ports = _free_ports(len(PLCS) + 1)
-    plcs = {plc: ("127.0.0.1", port) for plc, port in zip(PLCS, ports, strict=False)}
+    ports = _free_ports(len(PLCS) + 1, host)
+    plcs = {plc: (host, port) for plc, port in zip(PLCS, ports, strict=False)}
     config = PlantConfig(
         team=team, seed=secrets.randbelow(2**31),
         start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
-        red_team=red_team, plcs=plcs, advertised=plcs, data=("127.0.0.1", ports[-1]),
-        attacker=LOCAL_ATTACKER,
+        red_team=red_team, plcs=plcs, advertised=plcs, data=(host, ports[-1]),
+        attacker=attacker,
     )  # fmt: skip
     write_config(folder, config)
     (folder / CONTROL_SOCKET).unlink(missing_ok=True)
@@ -163,26 +168,57 @@ def reset(lab: Lab, team: str) -> None:
 
 
 def down(lab: Lab) -> list[str]:
-    """Stop the plants (their ground truth and log stay in their folders)."""
-    host = host_pid(lab.paths.plants)
-    if host is None:
-        return []
-    pid, command = host
-    os.kill(pid, signal.SIGTERM)
-    try:
-        wait_for(lambda: not host_pid(lab.paths.plants), timeout=10, what="the plants to stop")
-    except TimeoutError:
-        os.kill(pid, signal.SIGKILL)
+    """Stop the plants (their ground truth and log stay in their folders); in docker mode
+    the plant networks and their firewall go too."""
+    host, stopped = host_pid(lab.paths.plants), []
+    if host is not None:
+        pid, command = host
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_for(lambda: not host_pid(lab.paths.plants), timeout=10, what="the plants to stop")
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+        stopped = [f"{team}: down" for team in plant_teams(lab)
+                   if str(folder_of(lab, team)).encode() in command]  # fmt: skip
     (lab.paths.plants / PID).unlink(missing_ok=True)
-    return [f"{team}: down" for team in plant_teams(lab) if str(folder_of(lab, team)).encode()
-            in command]  # fmt: skip
+    if lab.spawner == "docker":  # networks first: the firewall guards them until gone
+        from icslab.hub import docker_env, firewall
+        from icslab.plant import networks
+
+        networks.remove_all(docker_env.client(), lab.settings.docker.prefix)
+        firewall.remove_plants(lab.settings.docker.prefix)
+    return stopped
 
 
-def _free_ports(count: int) -> list[int]:
+def _prepare_docker(lab: Lab, known: list[str], speed: float, red_team: bool) -> list[Path]:
+    """Each team's plant network (its servers joined to it), its plant on the network's
+    gateway (the lab's attacker writes from there too), and the firewall around them."""
+    from icslab.hub import docker_env, firewall
+    from icslab.hub.teams import plant_network
+    from icslab.plant import networks
+
+    engine, prefix = docker_env.client(), lab.settings.docker.prefix
+    folders, openings = [], []
+    for team in known:
+        network = networks.ensure(engine, prefix, team)
+        folder = prepare(folder_of(lab, team), team, speed, red_team,
+                         host=network.gateway, attacker=network.gateway)  # fmt: skip
+        config = load_config(folder)
+        ports = (*(port for _, port in config.plcs.values()), config.data[1])
+        openings.append(firewall.PlantOpening(network.bridge, network.gateway, ports))
+        folders.append(folder)
+    firewall.install_plants(prefix, openings)
+    for member in lab.members:
+        if member.team in known:  # a server already running joins now; later ones at start
+            networks.join(engine, plant_network(prefix, member.team), f"{prefix}-{member.username}")
+    return folders
+
+
+def _free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
         for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
+            probe.bind((host, 0))
         return [probe.getsockname()[1] for probe in sockets]
     finally:
         for probe in sockets:

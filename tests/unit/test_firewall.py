@@ -147,3 +147,30 @@ def test_install_says_what_to_do_when_nft_cannot(monkeypatch):
     monkeypatch.setattr(firewall, "Path", lambda path: Path("/nonexistent/nft"))
     with pytest.raises(InputError, match="apt-get install nftables"):
         install(FW)
+
+
+def test_the_plants_table_opens_each_plant_network_to_its_own_plant_only():
+    water = firewall.PlantOpening("br-aaaaaaaaaaaa", "172.30.1.1", (5021, 5020))
+    power = firewall.PlantOpening("br-bbbbbbbbbbbb", "172.30.2.1", (6021,))
+    text = firewall.plants_ruleset("icslab", [water, power])
+    assert text.splitlines()[:3] == [
+        "table inet icslab-plants {}",
+        "delete table inet icslab-plants",
+        "table inet icslab-plants {",
+    ]
+    rules = [line.strip() for line in text.splitlines() if "iifname" in line]
+    assert rules == [
+        'iifname "br-aaaaaaaaaaaa" ct state established,related ct direction reply accept',
+        'iifname "br-aaaaaaaaaaaa" ip daddr 172.30.1.1 tcp dport { 5020, 5021 } accept',
+        'iifname "br-aaaaaaaaaaaa" counter drop',
+        'iifname "br-bbbbbbbbbbbb" ct state established,related ct direction reply accept',
+        'iifname "br-bbbbbbbbbbbb" ip daddr 172.30.2.1 tcp dport { 6021 } accept',
+        'iifname "br-bbbbbbbbbbbb" counter drop',
+        'iifname != { "lo", "br-aaaaaaaaaaaa", "br-bbbbbbbbbbbb" } ip daddr { 172.30.1.1, '
+        "172.30.2.1 } counter drop",
+    ]
+
+
+def test_a_plant_opening_with_a_bad_field_is_refused():
+    with pytest.raises(InputError, match="not an interface name"):
+        firewall.plants_ruleset("icslab", [firewall.PlantOpening("br x", "172.30.1.1", (1,))])

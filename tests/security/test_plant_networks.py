@@ -1,0 +1,100 @@
+"""Docker mode: each team's servers reach their own team's live plant and nothing else.
+The plants run on the host, each on its team's plant network's gateway; the network has
+inter-container traffic off and a firewall table of its own. Attacked from inside
+participants' containers: another team's plant, a teammate's server over the plant
+network, the host's other ports through the plant gateway, a write without red team."""
+
+import os
+import socket
+import threading
+
+import pytest
+
+from icslab.hub import firewall
+from icslab.hub.docker_env import engine_answers
+from icslab.hub.teams import plant_network
+from icslab.plant import lifecycle
+from icslab.testing import docker_lab
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not engine_answers() and not os.environ.get("CI"), reason="no Docker engine answers"
+    ),
+]
+
+
+def reaches(client, host, port) -> str:
+    """From the participant's kernel: "open", or why not, within 3 s."""
+    return client.run_code(
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, {port}), timeout=3).close(); print('open')\n"
+        "except OSError as error:\n"
+        "    print(type(error).__name__)\n"
+    ).strip()
+
+
+@pytest.fixture
+def listener():
+    """A service of the host's on every address (an sshd, a database...)."""
+    server = socket.create_server(("0.0.0.0", 0))
+    threading.Thread(target=lambda: server.accept(), daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_a_team_reaches_its_own_plant_and_nothing_else(tmp_path, engine, prefix, listener):
+    with docker_lab(tmp_path, prefix) as lab:
+        p01, p02, p03 = (lab.login(name) for name in ("p01", "p02", "p03"))
+        for member in (p01, p02):
+            member.start_server()
+        resolved = lab.resolved()
+        lifecycle.up(resolved, speed=20)  # p01 and p02 join water's network now
+        p03.start_server()  # p03 joins power's as its server starts
+        water, power = (lifecycle.load_config(lifecycle.folder_of(resolved, team))
+                        for team in ("water", "power"))  # fmt: skip
+
+        # Each team's kernel finds and reads its own plant, over its plant network.
+        code = (
+            "import icslab.plant\n"
+            "plant = icslab.plant.connect()\n"
+            "print(plant.url, len(plant.history('1min')) > 0, plant.read()['LIT101'] > 0)\n"
+        )
+        assert p01.run_code(code).split() == [
+            f"http://{water.data[0]}:{water.data[1]}/",
+            "True",
+            "True",
+        ]
+        assert p03.run_code(code).split() == [
+            f"http://{power.data[0]}:{power.data[1]}/",
+            "True",
+            "True",
+        ]
+
+        # Another team's plant: its data API and its PLCs.
+        assert reaches(p01, *power.data) != "open"
+        assert reaches(p01, *power.plcs["PLC1"]) != "open"
+        assert reaches(p03, *water.data) != "open"
+        # The host's other ports through the plant gateway; the lab's own services too.
+        assert reaches(p01, water.data[0], listener) != "open"
+        assert reaches(p01, water.data[0], resolved.hub_api_port) != "open"
+        # A teammate's server over the plant network.
+        network = engine.networks.get(plant_network(prefix, "water"))
+        network.reload()
+        p02_ip = next(c["IPv4Address"].split("/")[0] for c in network.attrs["Containers"].values()
+                      if c["Name"] == f"{prefix}-p02")  # fmt: skip
+        assert reaches(p01, p02_ip, 8888) != "open"
+        # A write without red team: refused by the PLC, and logged.
+        refused = p01.run_code(
+            "from pymodbus.client import ModbusTcpClient\n"
+            f"c = ModbusTcpClient({water.plcs['PLC1'][0]!r}, port={water.plcs['PLC1'][1]})\n"
+            "c.connect(); r = c.write_register(6, 0, device_id=1); c.close()\n"
+            "print(r.isError(), getattr(r, 'exception_code', None))\n"
+        )
+        assert refused.split() == ["True", "1"]
+        assert lifecycle.status(resolved)["water"]["writes"] == 1
+
+        lifecycle.down(resolved)
+        assert not engine.networks.list(names=[plant_network(prefix, "water")])
+        assert firewall.remove_plants(prefix) is False  # the table went with them
