@@ -5,6 +5,7 @@
     plant.read()                    # every tag now, read off the PLCs over Modbus/TCP
     live = plant.history("15min")   # the historian, shaped as load_plant(...).features
     for rows in plant.stream():     # new rows as they arrive
+    plant.traffic("15min")          # the Modbus transactions, as load_plant(...).modbus()
         ...
 
 `history` gives the same columns, dtypes and UTC index as the recorded datasets, so a
@@ -51,6 +52,19 @@ class Plant:
         if seconds <= 0:
             raise ValueError(f"period {period!r}: a positive duration such as '15min'")
         return self._frame(last=seconds)
+
+    def traffic(self, period: str | pd.Timedelta = "15min") -> pd.DataFrame:
+        """The Modbus/TCP transactions the PLCs answered in the last `period`, shaped as
+        `load_plant(...).modbus()`: the HMI's polls, and whatever else reached them."""
+        import pyarrow.parquet as pq
+
+        from icslab.formats import traffic_to_pandas
+
+        seconds = pd.Timedelta(period).total_seconds()
+        if seconds <= 0:
+            raise ValueError(f"period {period!r}: a positive duration such as '15min'")
+        body = self._get("traffic", last=seconds).content
+        return traffic_to_pandas(pq.read_table(io.BytesIO(body)))
 
     def stream(self, every: float = 1.0) -> Iterator[pd.DataFrame]:
         """The rows that arrived since the last (a DataFrame each time there are some)."""

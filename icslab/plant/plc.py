@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,20 +73,53 @@ def writable(tag: Tag) -> bool:
     return tag.name in FORCEABLE or tag.kind == "setpoint"
 
 
+# One Modbus/TCP transaction as the PLC saw it, in formats.MODBUS_COLUMNS order (the
+# datasets' modbus.parquet): timestamp, src, dst, unit_id, function_code, address, count,
+# values, exception_code, response_ms.
+Transaction = tuple[pd.Timestamp, str, str, int, int, int, int, list[int], int, float]
+
+
 class _Handler(ServerRequestHandler):
+    """pymodbus's handler of one connection, noting who asks and what was answered."""
+
     async def handle_request(self):
         peer = self.transport.get_extra_info("peername") if self.transport else None
         _PEER.set(f"{peer[0]}:{peer[1]}" if peer else "?")
+        self._asked = (time.monotonic(), self.server.clock(), _PEER.get().rpartition(":")[0])
         await super().handle_request()
+
+    def server_send(self, pdu, addr):
+        server: PlcServer = self.server
+        if pdu is not None and server.on_transaction is not None:
+            started, at, src = getattr(self, "_asked", (time.monotonic(), server.clock(), "?"))
+            request = self.last_pdu
+            exception = getattr(pdu, "exception_code", 0) if pdu.isError() else 0
+            written = list(getattr(request, "registers", None) or [])
+            read = [] if exception or written else list(getattr(pdu, "registers", None) or [])
+            server.on_transaction((
+                at, src, server.address[0], getattr(request, "dev_id", 0) or 0,
+                pdu.function_code & 0x7F, getattr(request, "address", 0) or 0,
+                getattr(request, "count", 0) or len(written), written or read, int(exception),
+                round((time.monotonic() - started) * 1000, 3),
+            ))  # fmt: skip
+        super().server_send(pdu, addr)
 
 
 class PlcServer(ModbusTcpServer):
     """One PLC: its holding registers, refreshed by `show`; writes go to `on_write`."""
 
-    def __init__(self, plc: str, address: tuple[str, int], on_write: OnWrite):
-        self.plc, self.tags = plc, PLCS[plc]
+    def __init__(
+        self,
+        plc: str,
+        address: tuple[str, int],
+        on_write: OnWrite,
+        clock: Callable[[], pd.Timestamp],
+        on_transaction: Callable[[Transaction], None] | None = None,
+    ):
+        self.plc, self.tags, self.address = plc, PLCS[plc], address
         self.registers: list[int] = [0] * len(self.tags)
         self._on_write = on_write
+        self.clock, self.on_transaction = clock, on_transaction
         device = SimDevice(
             id=UNIT_IDS[plc],
             simdata=[SimData(0, count=len(self.tags), values=0, datatype=DataType.REGISTERS)],
@@ -118,10 +152,16 @@ class PlcServer(ModbusTcpServer):
 
 
 async def start_plcs(
-    addresses: dict[str, tuple[str, int]], on_write: OnWrite
+    addresses: dict[str, tuple[str, int]],
+    on_write: OnWrite,
+    clock: Callable[[], pd.Timestamp],
+    on_transaction: Callable[[Transaction], None] | None = None,
 ) -> dict[str, PlcServer]:
     """Every PLC listening at its address; stop them with `stop_plcs`."""
-    servers = {plc: PlcServer(plc, address, on_write) for plc, address in addresses.items()}
+    servers = {
+        plc: PlcServer(plc, address, on_write, clock, on_transaction)
+        for plc, address in addresses.items()
+    }
     for server in servers.values():
         await server.serve_forever(background=True)
     return servers

@@ -5,8 +5,9 @@ small HTTP APIs.
     python -m icslab.plant.serve DATA_DIR/plants/<team> ...   (reads plant.json in each)
 
 - **data** (on the plant network, for the team's servers): `GET /registers` the
-  register map and where each PLC listens; `GET /history[?after=ISO]` the historian's
-  rows as parquet. What the team could read off the PLCs anyway: no ground truth.
+  register map and where each PLC listens; `GET /history[?after=ISO|?last=S]` the
+  historian's rows and `GET /traffic[...]` the Modbus transactions the PLCs answered,
+  as parquet. What the team could see on the plant anyway: no ground truth.
 - **control** (a unix socket in the plant's folder, 0600: the lab's, never on a
   network): `GET /status`, `POST /attack`, `POST /stop-attack`, `POST /reset`.
 
@@ -27,11 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pymodbus.client import AsyncModbusTcpClient
 from tornado import httpserver, netutil, web
 
 from icslab.files import write_atomic
+from icslab.formats import MODBUS_COLUMNS, MODBUS_SCHEMA
 from icslab.plant.historian import Historian
 from icslab.plant.hmi import Hmi
 from icslab.plant.plc import UNIT_IDS, Write, register_value
@@ -226,9 +230,8 @@ class RegistersHandler(Handler):
 class HistoryHandler(Handler):
     """?after=ISO: rows after that time; ?last=SECONDS: the last so many seconds."""
 
-    def get(self) -> None:
+    def since(self) -> pd.Timestamp | None:
         after, last = self.get_argument("after", None), self.get_argument("last", None)
-        historian = self.plant.historian
         if after and last:
             raise web.HTTPError(400, "give after or last, not both")
         try:
@@ -238,13 +241,32 @@ class HistoryHandler(Handler):
             raise web.HTTPError(400, "after: an ISO time (…Z); last: seconds") from None
         if since is not None and since.tzinfo is None:
             raise web.HTTPError(400, "after: give the time in UTC (…Z)")
-        if seconds is not None and historian.latest is not None:
-            since = historian.latest - pd.Timedelta(seconds=seconds)
+        if seconds is not None:
+            since = self.plant.now - pd.Timedelta(seconds=seconds)
+        return since
+
+    def parquet(self, table: pa.Table) -> None:
         buffer = io.BytesIO()
-        historian.frame(since).to_parquet(buffer)
+        pq.write_table(table, buffer)
         self.set_header("Content-Type", "application/vnd.apache.parquet")
         self.finish(buffer.getvalue())
         TRIM()  # what pandas and Arrow freed goes back to the host, not kept per plant
+
+    def get(self) -> None:
+        self.parquet(pa.Table.from_pandas(self.plant.historian.frame(self.since())))
+
+
+class TrafficHandler(HistoryHandler):
+    """The Modbus transactions the PLCs answered, as the datasets' modbus.parquet."""
+
+    def get(self) -> None:
+        since = self.since()
+        rows = [row for row in self.plant.running.traffic if since is None or row[0] > since]
+        columns: dict[str, list] = {name: [] for name in MODBUS_COLUMNS}
+        for row in rows:
+            for name, value in zip(MODBUS_COLUMNS, row, strict=True):
+                columns[name].append(value)
+        self.parquet(pa.Table.from_pydict(columns, schema=MODBUS_SCHEMA))
 
 
 class StatusHandler(Handler):
@@ -304,7 +326,7 @@ async def start_plant(folder: Path) -> tuple[Plant, Hmi]:
     plant = Plant(config, folder, None, Historian(), [], [])  # type: ignore[arg-type]
     plant.running = RunningPlant(
         LivePlant(config.seed, pd.Timestamp(config.start)), config.plcs,
-        red_team=config.red_team, attacker=config.attacker,
+        red_team=config.red_team, speed=config.speed, attacker=config.attacker,
         on_red_team_write=lambda write: red_team_write(plant, write),
     )  # fmt: skip
     write_truth(folder, [])
@@ -312,7 +334,12 @@ async def start_plant(folder: Path) -> tuple[Plant, Hmi]:
     hmi = Hmi(config.plcs)
     await hmi.connect()
     data = web.Application(
-        [(r"/registers", RegistersHandler), (r"/history", HistoryHandler)], plant=plant
+        [
+            (r"/registers", RegistersHandler),
+            (r"/history", HistoryHandler),
+            (r"/traffic", TrafficHandler),
+        ],
+        plant=plant,
     )
     data.listen(config.data[1], config.data[0], max_body_size=MAX_BODY)
     control = web.Application(

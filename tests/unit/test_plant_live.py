@@ -190,3 +190,28 @@ def test_a_coordinated_attack_acts_on_every_target(plants):
              timeout=30, what="5 s of the attack")  # fmt: skip
     during = water.history("5min").loc[attack.start :]
     assert (during["AIT402"] == 8.5).all() and (during["P501_CMD"] == 1).all()
+
+
+def test_reconnaissance_is_on_the_wire_in_the_teams_traffic(plants):
+    lab, _ = plants
+    water = connect(data_url(lab, "water"))
+    assert icslab(lab, "plant", "attack", "reconnaissance", "--team", "water",
+                  "--target", "PLC3", "--for", "2m").returncode == 0  # fmt: skip
+    (attack,) = read_truth(lifecycle.folder_of(lab, "water"))
+
+    def scans():
+        traffic = water.traffic("10min")
+        return traffic[traffic["src"] == lifecycle.LOCAL_ATTACKER]
+
+    wait_for(lambda: len(scans()) >= 40, timeout=60, what="the scan to reach address 40")
+    traffic, scan = water.traffic("10min"), scans()
+    recorded = load_plant("sample").modbus()
+    assert list(traffic.columns) == list(recorded.columns)
+    assert (traffic.dtypes == recorded.dtypes).all()
+    assert set(traffic.loc[traffic["src"] == "127.0.0.1", "function_code"]) == {3}  # the HMI
+    plc3 = lifecycle.load_config(lifecycle.folder_of(lab, "water")).plcs["PLC3"]
+    assert set(scan["dst"]) == {plc3[0]} and set(scan["unit_id"]) == {3}
+    assert list(scan["address"][:40]) == list(range(40))  # one address after the other
+    beyond = scan[scan["address"] >= 10]  # PLC3 holds 10 registers: the rest do not exist
+    assert (beyond["exception_code"] == 2).all() and (scan["address"] < 10).any()
+    assert (scan["timestamp"] >= attack.start - pd.Timedelta("1s")).all()
