@@ -83,7 +83,7 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
 
 def prepare(
     folder: Path, team: str, speed: float, red_team: bool,
-    host: str = "127.0.0.1", attacker: str = LOCAL_ATTACKER,
+    host: str = "127.0.0.1", attacker: str = LOCAL_ATTACKER, **docker: str,
 ) -> Path:  # fmt: skip
     """A team's plant folder with its plant.json: the plant listens on `host` (free
     ports), its attacker writes from `attacker`."""
@@ -94,7 +94,7 @@ def prepare(
         team=team, seed=secrets.randbelow(2**31),
         start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
         red_team=red_team, plcs=plcs, advertised=plcs, data=(host, ports[-1]),
-        attacker=attacker,
+        attacker=attacker, **docker,
     )  # fmt: skip
     write_config(folder, config)
     (folder / CONTROL_SOCKET).unlink(missing_ok=True)
@@ -201,8 +201,8 @@ def _prepare_docker(lab: Lab, known: list[str], speed: float, red_team: bool) ->
     folders, openings = [], []
     for team in known:
         network = networks.ensure(engine, prefix, team)
-        folder = prepare(folder_of(lab, team), team, speed, red_team,
-                         host=network.gateway, attacker=network.gateway)  # fmt: skip
+        folder = prepare(folder_of(lab, team), team, speed, red_team, host=network.gateway,
+                         attacker=network.gateway, network=network.name, prefix=prefix)  # fmt: skip
         config = load_config(folder)
         ports = (*(port for _, port in config.plcs.values()), config.data[1])
         openings.append(firewall.PlantOpening(network.bridge, network.gateway, ports))

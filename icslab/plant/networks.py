@@ -77,3 +77,19 @@ def remove_all(engine: docker.DockerClient, prefix: str) -> list[str]:
         network.remove()
         removed.append(network.name or "")
     return removed
+
+
+def member_at(network: str, prefix: str, ip: str) -> str | None:
+    """The participant whose server has `ip` on `network` (its container is named
+    `<prefix>-<user>`), or None."""
+    from icslab.hub.docker_env import client
+
+    try:
+        attrs = client().networks.get(network).attrs
+    except NotFound:
+        return None
+    for container in (attrs.get("Containers") or {}).values():
+        if container.get("IPv4Address", "").split("/")[0] == ip:
+            name = container.get("Name", "")
+            return name.removeprefix(f"{prefix}-") if name.startswith(f"{prefix}-") else None
+    return None

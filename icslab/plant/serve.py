@@ -66,6 +66,9 @@ class PlantConfig(BaseModel):
     advertised: dict[str, tuple[str, int]]  # where the team's servers reach each PLC
     data: tuple[str, int]  # the data API's address
     attacker: str  # the lab attacker's source address (its writes are the attack's)
+    # Docker mode: the team's plant network and the lab's prefix, to name who wrote.
+    network: str | None = None
+    prefix: str | None = None
 
 
 @dataclass
@@ -104,6 +107,18 @@ class Plant:
         return f"L{len(self.truth) + 1:02d}"
 
 
+def writer(config: PlantConfig, peer: str) -> str:
+    """Who sent a write: in docker mode the participant whose container has that address
+    on the team's plant network; in local mode every server shares loopback."""
+    host = peer.rpartition(":")[0]
+    if config.network and config.prefix:
+        from icslab.plant.networks import member_at
+
+        user = member_at(config.network, config.prefix, host)
+        return f"{user} ({host})" if user else f"an unknown host {host}"
+    return f"{peer} (local mode: who cannot be told)"
+
+
 def red_team_write(plant: Plant, write: Write) -> None:
     start = write.time + pd.Timedelta(seconds=1)
     plant.record(
@@ -113,7 +128,7 @@ def red_team_write(plant: Plant, write: Write) -> None:
             write.tags,
             start,
             start + pd.Timedelta(seconds=2),
-            f"red team {write.peer}",
+            f"red team: {writer(plant.config, write.peer)}",
             pd.Timestamp.now(tz="UTC"),
             plant.config.speed,
         )

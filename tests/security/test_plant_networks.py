@@ -14,6 +14,7 @@ from icslab.hub import firewall
 from icslab.hub.docker_env import engine_answers
 from icslab.hub.teams import plant_network
 from icslab.plant import lifecycle
+from icslab.plant.truth import read_truth
 from icslab.testing import docker_lab
 
 pytestmark = [
@@ -94,6 +95,20 @@ def test_a_team_reaches_its_own_plant_and_nothing_else(tmp_path, engine, prefix,
         )
         assert refused.split() == ["True", "1"]
         assert lifecycle.status(resolved)["water"]["writes"] == 1
+
+        # With --red-team the same write acts, and the truth names who sent it.
+        lifecycle.down(resolved)
+        lifecycle.up(resolved, speed=20, red_team=True)
+        water = lifecycle.load_config(lifecycle.folder_of(resolved, "water"))
+        written = p01.run_code(
+            "from pymodbus.client import ModbusTcpClient\n"
+            f"c = ModbusTcpClient({water.plcs['PLC1'][0]!r}, port={water.plcs['PLC1'][1]})\n"
+            "c.connect(); r = c.write_register(6, 0, device_id=1); c.close()\n"
+            "print(r.isError())\n"
+        )
+        assert written.strip() == "False"
+        (write,) = read_truth(lifecycle.folder_of(resolved, "water"))
+        assert write.by.startswith("red team: p01 (") and write.targets == ("P101_CMD",)
 
         lifecycle.down(resolved)
         assert not engine.networks.list(names=[plant_network(prefix, "water")])

@@ -169,7 +169,8 @@ def test_in_red_team_mode_a_participants_write_acts_and_is_in_the_truth(lab):
         assert not answer.isError()
         (write,) = read_truth(folder)
         assert write.kind == "modbus_injection" and write.targets == ("P101_CMD",)
-        assert write.by.startswith("red team 127.0.0.1:")
+        assert write.by.startswith("red team: 127.0.0.1:")
+        assert write.by.endswith("(local mode: who cannot be told)")
         wait_for(lambda: water.history("1min").index.max() > write.start, timeout=30,
                  what="the forced second in the history")  # fmt: skip
         assert water.history("1min").loc[write.start, "P101_CMD"] == 0.0
