@@ -200,7 +200,7 @@ def synthetic_plants(participants: int) -> dict:
                 user, reason = rng.choice(users), rng.choice(reasons)
                 store.add_alert(team, Alert(now - ago, user, reason, ("LIT101",)))
         try:
-            return plants.board(Path(folder), teams, store, now)
+            return plants.board(lambda team: Path(folder) / team, teams, store, now)
         finally:
             store.close()
 

@@ -51,7 +51,9 @@ def _action(text: str) -> dict:
     return {"kind": kind, "target": target, "value": float(value or 0)}
 
 
-TeamOption = Annotated[str, typer.Option(help="The team whose plant.")]
+TeamOption = Annotated[
+    str | None, typer.Option(help="The team whose plant (not with a --shared plant).")
+]
 
 
 @app.command()
@@ -60,12 +62,16 @@ def up(
     red_team: Annotated[
         bool, typer.Option("--red-team", help="Participants' Modbus writes take effect.")
     ] = False,
+    shared: Annotated[
+        bool, typer.Option("--shared", help="One plant for the whole room, not one per team.")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Start one plant per team (each team's servers reach theirs)."""
+    """Start one plant per team (each team's servers reach theirs), or --shared: one."""
     from icslab.plant import lifecycle
 
-    for line in lifecycle.up(saved_lab(data_dir), speed=speed, red_team=red_team):
+    lab = saved_lab(data_dir)
+    for line in lifecycle.up(lab, speed=speed, red_team=red_team, one=shared):
         console.print(line, highlight=False)
 
 
@@ -93,7 +99,7 @@ def status(data_dir: DataDirOption = None) -> None:
 @app.command()
 def attack(
     kind: Annotated[str, typer.Argument(help="An attack kind, or `list`.")],
-    team: Annotated[str | None, typer.Option(help="The team whose plant.")] = None,
+    team: TeamOption = None,
     target: Annotated[str, typer.Option(help="A tag, or a PLC (reconnaissance).")] = "",
     value: Annotated[float, typer.Option(help="The value (see `attack list`).")] = 0.0,
     for_: Annotated[str, typer.Option("--for", help="How long: 90s, 10m, 2h.")] = "10m",
@@ -111,8 +117,6 @@ def attack(
         for name, needs in KINDS.items():
             console.print(f"{name:18s} {needs}", highlight=False)
         return
-    if team is None:
-        raise InputError("--team: whose plant to attack")
     if kind not in KINDS:
         raise InputError(f"{kind}: not an attack kind (`icslab plant attack list`)")
     body: dict = {"kind": kind, "target": target, "value": value, "seconds": duration(for_)}
@@ -124,28 +128,28 @@ def attack(
         body["actions"] = [_action(text) for text in action]
     started = lifecycle.attack(saved_lab(data_dir), team, body)
     console.print(
-        f"{started['attack_id']}: {kind} on team {team}'s plant from {started['start'][11:19]} "
+        f"{started['attack_id']}: {kind} on {_whose(team)} from {started['start'][11:19]} "
         f"to {started['end'][11:19]} (plant time)",
         highlight=False,
     )
 
 
 @app.command("stop-attack")
-def stop_attack(team: TeamOption, data_dir: DataDirOption = None) -> None:
+def stop_attack(team: TeamOption = None, data_dir: DataDirOption = None) -> None:
     """End every attack under way on a team's plant."""
     from icslab.plant import lifecycle
 
     lifecycle.stop_attack(saved_lab(data_dir), team)
-    console.print(f"team {team}: attacks stopped", highlight=False)
+    console.print(f"{_whose(team)}: attacks stopped", highlight=False)
 
 
 @app.command()
-def reset(team: TeamOption, data_dir: DataDirOption = None) -> None:
+def reset(team: TeamOption = None, data_dir: DataDirOption = None) -> None:
     """Back to normal operation (attacks stopped; history and ground truth kept)."""
     from icslab.plant import lifecycle
 
     lifecycle.reset(saved_lab(data_dir), team)
-    console.print(f"team {team}: plant reset", highlight=False)
+    console.print(f"{_whose(team)}: plant reset", highlight=False)
 
 
 @app.command()
@@ -155,3 +159,7 @@ def down(data_dir: DataDirOption = None) -> None:
 
     for line in lifecycle.down(saved_lab(data_dir)) or ["no plant was running"]:
         console.print(line, highlight=False)
+
+
+def _whose(team: str | None) -> str:
+    return f"team {team}'s plant" if team else "the room's plant"

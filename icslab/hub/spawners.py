@@ -27,7 +27,7 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Bool, Float
 
 from icslab.hub import zygote
-from icslab.hub.teams import plant_network
+from icslab.hub.teams import SHARED_PLANT, plant_network
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
@@ -120,13 +120,17 @@ class DockerSpawner(dockerspawner.DockerSpawner):
         team = self.environment.get("ICSLAB_TEAM")
         if not team:
             return
-        network = plant_network(self.prefix, team)
-        try:
-            await self.docker("connect_container_to_network", self.container_id, network)
-        except docker.errors.NotFound:
-            return  # no plants up: `icslab plant up` joins running servers itself
-        except docker.errors.APIError as error:
-            if "already exists" not in str(error):
+        # The team's own plant, or the room's shared one (`icslab plant up --shared`).
+        for plant in (team, SHARED_PLANT):
+            network = plant_network(self.prefix, plant)
+            try:
+                await self.docker("connect_container_to_network", self.container_id, network)
+                return
+            except docker.errors.NotFound:
+                continue  # no such plant up: `icslab plant up` joins running servers itself
+            except docker.errors.APIError as error:
+                if "already exists" in str(error):
+                    return
                 raise
 
 

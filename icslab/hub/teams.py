@@ -31,6 +31,9 @@ def user_volume(prefix: str, username: str) -> str:
     return f"{prefix}-user-{username}"
 
 
+SHARED_PLANT = "_room"  # `icslab plant up --shared`: the room's plant (no team starts with _)
+
+
 def plant_network(prefix: str, team: str) -> str:
     """Docker mode: the network that joins a team's servers to its live plant."""
     return f"{prefix}-plant-{team}"

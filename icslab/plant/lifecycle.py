@@ -22,6 +22,7 @@ import httpx
 import pandas as pd
 
 from icslab.errors import InputError
+from icslab.hub.teams import SHARED_PLANT
 from icslab.lab import Lab
 from icslab.plant.plc import PLCS
 from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, load_config, write_config
@@ -29,11 +30,24 @@ from icslab.roster import teams
 from icslab.waiting import wait_for
 
 PID, LOG = "plants.pid", "plants.log"  # in LabPaths.plants: the one process's
-LOCAL_ATTACKER = "127.0.0.66"  # local mode's attacker host: another loopback address
+ATTACKER = "127.0.0.66"  # the lab attacker's source: no HMI's, no participant's (both modes)
 START_SECONDS = 30  # a plant answers its control socket within this (about 2 s here)
 
 
+SHARED = SHARED_PLANT  # `up --shared`: the room's one plant's folder
+MODE = "mode"  # in LabPaths.plants: "shared" after `up --shared`, else per team
+
+
+def shared(lab: Lab) -> bool:
+    """Whether the lab's plants are (or were last) one plant for the whole room."""
+    mode = lab.paths.plants / MODE
+    return mode.exists() and mode.read_text().strip() == "shared"
+
+
 def folder_of(lab: Lab, team: str) -> Path:
+    """The plant folder a team's servers use: theirs, or the room's shared one."""
+    if shared(lab):
+        return lab.paths.plants / SHARED
     return lab.paths.plants / team
 
 
@@ -57,8 +71,9 @@ def running(folder: Path) -> bool:
     return host is not None and str(folder).encode() in host[1]
 
 
-def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
-    """Start every team's plant that is not running; returns what it did, a line each."""
+def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False, one: bool = False) -> list[str]:
+    """Start every team's plant (`one`: a single plant the whole room shares); returns
+    what it did, a line each."""
     if not 0 < speed <= 1000:
         raise InputError(f"--speed {speed:g}: from above 0 (slower) to 1000 (1 = real time)")
     known = plant_teams(lab)
@@ -70,11 +85,16 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
             else f"{team}: not up (`icslab plant down`, then `up`, starts every team's)"
             for team in known
         ]  # fmt: skip
+    lab.paths.plants.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (lab.paths.plants / MODE).write_text("shared\n" if one else "teams\n")
+    plants = [SHARED] if one else known
     if lab.spawner == "docker":
-        folders = _prepare_docker(lab, known, speed, red_team)
+        folders = _prepare_docker(lab, plants, speed, red_team)
     else:
-        folders = [prepare(folder_of(lab, team), team, speed, red_team) for team in known]
+        folders = [prepare(lab.paths.plants / name, name, speed, red_team) for name in plants]
     start_plants(lab.paths.plants, folders)
+    if one:
+        return [f"the room's plant: up, data at {data_url(folders[0])}, for {', '.join(known)}"]
     return [
         f"{team}: up, data at {data_url(folder)}"
         for team, folder in zip(known, folders, strict=True)
@@ -83,7 +103,7 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False) -> list[str]:
 
 def prepare(
     folder: Path, team: str, speed: float, red_team: bool,
-    host: str = "127.0.0.1", attacker: str = LOCAL_ATTACKER, **docker: str,
+    host: str = "127.0.0.1", attacker: str = ATTACKER, **docker: str,
 ) -> Path:  # fmt: skip
     """A team's plant folder with its plant.json: the plant listens on `host` (free
     ports), its attacker writes from `attacker`."""
@@ -134,11 +154,13 @@ def control(folder: Path, method: str, path: str, body: dict | None = None) -> h
         return client.request(method, f"/{path}", json=body)
 
 
-def _steer(lab: Lab, team: str, method: str, path: str, body: dict | None = None) -> dict:
+def _steer(lab: Lab, team: str | None, method: str, path: str, body: dict | None = None) -> dict:
     known = plant_teams(lab)
-    if team not in known:
+    if team is None and not shared(lab):
+        raise InputError("--team: whose plant (each team has its own)")
+    if team is not None and team not in known:
         raise InputError(f"--team {team}: no such team (teams: {', '.join(known) or 'none'})")
-    folder = folder_of(lab, team)
+    folder = folder_of(lab, team or "")
     if not running(folder):
         raise InputError(f"team {team} has no plant running: `icslab plant up` first")
     answer = control(folder, method, path, body)
@@ -148,22 +170,25 @@ def _steer(lab: Lab, team: str, method: str, path: str, body: dict | None = None
 
 
 def status(lab: Lab) -> dict[str, dict | None]:
-    """Each team's plant's status (None: not running)."""
+    """Each plant's status (None: not running), by team, or the room's shared one."""
+    if shared(lab):
+        folder = lab.paths.plants / SHARED
+        return {"the room": _steer(lab, None, "GET", "status") if running(folder) else None}
     return {
         team: _steer(lab, team, "GET", "status") if running(folder_of(lab, team)) else None
         for team in plant_teams(lab)
     }
 
 
-def attack(lab: Lab, team: str, body: dict) -> dict:
+def attack(lab: Lab, team: str | None, body: dict) -> dict:
     return _steer(lab, team, "POST", "attack", body)
 
 
-def stop_attack(lab: Lab, team: str) -> None:
+def stop_attack(lab: Lab, team: str | None) -> None:
     _steer(lab, team, "POST", "stop-attack")
 
 
-def reset(lab: Lab, team: str) -> None:
+def reset(lab: Lab, team: str | None) -> None:
     _steer(lab, team, "POST", "reset")
 
 
@@ -178,8 +203,8 @@ def down(lab: Lab) -> list[str]:
             wait_for(lambda: not host_pid(lab.paths.plants), timeout=10, what="the plants to stop")
         except TimeoutError:
             os.kill(pid, signal.SIGKILL)
-        stopped = [f"{team}: down" for team in plant_teams(lab)
-                   if str(folder_of(lab, team)).encode() in command]  # fmt: skip
+        stopped = [f"{folder.name}: down" for folder in sorted(lab.paths.plants.iterdir())
+                   if str(folder).encode() in command]  # fmt: skip
     (lab.paths.plants / PID).unlink(missing_ok=True)
     if lab.spawner == "docker":  # networks first: the firewall guards them until gone
         from icslab.hub import docker_env, firewall
@@ -190,27 +215,28 @@ def down(lab: Lab) -> list[str]:
     return stopped
 
 
-def _prepare_docker(lab: Lab, known: list[str], speed: float, red_team: bool) -> list[Path]:
+def _prepare_docker(lab: Lab, plants: list[str], speed: float, red_team: bool) -> list[Path]:
     """Each team's plant network (its servers joined to it), its plant on the network's
-    gateway (the lab's attacker writes from there too), and the firewall around them."""
+    gateway, and the firewall around them."""
     from icslab.hub import docker_env, firewall
     from icslab.hub.teams import plant_network
     from icslab.plant import networks
 
     engine, prefix = docker_env.client(), lab.settings.docker.prefix
     folders, openings = [], []
-    for team in known:
+    for team in plants:
         network = networks.ensure(engine, prefix, team)
-        folder = prepare(folder_of(lab, team), team, speed, red_team, host=network.gateway,
-                         attacker=network.gateway, network=network.name, prefix=prefix)  # fmt: skip
+        folder = prepare(lab.paths.plants / team, team, speed, red_team, host=network.gateway,
+                         network=network.name, prefix=prefix)  # fmt: skip
         config = load_config(folder)
         ports = (*(port for _, port in config.plcs.values()), config.data[1])
         openings.append(firewall.PlantOpening(network.bridge, network.gateway, ports))
         folders.append(folder)
     firewall.install_plants(prefix, openings)
-    for member in lab.members:
-        if member.team in known:  # a server already running joins now; later ones at start
-            networks.join(engine, plant_network(prefix, member.team), f"{prefix}-{member.username}")
+    for member in lab.members:  # a server already running joins now; later ones at start
+        plant = SHARED if plants == [SHARED] else member.team
+        if member.team and plant in plants:
+            networks.join(engine, plant_network(prefix, plant), f"{prefix}-{member.username}")
     return folders
 
 

@@ -4,6 +4,7 @@ rewrites it as attacks start and end). Teams without a plant folder are left out
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from icslab.room.store import Store
 LATEST = 20  # alerts shown per team, newest first
 
 
-def board(plants: Path, teams: list[str], store: Store, now: float) -> dict:
+def board(folder_of: Callable[[str], Path], teams: list[str], store: Store, now: float) -> dict:
+    """`folder_of(team)`: the plant folder whose truth the team's alerts are scored on
+    (icslab.plant.lifecycle.folder_of: theirs, or the room's shared plant)."""
     shown = []
     for team in teams:
-        folder = plants / team
+        folder = folder_of(team)
         if not folder.is_dir():
             continue
         truth = read_truth(folder)

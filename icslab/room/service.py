@@ -171,7 +171,12 @@ class PlantsHandler(Base):
         self.instructor()
         lab: Lab = self.settings["lab"]
         teams = sorted(set(self.settings["teams"].values()))
-        shown = plants.board(lab.paths.plants, teams, self.settings["store"], time.time())
+        from icslab.plant import lifecycle
+
+        def folder_of(team: str) -> Path:
+            return lifecycle.folder_of(lab, team)
+
+        shown = plants.board(folder_of, teams, self.settings["store"], time.time())
         self.set_header("Cache-Control", "no-store")
         self.finish(shown)
 

@@ -73,6 +73,23 @@ def test_a_team_reaches_its_own_plant_and_nothing_else(tmp_path, engine, prefix,
             "True",
         ]
 
+        # The lab's attacker injects on water's plant: p01 sees its writes on the wire,
+        # from a host that is neither the HMI nor a participant.
+        lifecycle.attack(resolved, "water", {"kind": "modbus_injection", "target": "P101_CMD",
+                                             "value": 0, "seconds": 600})  # fmt: skip
+        seen = p01.run_code(
+            "import time, icslab.plant\n"
+            "plant = icslab.plant.connect()\n"
+            "for _ in range(100):\n"
+            "    t = plant.traffic('5min')\n"
+            "    writes = t[t['function_code'] == 6]\n"
+            "    if len(writes) >= 2: break\n"
+            "    time.sleep(0.2)\n"
+            "print(sorted(set(writes['src'])), sorted(set(t.loc[t['function_code'] == 3, 'src'])),"
+            " plant.history('10s')['P101_CMD'].iloc[-1])\n"
+        )
+        assert seen.strip() == f"['{lifecycle.ATTACKER}'] ['{water.data[0]}'] 0.0"
+        lifecycle.stop_attack(resolved, "water")
         # Another team's plant: its data API and its PLCs.
         assert reaches(p01, *power.data) != "open"
         assert reaches(p01, *power.plcs["PLC1"]) != "open"

@@ -202,7 +202,7 @@ def test_reconnaissance_is_on_the_wire_in_the_teams_traffic(plants):
 
     def scans():
         traffic = water.traffic("10min")
-        return traffic[traffic["src"] == lifecycle.LOCAL_ATTACKER]
+        return traffic[traffic["src"] == lifecycle.ATTACKER]
 
     wait_for(lambda: len(scans()) >= 40, timeout=60, what="the scan to reach address 40")
     traffic, scan = water.traffic("10min"), scans()
@@ -216,3 +216,27 @@ def test_reconnaissance_is_on_the_wire_in_the_teams_traffic(plants):
     beyond = scan[scan["address"] >= 10]  # PLC3 holds 10 registers: the rest do not exist
     assert (beyond["exception_code"] == 2).all() and (scan["address"] < 10).any()
     assert (scan["timestamp"] >= attack.start - pd.Timedelta("1s")).all()
+
+
+def test_a_shared_plant_serves_every_team_and_is_attacked_without_naming_one(lab):
+    lab.save()
+    lines = lifecycle.up(lab, speed=SPEED, one=True)
+    try:
+        assert len(lines) == 1 and "the room's plant: up" in lines[0]
+        water, power = (lifecycle.folder_of(lab, team) for team in ("water", "power"))
+        assert water == power == lab.paths.plants / lifecycle.SHARED
+        assert icslab(lab, "plant", "attack", "frozen", "--target", "LIT401").returncode == 0
+        (attack,) = read_truth(water)
+        assert attack.kind == "frozen"
+        assert list(lifecycle.status(lab)) == ["the room"]
+        refused = icslab(lab, "plant", "attack", "frozen", "--team", "gas", "--target", "LIT401")
+        assert refused.returncode == 2 and "no such team" in refused.stdout + refused.stderr
+    finally:
+        lifecycle.down(lab)
+    lifecycle.up(lab, speed=SPEED)  # per team again
+    try:
+        assert lifecycle.folder_of(lab, "water") == lab.paths.plants / "water"
+        without = icslab(lab, "plant", "attack", "frozen", "--target", "LIT401")
+        assert without.returncode == 2 and "--team: whose plant" in without.stdout + without.stderr
+    finally:
+        lifecycle.down(lab)
