@@ -6,6 +6,7 @@ it back, so the hub runs with exactly what the CLI validated.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from icslab.errors import InputError
+from icslab.files import write_atomic
 from icslab.roster import Member, read_roster
 from icslab.settings import LabSettings, PublicAddress, load_settings, origin
 
@@ -38,6 +40,18 @@ def room_endpoint(name: str) -> tuple[str, str] | None:
     if not (url and token):
         return None
     return f"{url.rstrip('/')}/{name}", token
+
+
+PLANT_SERVERS = "servers"  # in a plant's folder: one file per server address, holding its user
+
+
+def record_plant_server(plant_folder: Path, ip: str, username: str) -> None:
+    """Tell a plant whose server has `ip` on its network: the plant runs with no Docker
+    socket, and names a red team's writes from these files."""
+    ipaddress.IPv4Address(ip)  # a file name, so an address and nothing else
+    folder = plant_folder / PLANT_SERVERS
+    folder.mkdir(mode=0o755, exist_ok=True)
+    write_atomic(folder / ip, f"{username}\n".encode(), 0o644)
 
 
 def default_data_dir() -> Path:

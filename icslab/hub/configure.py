@@ -436,6 +436,7 @@ def _docker(c: Config, lab: Lab) -> None:
     )
     c.DockerSpawner.notebook_dir = IMAGE_HOME
     c.DockerSpawner.network_name = lab.docker_network
+    c.DockerSpawner.plants_dir = str(lab.paths.plants)  # servers joining a live plant say so
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.environment = {
         **server_environment(lab),

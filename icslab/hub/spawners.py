@@ -24,10 +24,11 @@ from pathlib import Path
 import docker.errors
 import dockerspawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
-from traitlets import Bool, Float
+from traitlets import Bool, Float, Unicode
 
 from icslab.hub import zygote
 from icslab.hub.teams import SHARED_PLANT, plant_network
+from icslab.lab import record_plant_server
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
@@ -109,6 +110,7 @@ class DockerSpawner(dockerspawner.DockerSpawner):
     port_poll_interval = Float(
         0.05, config=True, help="Seconds between checks that a starting server listens."
     )
+    plants_dir = Unicode("", config=True, help="The lab's live plants' folder (LabPaths.plants).")
 
     async def start(self):
         ip, port = await super().start()
@@ -125,13 +127,15 @@ class DockerSpawner(dockerspawner.DockerSpawner):
             network = plant_network(self.prefix, plant)
             try:
                 await self.docker("connect_container_to_network", self.container_id, network)
-                return
             except docker.errors.NotFound:
                 continue  # no such plant up: `icslab plant up` joins running servers itself
             except docker.errors.APIError as error:
-                if "already exists" in str(error):
-                    return
-                raise
+                if "already exists" not in str(error):
+                    raise
+            attrs = await self.docker("inspect_container", self.container_id)
+            ip = attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            record_plant_server(Path(self.plants_dir) / plant, ip, self.user.name)
+            return
 
 
 FAST_PROBING_SECONDS = 3.0

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,7 +25,8 @@ import pandas as pd
 
 from icslab.errors import InputError
 from icslab.hub.teams import SHARED_PLANT
-from icslab.lab import Lab
+from icslab.lab import PLANT_SERVERS, Lab, record_plant_server
+from icslab.plant import sandbox
 from icslab.plant.plc import PLCS
 from icslab.plant.serve import CONTROL_SOCKET, PlantConfig, load_config, write_config
 from icslab.roster import teams
@@ -66,9 +69,10 @@ def host_pid(plants: Path) -> tuple[int, list[bytes]] | None:
 
 
 def running(folder: Path) -> bool:
-    """Whether the team whose plant folder this is has its plant running."""
+    """Whether the plant of this folder runs (its folder is on the process's command
+    line: the host's path in local mode, /plants/<name> in docker mode's container)."""
     host = host_pid(folder.parent)
-    return host is not None and str(folder).encode() in host[1]
+    return host is not None and any(arg.endswith(b"/" + folder.name.encode()) for arg in host[1])
 
 
 def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False, one: bool = False) -> list[str]:
@@ -90,9 +94,11 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False, one: bool = Fals
     plants = [SHARED] if one else known
     if lab.spawner == "docker":
         folders = _prepare_docker(lab, plants, speed, red_team)
+        sandbox.start(lab, folders)
+        _wait_for(folders, lambda: sandbox.failed(lab))
     else:
         folders = [prepare(lab.paths.plants / name, name, speed, red_team) for name in plants]
-    start_plants(lab.paths.plants, folders)
+        start_plants(lab.paths.plants, folders)
     if one:
         return [f"the room's plant: up, data at {data_url(folders[0])}, for {', '.join(known)}"]
     return [
@@ -136,10 +142,22 @@ def start_plants(plants: Path, folders: list[Path]) -> None:
         )  # fmt: skip
     (plants / PID).write_text(f"{process.pid}\n")
 
+    def failed() -> str | None:
+        if process.poll() is None:
+            return None
+        return " / ".join((plants / LOG).read_text(errors="replace").strip().splitlines()[-3:])
+
+    _wait_for(folders, failed)
+
+
+def _wait_for(folders: list[Path], failed: Callable[[], str | None]) -> None:
+    """Until every plant answers its control socket; `failed()`: why the plants' process
+    ended, if it did."""
+
     def answers() -> bool:
-        if process.poll() is not None:
-            tail = (plants / LOG).read_text(errors="replace").strip().splitlines()[-3:]
-            raise InputError(f"the plants stopped at start: {' / '.join(tail)}")
+        why = failed()
+        if why is not None:
+            raise InputError(f"the plants stopped at start: {why}")
         try:
             return all(control(f, "GET", "status").status_code == 200 for f in folders)
         except httpx.TransportError:
@@ -196,7 +214,9 @@ def down(lab: Lab) -> list[str]:
     """Stop the plants (their ground truth and log stay in their folders); in docker mode
     the plant networks and their firewall go too."""
     host, stopped = host_pid(lab.paths.plants), []
-    if host is not None:
+    if lab.spawner == "docker":
+        stopped = [f"{name}: down" for name in sandbox.stop(lab)]
+    elif host is not None:
         pid, command = host
         os.kill(pid, signal.SIGTERM)
         try:
@@ -226,6 +246,9 @@ def _prepare_docker(lab: Lab, plants: list[str], speed: float, red_team: bool) -
     folders, openings = [], []
     for team in plants:
         network = networks.ensure(engine, prefix, team)
+        shutil.rmtree(
+            lab.paths.plants / team / PLANT_SERVERS, ignore_errors=True
+        )  # addresses change
         folder = prepare(lab.paths.plants / team, team, speed, red_team, host=network.gateway,
                          network=network.name, prefix=prefix)  # fmt: skip
         config = load_config(folder)
@@ -236,7 +259,9 @@ def _prepare_docker(lab: Lab, plants: list[str], speed: float, red_team: bool) -
     for member in lab.members:  # a server already running joins now; later ones at start
         plant = SHARED if plants == [SHARED] else member.team
         if member.team and plant in plants:
-            networks.join(engine, plant_network(prefix, plant), f"{prefix}-{member.username}")
+            ip = networks.join(engine, plant_network(prefix, plant), f"{prefix}-{member.username}")
+            if ip:
+                record_plant_server(lab.paths.plants / plant, ip, member.username)
     return folders
 
 

@@ -53,16 +53,18 @@ def ensure(engine: docker.DockerClient, prefix: str, team: str) -> PlantNetwork:
     return PlantNetwork(team, name, firewall.bridge_of(network.id or ""), gateway)
 
 
-def join(engine: docker.DockerClient, network: str, container: str) -> bool:
-    """Connect a running container to `network`; False if either is not there."""
+def join(engine: docker.DockerClient, network: str, container: str) -> str | None:
+    """Connect a running container to `network`; its address there, None if either is
+    not there."""
     try:
         engine.networks.get(network).connect(container)
     except NotFound:
-        return False
+        return None
     except APIError as error:
         if "already exists" not in str(error):
             raise
-    return True
+    joined = engine.containers.get(container)
+    return joined.attrs["NetworkSettings"]["Networks"][network]["IPAddress"] or None
 
 
 def remove_all(engine: docker.DockerClient, prefix: str) -> list[str]:
@@ -77,19 +79,3 @@ def remove_all(engine: docker.DockerClient, prefix: str) -> list[str]:
         network.remove()
         removed.append(network.name or "")
     return removed
-
-
-def member_at(network: str, prefix: str, ip: str) -> str | None:
-    """The participant whose server has `ip` on `network` (its container is named
-    `<prefix>-<user>`), or None."""
-    from icslab.hub.docker_env import client
-
-    try:
-        attrs = client().networks.get(network).attrs
-    except NotFound:
-        return None
-    for container in (attrs.get("Containers") or {}).values():
-        if container.get("IPv4Address", "").split("/")[0] == ip:
-            name = container.get("Name", "")
-            return name.removeprefix(f"{prefix}-") if name.startswith(f"{prefix}-") else None
-    return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from tornado import httpserver, netutil, web
 
 from icslab.files import write_atomic
 from icslab.formats import MODBUS_COLUMNS, MODBUS_SCHEMA
+from icslab.lab import PLANT_SERVERS
 from icslab.plant.historian import Historian
 from icslab.plant.hmi import Hmi
 from icslab.plant.plc import UNIT_IDS, Write, register_value
@@ -66,7 +68,7 @@ class PlantConfig(BaseModel):
     advertised: dict[str, tuple[str, int]]  # where the team's servers reach each PLC
     data: tuple[str, int]  # the data API's address
     attacker: str  # the lab attacker's source address (its writes are the attack's)
-    # Docker mode: the team's plant network and the lab's prefix, to name who wrote.
+    # Docker mode: the team's plant network (set: writes are named from servers/<ip>).
     network: str | None = None
     prefix: str | None = None
 
@@ -107,15 +109,18 @@ class Plant:
         return f"L{len(self.truth) + 1:02d}"
 
 
-def writer(config: PlantConfig, peer: str) -> str:
-    """Who sent a write: in docker mode the participant whose container has that address
-    on the team's plant network; in local mode every server shares loopback."""
+def writer(plant: Plant, peer: str) -> str:
+    """Who sent a write: in docker mode the participant whose server has that address
+    on the plant network (as the lab recorded it: lab.record_plant_server); in local
+    mode every server shares loopback."""
     host = peer.rpartition(":")[0]
-    if config.network and config.prefix:
-        from icslab.plant.networks import member_at
-
-        user = member_at(config.network, config.prefix, host)
-        return f"{user} ({host})" if user else f"an unknown host {host}"
+    if plant.config.network:
+        try:
+            ipaddress.IPv4Address(host)
+            user = (plant.folder / PLANT_SERVERS / host).read_text().strip()
+        except (ValueError, OSError):
+            return f"an unknown host {host}"
+        return f"{user} ({host})"
     return f"{peer} (local mode: who cannot be told)"
 
 
@@ -128,7 +133,7 @@ def red_team_write(plant: Plant, write: Write) -> None:
             write.tags,
             start,
             start + pd.Timedelta(seconds=2),
-            f"red team: {writer(plant.config, write.peer)}",
+            f"red team: {writer(plant, write.peer)}",
             pd.Timestamp.now(tz="UTC"),
             plant.config.speed,
         )

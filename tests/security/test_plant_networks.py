@@ -13,7 +13,7 @@ import pytest
 from icslab.hub import firewall
 from icslab.hub.docker_env import engine_answers
 from icslab.hub.teams import plant_network
-from icslab.plant import lifecycle
+from icslab.plant import lifecycle, sandbox
 from icslab.plant.truth import read_truth
 from icslab.testing import docker_lab
 
@@ -55,6 +55,15 @@ def test_a_team_reaches_its_own_plant_and_nothing_else(tmp_path, engine, prefix,
         p03.start_server()  # p03 joins power's as its server starts
         water, power = (lifecycle.load_config(lifecycle.folder_of(resolved, team))
                         for team in ("water", "power"))  # fmt: skip
+
+        # The plants parse what participants send: a hardened container, never root.
+        plants = engine.containers.get(sandbox.name(prefix))
+        config, host = plants.attrs["Config"], plants.attrs["HostConfig"]
+        assert config["User"] == "1000:100" and host["CapDrop"] == ["ALL"]
+        assert host["SecurityOpt"] == ["no-new-privileges"] and host["ReadonlyRootfs"]
+        assert host["Memory"] == host["MemorySwap"] > 0 and host["PidsLimit"] > 0
+        assert [m["Destination"] for m in plants.attrs["Mounts"]] == ["/plants"]
+        assert plants.exec_run("id -u").output.strip() == b"1000"
 
         # Each team's kernel finds and reads its own plant, over its plant network.
         code = (
