@@ -155,7 +155,7 @@ def test_parameters_are_injected_after_the_parameters_cell():
 
 def test_the_ics_week_sources_follow_the_rules():
     workshop = load_workshop("ics-week")
-    assert [m.file[:2] for m in workshop.modules] == [f"{n:02d}" for n in range(8)]
+    assert [m.file[:2] for m in workshop.modules] == [f"{n:02d}" for n in range(9)]
     for module in workshop.modules:
         source = read_source(workshop.source(module))
         assert any("parameters" in c.metadata.get("tags", []) for c in source.cells), module.file
