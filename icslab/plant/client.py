@@ -67,12 +67,14 @@ class Plant:
         return traffic_to_pandas(pq.read_table(io.BytesIO(body)))
 
     def stream(self, every: float = 1.0) -> Iterator[pd.DataFrame]:
-        """The rows that arrived since the last (a DataFrame each time there are some)."""
-        latest = self.history("1s").index.max()
+        """The rows that arrived since the last (a DataFrame each time there are some),
+        from now on."""
+        latest = self.history("1min").index.max()
         while True:
-            rows = (
-                self._frame(after=latest.isoformat()) if latest is not None else self.history("1s")
-            )
+            if pd.isna(latest):  # a plant with no history yet
+                rows = self.history("1min")
+            else:
+                rows = self._frame(after=latest.isoformat())
             if len(rows):
                 latest = rows.index.max()
                 yield rows

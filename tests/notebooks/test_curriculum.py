@@ -90,7 +90,7 @@ def live_plant(tmp_path):
     Yields the kernel's environment, what the room got, and the plant's folder."""
     plants = tmp_path / "plants"
     plants.mkdir()
-    folder = lifecycle.prepare_local(plants / "water", "water", SPEED, red_team=False)
+    folder = lifecycle.prepare(plants / "water", "water", SPEED, red_team=False)
     lifecycle.start_plants(plants, [folder])
     try:
         url = lifecycle.data_url(folder)

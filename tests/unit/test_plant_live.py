@@ -240,3 +240,15 @@ def test_a_shared_plant_serves_every_team_and_is_attacked_without_naming_one(lab
         assert without.returncode == 2 and "--team: whose plant" in without.stdout + without.stderr
     finally:
         lifecycle.down(lab)
+
+
+def test_stream_yields_each_new_second_once_in_order(plants):
+    lab, _ = plants
+    water = connect(data_url(lab, "water"))
+    seen = []
+    for rows in water.stream(every=0.05):
+        seen.extend(rows.index)
+        if len(seen) >= 40:
+            break
+    assert seen == sorted(set(seen))  # no second twice, none out of order
+    assert (pd.Series(seen).diff().dropna() == pd.Timedelta("1s")).all()  # none missing
