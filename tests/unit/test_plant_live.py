@@ -13,6 +13,7 @@ from icslab.data import load_plant
 from icslab.errors import InputError
 from icslab.plant import connect, lifecycle
 from icslab.plant.truth import read_truth
+from icslab.sim.attacks import KINDS as ATTACK_KINDS
 from icslab.waiting import wait_for
 
 SPEED = 20  # plant seconds per second: a minute of plant time in 3 s
@@ -252,3 +253,51 @@ def test_stream_yields_each_new_second_once_in_order(plants):
             break
     assert seen == sorted(set(seen))  # no second twice, none out of order
     assert (pd.Series(seen).diff().dropna() == pd.Timedelta("1s")).all()  # none missing
+
+
+KINDS = {  # each kind launched live, and what shows of it within 2 plant seconds
+    "sensor_constant": ({"target": "LIT101", "value": 4.9},
+                        lambda h, t, s: (h.loc[s:, "LIT101"] == 4.9).all()),
+    "sensor_bias": ({"target": "AIT402", "value": 0.6},
+                    lambda h, t, s: h.loc[s, "AIT402"] - h["AIT402"].iloc[h.index.get_loc(s) - 1]
+                    > 0.5),
+    "sensor_drift": ({"target": "LIT401", "value": 720.0},  # 0.2 m a second
+                     lambda h, t, s: h.loc[s + pd.Timedelta("2s"), "LIT401"]
+                     - h["LIT401"].iloc[h.index.get_loc(s) - 1] > 0.3),
+    "frozen": ({"target": "FIT101"},
+               lambda h, t, s: h.loc[s:, "FIT101"].nunique() == 1),
+    "replay": ({"conceal": ["LIT101"], "lag_minutes": 10},
+               lambda h, t, s: (h.loc[s:, "LIT101"].to_numpy()
+                                == h["LIT101"].shift(600).loc[s:].to_numpy()).all()),
+    "actuator_force": ({"target": "P501_CMD", "value": 1.0},
+                       lambda h, t, s: (h.loc[s:, "P501_CMD"] == 1).all()),
+    "setpoint_tamper": ({"target": "LSP501_HIGH", "value": 2.0},
+                        lambda h, t, s: (h.loc[s:, "LSP501_HIGH"] == 2.0).all()),
+    "modbus_injection": ({"target": "P101_CMD", "value": 0.0},
+                         lambda h, t, s: (h.loc[s + pd.Timedelta("1s"):, "P101_CMD"] == 0).all()
+                         and ((t["function_code"] == 6) & (t["timestamp"] < s + pd.Timedelta("2s"))
+                              & (t["src"] == lifecycle.ATTACKER)).any()),
+    "reconnaissance": ({"target": "PLC2"},
+                       lambda h, t, s: ((t["unit_id"] == 2) & (t["src"] == lifecycle.ATTACKER)
+                                        & (t["timestamp"] < s + pd.Timedelta("2s"))).any()),
+    "coordinated": ({"actions": [{"kind": "sensor_constant", "target": "LIT502", "value": 1.0},
+                                 {"kind": "actuator_force", "target": "MV501", "value": 0.0}]},
+                    lambda h, t, s: (h.loc[s:, "LIT502"] == 1.0).all()
+                    and (h.loc[s + pd.Timedelta("1s"):, "MV501"] < 100).all()),
+}  # fmt: skip
+
+
+def test_every_kind_of_attack_shows_within_two_seconds_of_its_start(plants):
+    lab, _ = plants
+    water, folder = connect(data_url(lab, "water")), lifecycle.folder_of(lab, "water")
+    wait_for(lambda: len(water.history("15min")) > 620, timeout=60, what="10 min to replay")
+    assert set(KINDS) == set(ATTACK_KINDS)
+    for number, (kind, (options, shows)) in enumerate(KINDS.items(), start=1):
+        lifecycle.attack(lab, "water", {"kind": kind, "seconds": 60, **options})
+        attack = read_truth(folder)[-1]
+        assert (attack.attack_id, attack.kind) == (f"L{number:02d}", kind)
+        wait_for(lambda a=attack: water.history("1min").index.max() >= a.start + pd.Timedelta("2s"),
+                 timeout=30, what=f"2 s of {kind}")  # fmt: skip
+        history = water.history("15min").loc[: attack.start + pd.Timedelta("2s")]
+        assert shows(history, water.traffic("1min"), attack.start), kind
+        lifecycle.stop_attack(lab, "water")
