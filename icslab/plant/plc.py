@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import sys
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,9 +76,9 @@ def writable(tag: Tag) -> bool:
 
 
 # One Modbus/TCP transaction as the PLC saw it, in formats.MODBUS_COLUMNS order (the
-# datasets' modbus.parquet): timestamp, src, dst, unit_id, function_code, address, count,
-# values, exception_code, response_ms.
-Transaction = tuple[pd.Timestamp, str, str, int, int, int, int, list[int], int, float]
+# datasets' modbus.parquet): timestamp (ns, UTC), src, dst, unit_id, function_code,
+# address, count, values, exception_code, response_ms. Kept small: plants keep many.
+Transaction = tuple[int, str, str, int, int, int, int, array, int, float]
 
 
 class _Handler(ServerRequestHandler):
@@ -97,10 +99,10 @@ class _Handler(ServerRequestHandler):
             written = list(getattr(request, "registers", None) or [])
             read = [] if exception or written else list(getattr(pdu, "registers", None) or [])
             server.on_transaction((
-                at, src, server.address[0], getattr(request, "dev_id", 0) or 0,
+                at.value, sys.intern(src), server.address[0], getattr(request, "dev_id", 0) or 0,
                 pdu.function_code & 0x7F, getattr(request, "address", 0) or 0,
-                getattr(request, "count", 0) or len(written), written or read, int(exception),
-                round((time.monotonic() - started) * 1000, 3),
+                getattr(request, "count", 0) or len(written), array("i", written or read),
+                int(exception), round((time.monotonic() - started) * 1000, 3),
             ))  # fmt: skip
         super().server_send(pdu, addr)
 

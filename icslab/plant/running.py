@@ -30,7 +30,7 @@ from icslab.sim.waterworks import FORCEABLE
 
 WEEK = 7 * 86_400  # a red team's setpoint stays until reset; a week is "until reset"
 KEPT_WRITES = 10_000  # the write log in memory; each write is also told to `on_write`
-KEPT_TRANSACTIONS = 40_000  # 2 h of the HMI's polls (5 a second) and what else came
+KEPT_TRANSACTIONS = 20_000  # an hour of the HMI's polls (5 a second) and what else came
 
 
 class RunningPlant:

@@ -25,6 +25,7 @@ import logging
 import os
 import signal
 import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,8 @@ CONFIG, CONTROL_SOCKET = "plant.json", "control.sock"
 SCAN_ADDRESSES = range(256)  # a reconnaissance sweep, as the datasets' (simulate.py)
 MAX_BODY = 4096
 TRIM = heap_trimmer()
+# Arrow's own allocator keeps what it freed; the C library's gives it back when trimmed.
+pa.set_memory_pool(pa.system_memory_pool())
 
 
 class PlantConfig(BaseModel):
@@ -281,11 +284,12 @@ class TrafficHandler(HistoryHandler):
 
     def get(self) -> None:
         since = self.since()
-        rows = [row for row in self.plant.running.traffic if since is None or row[0] > since]
+        after = since.value if since is not None else -1
+        rows = [row for row in self.plant.running.traffic if row[0] > after]
         columns: dict[str, list] = {name: [] for name in MODBUS_COLUMNS}
         for row in rows:
             for name, value in zip(MODBUS_COLUMNS, row, strict=True):
-                columns[name].append(value)
+                columns[name].append(list(value) if isinstance(value, array) else value)
         self.parquet(pa.Table.from_pydict(columns, schema=MODBUS_SCHEMA))
 
 
