@@ -35,6 +35,14 @@ from icslab.waiting import wait_for
 PID, LOG = "plants.pid", "plants.log"  # in LabPaths.plants: the one process's
 ATTACKER = "127.0.0.66"  # the lab attacker's source: no HMI's, no participant's (both modes)
 START_SECONDS = 30  # a plant answers its control socket within this (about 2 s here)
+# Free ports are picked, then bound by the plants' process: another program may take one
+# in between. Then the plants are prepared again with other ports.
+PORT_ATTEMPTS = 3
+PORT_TAKEN = ("Could not start listen", "Address already in use")
+
+
+class PortTaken(InputError):
+    pass
 
 
 SHARED = SHARED_PLANT  # `up --shared`: the room's one plant's folder
@@ -92,13 +100,19 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False, one: bool = Fals
     lab.paths.plants.mkdir(parents=True, exist_ok=True, mode=0o700)
     (lab.paths.plants / MODE).write_text("shared\n" if one else "teams\n")
     plants = [SHARED] if one else known
-    if lab.spawner == "docker":
-        folders = _prepare_docker(lab, plants, speed, red_team)
-        sandbox.start(lab, folders)
-        _wait_for(folders, lambda: sandbox.failed(lab))
-    else:
-        folders = [prepare(lab.paths.plants / name, name, speed, red_team) for name in plants]
-        start_plants(lab.paths.plants, folders)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            if lab.spawner == "docker":
+                folders = _prepare_docker(lab, plants, speed, red_team)
+                sandbox.start(lab, folders)
+                _wait_for(folders, lambda: sandbox.failed(lab))
+            else:
+                folders = [prepare(lab.paths.plants / n, n, speed, red_team) for n in plants]
+                start_plants(lab.paths.plants, folders)
+            break
+        except PortTaken:
+            if attempt == PORT_ATTEMPTS:
+                raise
     if one:
         return [f"the room's plant: up, data at {data_url(folders[0])}, for {', '.join(known)}"]
     return [
@@ -157,7 +171,8 @@ def _wait_for(folders: list[Path], failed: Callable[[], str | None]) -> None:
     def answers() -> bool:
         why = failed()
         if why is not None:
-            raise InputError(f"the plants stopped at start: {why}")
+            taken = any(sign in why for sign in PORT_TAKEN)
+            raise (PortTaken if taken else InputError)(f"the plants stopped at start: {why}")
         try:
             return all(control(f, "GET", "status").status_code == 200 for f in folders)
         except httpx.TransportError:

@@ -13,6 +13,7 @@ import pytest
 from icslab.hub.docker_env import engine_answers, remove_lab_resources
 from icslab.languages import locale
 from icslab.paths import REPO, SETTINGS_FILE
+from icslab.plant import connect, lifecycle
 from icslab.settings import load_settings
 from icslab.testing import PARTICIPANT_IMAGE as IMAGE
 from icslab.testing import RunningLab, docker_lab, unique_prefix
@@ -95,7 +96,7 @@ def test_inside_a_container(lab):
         "print(len(books), 'solution' in tags, 'exercise' in tags)"
     )
     # The workshop's participant version: exercises, never the solutions.
-    assert material == "8 False True\n"
+    assert material == "9 False True\n"
 
 
 def test_participants_cannot_reach_each_other_or_outside_but_reach_the_hub(lab, engine, prefix):
@@ -244,6 +245,11 @@ def test_a_participant_pulls_published_material_into_their_volume(lab, engine, p
 def test_every_participant_notebook_runs_inside_the_image(lab):
     p03 = lab.login("p03")
     p03.start_server()
+    # Module 08 watches its team's live plant: up, with 10 plant minutes of history.
+    resolved = lab.resolved()
+    lifecycle.up(resolved, speed=40)
+    power = connect(lifecycle.data_url(lifecycle.folder_of(resolved, "power")))
+    wait_for(lambda: len(power.history("1h")) >= 620, timeout=60, what="10 plant minutes")
     # In the participant's own container (600M limit), on the image's sample datasets.
     code = (
         "import glob, nbformat\n"
@@ -259,9 +265,12 @@ def test_every_participant_notebook_runs_inside_the_image(lab):
         "print(exercises, unanswered)"
     )
     # The last line: the inner kernels' stderr (an ipykernel warning) comes first.
-    result = p03.run_code(code, timeout=400).strip().splitlines()[-1]
+    try:
+        result = p03.run_code(code, timeout=400).strip().splitlines()[-1]
+    finally:
+        lifecycle.down(resolved)
     exercises, unanswered = map(int, result.split())
-    assert exercises >= 8 * 3 and unanswered == exercises  # every check ran, none crashed
+    assert exercises >= 9 * 3 and unanswered == exercises  # every check ran, none crashed
 
 
 def test_team_volumes_are_shared_by_members_only_and_collect_reads_them(lab, prefix, tmp_path):

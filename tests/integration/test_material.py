@@ -160,7 +160,7 @@ def test_a_first_login_lands_on_the_welcome_notebook_of_the_week_up_published(tm
     from icslab.testing import RunningLab
 
     with RunningLab(tmp_path / "lab", material=EXAMPLE_MATERIAL) as lab:
-        assert "ics-week: published 10 files as" in lab.logs()
+        assert "ics-week: published 11 files as" in lab.logs()
         p01 = lab.login("p01")
         p01.start_server()
         landed = p01.open_server(page="")  # what the hub sends a browser to after login

@@ -326,11 +326,13 @@ def test_verdicts_survive_a_hub_restart_and_export_as_csv(lab, checked, tmp_path
     ]
 
 
-def test_a_kernel_connects_to_its_own_teams_plant_through_the_lab(lab, checked):
+def test_a_kernel_connects_to_its_own_teams_plant_through_the_lab(lab):
     """Last in this module: the plants it starts rewrite the teams' ground truth."""
     from icslab.plant import lifecycle
 
-    p01, p03 = checked
+    p01, p03 = lab.login("p01"), lab.login("p03")  # after the restart test: fresh sessions
+    for client in (p01, p03):
+        client.start_server()
     resolved = lab.resolved()
     lifecycle.up(resolved, speed=20)
     try:

@@ -301,3 +301,29 @@ def test_every_kind_of_attack_shows_within_two_seconds_of_its_start(plants):
         history = water.history("15min").loc[: attack.start + pd.Timedelta("2s")]
         assert shows(history, water.traffic("1min"), attack.start), kind
         lifecycle.stop_attack(lab, "water")
+
+
+def test_a_port_taken_before_the_plant_binds_it_is_picked_again(lab, monkeypatch):
+    import socket
+
+    taken = socket.create_server(("127.0.0.1", 0))  # another program's, meanwhile
+    free, calls = lifecycle._free_ports, []
+
+    def unlucky(count, host="127.0.0.1"):
+        calls.append(count)
+        ports = free(count, host)
+        return [taken.getsockname()[1], *ports[1:]] if len(calls) <= times else ports
+
+    monkeypatch.setattr(lifecycle, "_free_ports", unlucky)
+    try:
+        times = 2  # both plants of the first attempt get the taken port; the second, not
+        assert [line.split(":")[0] for line in lifecycle.up(lab, speed=SPEED)] == ["power", "water"]
+        lifecycle.down(lab)
+        calls.clear()
+        times = 100  # always taken: it gives up, saying why
+        with pytest.raises(lifecycle.PortTaken, match="Could not start listen"):
+            lifecycle.up(lab, speed=SPEED)
+        assert len(calls) == 2 * lifecycle.PORT_ATTEMPTS
+    finally:
+        lifecycle.down(lab)
+        taken.close()
