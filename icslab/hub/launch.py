@@ -120,14 +120,19 @@ def _port_is_free(port: int) -> bool:
             return False
 
 
-def _reuse_port(data_dir: Path, field: str) -> int:
-    """The port the last start of this lab used, if still free; else a new free one."""
+def _reuse_port(data_dir: Path, field: str, chosen: set[int]) -> int:
+    """The port the last start of this lab used, if still free; else a new free one. Never
+    one already `chosen` for another service (a stopped service's port is free too, and
+    the kernel may hand it out again): two services on one port would leave one dead and
+    its clients talking to the other."""
     previous = LabPaths(data_dir.resolve()).lab_file
-    if previous.exists():
-        port = getattr(Lab.load(previous), field)
-        if port and _port_is_free(port):
-            return port
-    return free_port()
+    port = getattr(Lab.load(previous), field) if previous.exists() else 0
+    if not (port and port not in chosen and _port_is_free(port)):
+        port = free_port()
+        while port in chosen:
+            port = free_port()
+    chosen.add(port)
+    return port
 
 
 def check_port(port: int, address: str = "127.0.0.1", setting: str = "--port") -> None:
@@ -155,7 +160,7 @@ def public_url_with_port(settings, port: int | None) -> str:
     return site_address(scheme, settings.hub.public_host, port)
 
 
-def network_fields(settings, data_dir: Path, port: int | None) -> dict:
+def network_fields(settings, data_dir: Path, port: int | None, chosen: set[int]) -> dict:
     """Where things listen. Without TLS the proxy is the front, on the (loopback) public
     address; with TLS, caddy takes the public and plain-HTTP ports and the proxy moves
     to a loopback port of its own."""
@@ -165,9 +170,9 @@ def network_fields(settings, data_dir: Path, port: int | None) -> dict:
     on_demand = settings.tls.mode == "acme" and settings.user_origins
     return {
         "public_url": public_url,
-        "proxy_port": _reuse_port(data_dir, "proxy_port"),
+        "proxy_port": _reuse_port(data_dir, "proxy_port", chosen),
         "http_port": settings.hub.http_port,
-        "ask_port": _reuse_port(data_dir, "ask_port") if on_demand else 0,
+        "ask_port": _reuse_port(data_dir, "ask_port", chosen) if on_demand else 0,
     }
 
 
@@ -234,20 +239,22 @@ def prepare(
         check_data_dir(previous.data_dir)
         lock_fd = lock_data_dir(previous)
         cleaned_up = leftovers.clean_up(previous)
+    # The public (and plain-HTTP) ports are no service's either.
+    ports = {p for p in (port or settings.hub.public_port, settings.hub.http_port) if p}
     lab = _lab(
         settings,
         config_file,
         data_dir,
         members,
         spawner=chosen,
-        **network_fields(settings, data_dir, port),
+        **network_fields(settings, data_dir, port, ports),
         # Running containers know the hub API's address: keep it across restarts.
-        hub_api_port=_reuse_port(data_dir, "hub_api_port"),
-        proxy_api_port=_reuse_port(data_dir, "proxy_api_port"),
-        git_port=_reuse_port(data_dir, "git_port"),
-        live_port=_reuse_port(data_dir, "live_port"),
-        submit_port=_reuse_port(data_dir, "submit_port"),
-        room_port=_reuse_port(data_dir, "room_port"),
+        hub_api_port=_reuse_port(data_dir, "hub_api_port", ports),
+        proxy_api_port=_reuse_port(data_dir, "proxy_api_port", ports),
+        git_port=_reuse_port(data_dir, "git_port", ports),
+        live_port=_reuse_port(data_dir, "live_port", ports),
+        submit_port=_reuse_port(data_dir, "submit_port", ports),
+        room_port=_reuse_port(data_dir, "room_port", ports),
         proxy_command=proxy_command(),
         **(docker_fields(settings, config_file) if chosen == "docker" else {}),
     )
