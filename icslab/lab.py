@@ -138,6 +138,12 @@ class LabPaths:
         return self.data_dir / "disk"
 
     @property
+    def cluster(self) -> Path:
+        """Swarm mode's state: the cluster's address, the lab registry (its storage,
+        certificate and process), the image pushed there, who lives on which node."""
+        return self.data_dir / "cluster"
+
+    @property
     def tls(self) -> Path:
         """The front door's state: caddy's config and storage, the lab CA, the CA page."""
         return self.data_dir / "tls"

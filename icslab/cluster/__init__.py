@@ -1,0 +1,1 @@
+"""Past one server: the lab on a Docker Swarm of several machines."""
