@@ -183,3 +183,12 @@ def test_a_swarm_is_made_only_on_an_engine_in_none_and_left_only_by_its_maker(
                 assert (again, same_token) == (manager, token)
             assert swarm_state()["LocalNodeState"] == "active"  # and left to its maker
         assert swarm_state()["LocalNodeState"] == "inactive"
+
+
+def test_a_swarm_node_whose_engine_cannot_start_says_why_and_leaves_nothing(small_image):
+    prefix = unique_prefix()
+    # Debian without docker.io: the error shows what the node's container said.
+    said = f"(?s){prefix}-node did not start.*exec dockerd failed"
+    with pytest.raises(NodeError, match=said), WorkerNode(prefix, image=small_image):
+        pass
+    assert what_remains(prefix) == []

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from icslab import images
+from icslab.testing import swarm_node
 from icslab.testing.swarm_node import NODE_PACKAGES, WorkerNode, node_image_tag
 
 
@@ -29,3 +30,17 @@ def test_a_node_trusts_only_a_pem_certificate():
     node = WorkerNode("icslabtunit")
     with pytest.raises(ValueError, match="no PEM certificate"):
         node.trust_registry("172.17.0.1:5000", "not a certificate")
+
+
+def test_the_node_image_is_built_only_when_missing_and_says_what_it_needs(monkeypatch):
+    built = []
+    monkeypatch.setattr(swarm_node, "debootstrap_import", lambda *args: built.append(args))
+    monkeypatch.setattr(swarm_node, "image_info", lambda tag: {"Id": "sha256:..."})
+    assert swarm_node.ensure_node_image() == node_image_tag()
+    assert built == []
+
+    monkeypatch.setattr(swarm_node, "image_info", lambda tag: None)
+    monkeypatch.setattr(swarm_node.shutil, "which", lambda name: None)
+    with pytest.raises(images.ImageBuildError, match="apt-get install -y debootstrap"):
+        swarm_node.ensure_node_image()
+    assert built == []
