@@ -152,6 +152,14 @@ def pushed_reference(paths: LabPaths) -> str | None:
         return None
 
 
+def pushed_id(paths: LabPaths) -> str | None:
+    """The local image id of the last push: a rebuilt image has another."""
+    try:
+        return json.loads(RegistryFiles.of(paths).image.read_text())["id"]
+    except FileNotFoundError:
+        return None
+
+
 def stop(paths: LabPaths) -> bool:
     """Stop the serving registry if it runs; whether it did."""
     files = RegistryFiles.of(paths)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from icslab.cluster import registry, swarm
+from icslab.cluster import guard, registry, swarm
 from icslab.errors import InputError
 from icslab.hub.docker_env import client
 from icslab.hub.front import certs
+from icslab.hub.launch import lab_ports
 from icslab.hub.swarm_spawner import NODE_LABEL
-from icslab.lab import LabPaths
+from icslab.lab import Lab, LabPaths
 
 NO_NEW_PRIVILEGES = "name=no-new-privileges"
 
@@ -59,6 +60,38 @@ def init_cluster(paths: LabPaths, settings, address: str) -> Made:
     cluster.save(paths)
     script = swarm.join_script(cluster, ca.read_text(), swarm.join_token(engine))
     return Made(cluster, new_swarm, reference, script)
+
+
+def plan_up(paths: LabPaths, settings) -> dict:
+    """Before `icslab up` in swarm mode: the engine prepared, the registry serving (it
+    does not outlive a reboot), the image there as built now; the Lab's swarm fields."""
+    cluster = swarm.Cluster.load(paths)
+    if settings.docker.egress:
+        raise InputError(
+            "docker.egress = true is not available in swarm mode yet: the node firewalls "
+            "let participants' containers reach only the lab"
+        )
+    engine = client()
+    problems = engine_problems(engine.info())
+    if problems:
+        raise InputError(f"this machine's Docker engine: {'; '.join(problems)}")
+    title = settings.workshop.title
+    registry.ensure_serving(paths, cluster.address, title, int(cluster.registry.rsplit(":")[1]))
+    reference = registry.pushed_reference(paths)
+    if registry.pushed_id(paths) != engine.images.get(settings.docker.image).id:
+        reference = registry.push(engine, paths, settings.docker.image, cluster.registry)
+    addresses = [node.address for node in swarm.nodes(engine, paths) if node.address]
+    return {"swarm_image": reference, "docker_gateway": cluster.address, "swarm_nodes": addresses}
+
+
+def guard_nodes(lab: Lab) -> str:
+    """Every prepared node's lab firewall, in place before any server starts there."""
+    engine = client()
+    prefix = lab.settings.docker.prefix
+    assert lab.swarm_image and lab.docker_gateway  # a swarm lab
+    name = guard.ensure_guard(engine, prefix, lab.swarm_image, lab.docker_gateway, lab_ports(lab))
+    guard.wait_guarded(engine, prefix)
+    return name
 
 
 def cluster_status(paths: LabPaths) -> Status:

@@ -17,13 +17,12 @@ import docker
 
 from icslab.errors import InputError
 from icslab.files import write_atomic
-from icslab.hub.swarm_spawner import NODE_LABEL, USER_LABEL, read_placement
+from icslab.hub.swarm_spawner import GWBRIDGE, NODE_LABEL, USER_LABEL, read_placement
 from icslab.lab import LabPaths
 
 MANAGER_PORT = 2377
 # Created before the engine makes it, so that containers on one node never reach each
 # other through it (no inter-container traffic), as on the lab network in docker mode.
-GWBRIDGE = "docker_gwbridge"
 GWBRIDGE_OPTIONS = {
     "com.docker.network.bridge.name": GWBRIDGE,
     "com.docker.network.bridge.enable_icc": "false",

@@ -32,6 +32,9 @@ NODE_LABEL = "org.icslab.node"  # an engine label: the node was prepared for par
 USER_LABEL = "org.icslab.user"  # a service label: whose server it is
 LAB_LABEL = "org.icslab.lab"  # on what the lab creates: its prefix
 PLACEMENT_FILE = "placement.json"
+# The bridge swarm containers leave their node by (made by the lab, without
+# inter-container traffic): the node firewalls guard it.
+GWBRIDGE = "docker_gwbridge"
 SERVER_PORT = 8888
 
 
@@ -124,7 +127,7 @@ class SwarmSpawner(dockerspawner.SwarmSpawner):
         return await super().create_object()
 
     async def _own_network(self) -> str:
-        name = f"{self.prefix}-user-{self.escaped_name}"
+        name = f"{self.prefix}-net-{self.escaped_name}"
         found = await self.docker("networks", names=[name])
         if not any(network["Name"] == name for network in found):
             await self.docker(

@@ -161,7 +161,7 @@ class WorkerNode:
 
     def __init__(
         self, prefix: str, *, image: str | None = None, timeout: float = 90,
-        engine_socket: Path | None = None,
+        engine_socket: Path | None = None, dockerd_options: tuple[str, ...] | list[str] = (),
     ) -> None:  # fmt: skip
         """engine_socket: a folder of this machine where the node's engine also listens
         (docker.sock), for a test that drives it as an engine of its own."""
@@ -171,13 +171,15 @@ class WorkerNode:
         self.image = image
         self.timeout = timeout
         self.engine_socket = engine_socket
+        self.dockerd_options = list(dockerd_options)  # e.g. the options a lab node needs
         self.node_id: str | None = None  # once joined
         self._made: list[str] = []  # "volume", "container": what exit removes
 
     def __enter__(self) -> WorkerNode:
         image = self.image or ensure_node_image()
         label = f"{NODE_LABEL}={self.prefix}"
-        mounts, command = ["-v", f"{self.volume}:/var/lib/docker"], ["dockerd"]
+        mounts = ["-v", f"{self.volume}:/var/lib/docker"]
+        command = ["dockerd", *self.dockerd_options]
         if self.engine_socket:
             mounts += ["-v", f"{self.engine_socket}:/run/outside"]
             command += ["-H", "unix:///var/run/docker.sock",

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from icslab.cluster import registry, swarm
+from icslab.cluster import guard, registry, swarm
 from icslab.cluster.setup import engine_problems
 from icslab.errors import InputError
 from icslab.hub.swarm_spawner import (
@@ -81,8 +81,8 @@ def test_a_first_start_goes_to_any_prepared_node_with_limits_and_hardening(tmp_p
         "lab-p01": ("volume", "/home/jovyan/work"),
         "lab-team-blue": ("volume", "/home/jovyan/team"),
     }
-    assert task["Networks"] == [{"Target": "lab-user-p01"}]  # a network of their own
-    assert ("create_network", {"args": ("lab-user-p01",), "driver": "overlay",
+    assert task["Networks"] == [{"Target": "lab-net-p01"}]  # a network of their own
+    assert ("create_network", {"args": ("lab-net-p01",), "driver": "overlay",
             "labels": {"org.icslab.lab": "lab"}}) in engine.calls  # fmt: skip
     ports = engine.created()["endpoint_spec"]["Ports"]
     assert ports == [{"Protocol": "tcp", "TargetPort": SERVER_PORT, "PublishMode": "host"}]
@@ -160,3 +160,17 @@ def test_a_manager_reporting_no_address_is_found_by_its_manager_address():
 def test_status_before_init_says_to_run_init(tmp_path):
     with pytest.raises(InputError, match="icslab cluster init"):
         swarm.Cluster.load(LabPaths(tmp_path))
+
+
+def test_every_node_lets_containers_reach_only_the_labs_ports_on_the_manager():
+    text = guard.ruleset("lab", "10.0.0.1", (8124, 8081))
+    assert text.startswith("table inet lab-lab-node {}\ndelete table inet lab-lab-node\n")
+    for hook in ("input", "forward"):  # the node itself, and anything beyond it
+        chain = text.split(f"chain {hook} {{", 1)[1].split("}\n", 1)[0]
+        assert f"type filter hook {hook} priority filter; policy accept;" in chain
+        rules = [line.strip() for line in chain.splitlines()[2:] if line.strip()]
+        assert rules == [
+            'iifname "docker_gwbridge" ct state established,related ct direction reply accept',
+            'iifname "docker_gwbridge" ip daddr 10.0.0.1 tcp dport { 8081, 8124 } accept',
+            'iifname "docker_gwbridge" counter drop',
+        ]
