@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from icslab.cli.options import DEFAULT_CONFIG, ConfigOption, DataDirOption, group
+from icslab.cli.options import DEFAULT_CONFIG, ConfigOption, DataDirOption, group, saved_lab
 from icslab.cli.output import console
+from icslab.errors import InputError
 from icslab.lab import LabPaths, default_data_dir, load_inputs
 
 app = group("Past one server: the swarm, its lab registry, who lives on which node.")
@@ -78,6 +79,33 @@ def status(data_dir: DataDirOption = None) -> None:
             "Nodes not prepared get no participants: run step 2 of `icslab cluster init`'s "
             "join steps on them (engine options), then restart their engine."
         )
+
+
+@app.command()
+def move(
+    username: Annotated[str, typer.Argument(help="The participant (their team moves too).")],
+    to: Annotated[str, typer.Option("--to", help="The node (hostname or id).")],
+    fresh: Annotated[
+        bool,
+        typer.Option(help="Do not copy: their old node is lost; they start with an empty "
+                     "work folder there."),
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:  # fmt: skip
+    """Copy a participant's work (and their team's) to another node and pin them there."""
+    from icslab.cluster.move import move as move_to
+    from icslab.hub.docker_env import client
+
+    lab = saved_lab(data_dir)
+    if not lab.swarm_image:
+        raise InputError(f"the lab in {lab.data_dir} is not in swarm mode ([cluster] mode)")
+    moved = move_to(client(), lab, username, to, fresh=fresh)
+    if moved.copied:
+        kept = "the old node keeps its copy until you remove it (`docker volume rm` there)"
+        console.print(f"copied {', '.join(moved.volumes)} to {to}; {kept}", highlight=False)
+    console.print(
+        f"{', '.join(moved.users)} now live on {to}: their next start runs there", highlight=False
+    )
 
 
 def _default_address() -> str:

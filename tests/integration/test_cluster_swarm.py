@@ -1,36 +1,34 @@
 """Swarm mode on a real engine with a real worker node (a second dockerd on this
-machine): `icslab cluster init` makes the swarm and the lab registry, the worker pulls
-the participant image from that registry only, and a participant's server placed on
-the worker by the lab's spawner runs there with the limits and hardening of docker
-mode, keeps their files across a restart, and answers the hub on the node's address.
+machine, joined as an instructor's extra machine would be): `icslab cluster init`
+makes the swarm and the lab registry, `icslab up` with `[cluster] mode = "swarm"`
+guards every node and places participants' servers on both nodes. A participant on
+the worker runs a cell, keeps their files across a restart on the same node, has the
+limits and hardening of docker mode, and got the image from the lab registry only;
+participants on different nodes cannot reach each other, nor anything outside.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import subprocess
 import sys
 from types import SimpleNamespace
 
-import httpx
 import pytest
 
-from icslab.cluster import registry
-from icslab.hub.docker_env import engine_answers
+from icslab.cluster import guard, registry
+from icslab.hub.docker_env import engine_answers, remove_lab_resources
 from icslab.hub.front import certs
 from icslab.hub.swarm_spawner import (
     GWBRIDGE,
+    LAB_LABEL,
     NODE_LABEL,
-    SwarmSpawner,
     read_placement,
     record_placement,
 )
 from icslab.lab import LabPaths
-from icslab.testing import unique_prefix
+from icslab.testing import PARTICIPANT_IMAGE, docker_lab, unique_prefix
 from icslab.testing.swarm_node import WorkerNode, bridge_gateway, docker, swarm_state
-from icslab.waiting import wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -39,6 +37,7 @@ pytestmark = [
     ),
 ]
 PREPARED = ["--no-new-privileges", "--label", f"{NODE_LABEL}=prepared"]
+ON_MANAGER, ON_WORKER = "p01", "p04"  # of two teams: water and power
 
 
 def icslab(*args: str) -> subprocess.CompletedProcess:
@@ -49,19 +48,28 @@ def icslab(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """`icslab cluster init` on this engine; afterwards the registry stops and, if this
-    made the swarm, the engine leaves it."""
+def prefix():
+    return unique_prefix()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, prefix):
+    """`icslab cluster init` for a lab's data dir; afterwards the registry and the node
+    guard stop and, if this made the swarm, the engine leaves it."""
     had_swarm = swarm_state().get("LocalNodeState") == "active"
     had_gwbridge = bool(docker("network", "ls", "-q", "--filter", f"name=^{GWBRIDGE}$").strip())
-    paths = LabPaths(tmp_path_factory.mktemp("cluster") / "lab")
+    folder = tmp_path_factory.mktemp("swarm-lab")
+    paths = LabPaths(folder / "data")
     address = swarm_state().get("NodeAddr") if had_swarm else bridge_gateway()
     made = icslab("cluster", "init", "--address", address, "--data-dir", str(paths.data_dir))
     try:
         assert made.returncode == 0, made.stdout + made.stderr
-        yield SimpleNamespace(paths=paths, address=address, said=made.stdout)
+        yield SimpleNamespace(folder=folder, paths=paths, address=address, said=made.stdout)
     finally:
         registry.stop(paths)
+        subprocess.run(["docker", "service", "rm", guard.guard_name(prefix)], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "inet", guard.node_table(prefix)],
+                       capture_output=True)  # fmt: skip
         if not had_swarm:
             docker("swarm", "leave", "--force")
             if not had_gwbridge:
@@ -70,9 +78,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker(cluster):
-    """A worker that did what the join steps say: trust the registry, prepare, join."""
-    said = cluster.said
-    token = said.split("docker swarm join --token ", 1)[1].split()[0]
+    """An extra machine that did what the join steps say: trust the registry, set the
+    engine options, join."""
+    token = cluster.said.split("docker swarm join --token ", 1)[1].split()[0]
     ca_pem = (cluster.paths.lab_ca / certs.CA_CERT).read_text()
     with WorkerNode(unique_prefix(), dockerd_options=PREPARED) as node:
         node.trust_registry(f"{cluster.address}:{registry.REGISTRY_PORT}", ca_pem)
@@ -80,54 +88,27 @@ def worker(cluster):
         yield node
 
 
-def spawner_on(cluster, node_id: str, name: str) -> SwarmSpawner:
-    """The lab's spawner as the hub configures it, serving a plain web server instead of
-    Jupyter (no hub here), pinned to `node_id`."""
-    prefix = unique_prefix()
-    spawner = SwarmSpawner(
-        user=SimpleNamespace(name=name, escaped_name=name, id=1, url=f"/user/{name}/"),
-        cluster_dir=str(cluster.paths.cluster),
-        prefix=prefix,
-        image=registry.pushed_reference(cluster.paths),
-        mem_limit="1G",
-        cpu_limit=1.0,
-        pids_limit=200,
-        team_members="{}",
-    )
-    spawner.volumes = {f"{prefix}-{name}": "/home/jovyan/work"}
-    spawner.get_env = lambda: {}  # type: ignore[method-assign]
-
-    async def serve_files():
-        return ["python3", "-m", "http.server", "8888", "--directory", "/home/jovyan/work"]
-
-    spawner.get_command = serve_files  # type: ignore[method-assign]
-    record_placement(cluster.paths.cluster, name, node_id)
-    return spawner
+@pytest.fixture(scope="module")
+def lab(cluster, worker, prefix):
+    manager = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+    # Where each one's work lives, as `icslab cluster move` would record it.
+    record_placement(cluster.paths.cluster, ON_MANAGER, manager)
+    record_placement(cluster.paths.cluster, ON_WORKER, worker.node_id)
+    running = docker_lab(cluster.folder, prefix, cluster={"mode": "swarm"})
+    try:
+        with running.start(timeout=240):
+            yield running
+    finally:
+        for service in docker(
+            "service", "ls", "-q", "--filter", f"label={LAB_LABEL}={prefix}"
+        ).split():
+            subprocess.run(["docker", "service", "rm", service], capture_output=True)
+        remove_lab_resources(prefix, volumes=True)
 
 
-async def start(spawner: SwarmSpawner) -> tuple[str, int]:
-    await spawner.create_object()
-    await spawner.start_object()
-    ip, port = await spawner.get_ip_and_port()
-    spawner.node = (await spawner.get_task())["NodeID"]
-    return ip, port
-
-
-def answer(ip: str, port: int, path: str = "/") -> httpx.Response:
-    def got():
-        try:
-            return httpx.get(f"http://{ip}:{port}{path}", timeout=2)
-        except httpx.HTTPError:
-            return None
-
-    return wait_for(got, timeout=60, what=f"the server on {ip}:{port}")
-
-
-def container_on(node: WorkerNode, service: str) -> str:
-    found = node.exec(
-        "docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}"
-    )
-    return found.strip()
+def node_of(user: str, prefix: str) -> str:
+    return docker("service", "ps", f"{prefix}-{user}", "--filter", "desired-state=running",
+                  "--format", "{{.Node}}").strip()  # fmt: skip
 
 
 def test_cluster_status_shows_both_nodes_prepared_and_the_registry_answering(cluster, worker):
@@ -138,40 +119,142 @@ def test_cluster_status_shows_both_nodes_prepared_and_the_registry_answering(clu
     assert "worker" in worker_row and "yes" in worker_row
 
 
-def test_swarm_participant_on_the_worker_runs_pinned_hardened_and_keeps_files(cluster, worker):
-    spawner = spawner_on(cluster, worker.node_id, "p07")
+def test_swarm_participant_on_the_worker_runs_a_cell_and_keeps_files_on_that_node(
+    lab, worker, prefix, cluster
+):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    assert p04.run_code("6*7") == "42"
+    p04.run_code("open('/home/jovyan/work/notes.txt', 'w').write('tank 2 mass balance')")
+    # The worker got the image from the lab registry: it has no other source.
+    pulled = worker.exec("docker", "images", "--format", "{{.Repository}}")
+    assert f"{cluster.address}:{registry.REGISTRY_PORT}/{registry.REPOSITORY}" in pulled
+
+    p04.stop_server()
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    assert read_placement(cluster.paths.cluster)[ON_WORKER] == worker.node_id
+    assert p04.run_code("print(open('/home/jovyan/work/notes.txt').read())") == (
+        "tank 2 mass balance\n"
+    )
+
+
+def test_swarm_limits_and_hardening_hold_on_the_worker(lab, worker, prefix):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    seen = p04.run_code(
+        "import os\n"
+        "status = dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines()"
+        " if ':\\t' in l)\n"
+        "pids = next(p for p in ('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max')"
+        " if os.path.exists(p))\n"
+        "memory = next(p for p in ('/sys/fs/cgroup/memory/memory.limit_in_bytes',"
+        " '/sys/fs/cgroup/memory.max') if os.path.exists(p))\n"
+        "mounts = [line.split()[1] for line in open('/proc/mounts')]\n"
+        "print(os.getuid(), status['CapEff'].strip(), status['NoNewPrivs'].strip(),"
+        " open(pids).read().strip(), open(memory).read().strip(),"
+        " os.path.exists('/var/run/docker.sock'),"
+        " [m for m in mounts if m.startswith(('/home', '/opt', '/var/run', '/srv'))])"
+    )
+    uid, caps, no_new_privileges, pids, memory, socket, mounts = seen.split(maxsplit=6)
+    assert (uid, caps, no_new_privileges) == ("1000", "0000000000000000", "1")
+    assert (pids, memory, socket) == ("512", str(2 * 2**30), "False")
+    # Only their work and their team's folder come from outside: no hub state.
+    assert mounts.strip() == "['/home/jovyan/work', '/home/jovyan/work/team']"
+
+
+def reach_from(client, targets: list[tuple[str, int]]) -> list[str]:
+    probe = (
+        "import socket\n"
+        "def reach(host, port):\n"
+        "    try:\n"
+        "        socket.create_connection((host, port), timeout=3).close()\n"
+        "        return 'open'\n"
+        "    except OSError:\n"
+        "        return 'closed'\n"
+        f"print(*[reach(h, p) for h, p in {targets!r}])"
+    )
+    return client.run_code(probe, timeout=120).split()
+
+
+def test_swarm_participants_on_two_nodes_cannot_reach_each_other_nor_outside(
+    lab, worker, prefix, cluster
+):
+    p01, p04 = lab.login(ON_MANAGER), lab.login(ON_WORKER)
+    p01.start_server(timeout=240)
+    p04.start_server(timeout=240)
+    assert node_of(ON_MANAGER, prefix) != worker.name and node_of(ON_WORKER, prefix) == worker.name
+    running = lab.resolved()
+    hub_api = (cluster.address, running.hub_api_port)
+    p01_at = published(prefix, ON_MANAGER, cluster.address)
+    p04_at = published(prefix, ON_WORKER, worker.address)
+    manager_other = (cluster.address, 2377)  # the manager's own services (here: the swarm's)
+    worker_other = (worker.address, 2377)
+    outside = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--name", f"{prefix}-outside", "--entrypoint", "python3",
+         PARTICIPANT_IMAGE, "-m", "http.server", "8080"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
     try:
-        ip, port = asyncio.run(start(spawner))
-        assert ip == worker.address  # the hub reaches it on the worker's own address
-        container = container_on(worker, spawner.service_name)
-        assert container, "the service's task runs on the worker"
-        # The worker got the image from the lab registry: it has no other source.
-        pulled = worker.exec("docker", "images", "--format", "{{.Repository}}")
-        assert f"{cluster.address}:{registry.REGISTRY_PORT}/{registry.REPOSITORY}" in pulled
-        # Limits and hardening, read from inside the container.
-        status = worker.exec("docker", "exec", container, "cat", "/proc/self/status")
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        assert fields["NoNewPrivs"].strip() == "1"
-        assert int(fields["CapEff"].strip(), 16) == 0
-        assert fields["Uid"].split()[0] == "1000"
-        inspect = json.loads(worker.exec("docker", "inspect", container))[0]["HostConfig"]
-        assert inspect["Memory"] == 2**30 and inspect["NanoCpus"] == 10**9
-        assert inspect["PidsLimit"] == 200
-        assert not any("docker.sock" in m for m in inspect.get("Binds") or [])
-        worker.exec("docker", "exec", container, "sh", "-c",
-                    "echo detection-v1 > /home/jovyan/work/notes.txt")  # fmt: skip
-        assert answer(ip, port, "/notes.txt").text == "detection-v1\n"
-        # Stopped and started again: the same node, the same files.
-        asyncio.run(spawner.remove_object())
-        spawner.clear_state()
-        assert spawner.get_state()["node"] == worker.node_id
-        spawner.object_id = ""
-        ip, port = asyncio.run(start(spawner))
-        assert spawner.node == worker.node_id and ip == worker.address
-        assert answer(ip, port, "/notes.txt").text == "detection-v1\n"
-        assert read_placement(cluster.paths.cluster)["p07"] == worker.node_id
-    finally:
-        subprocess.run(["docker", "service", "rm", spawner.service_name], capture_output=True)
-        subprocess.run(
-            ["docker", "network", "rm", f"{spawner.prefix}-net-p07"], capture_output=True
+        beyond = (
+            docker("inspect", outside, "--format", "{{.NetworkSettings.IPAddress}}").strip(),
+            8080,
         )
+        # From the manager: the hub, yes; the worker's participant, any node's other
+        # services, a machine beyond the lab: no.
+        assert reach_from(p01, [hub_api, p04_at, manager_other, worker_other, beyond]) == [
+            "open", "closed", "closed", "closed", "closed"
+        ]  # fmt: skip
+        # From the worker: the hub, yes; the manager's participant, its own server
+        # through its node, its node's other services, beyond the lab: no.
+        assert reach_from(
+            p04, [hub_api, p01_at, (worker.address, p04_at[1]), worker_other, beyond]
+        ) == ["open", "closed", "closed", "closed", "closed"]
+    finally:
+        subprocess.run(["docker", "rm", "-f", outside], capture_output=True)
+
+
+def published(prefix: str, user: str, address: str) -> tuple[str, int]:
+    task = docker("service", "ps", "-q", "--filter", "desired-state=running", f"{prefix}-{user}")
+    port = docker("inspect", task.split()[0], "--format",
+                  "{{(index .Status.PortStatus.Ports 0).PublishedPort}}")  # fmt: skip
+    return address, int(port)
+
+
+def test_cluster_move_copies_a_teams_work_to_another_node_and_pins_it_there(
+    lab, worker, prefix, cluster
+):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    p04.run_code(
+        "open('/home/jovyan/work/model.txt', 'w').write('isolation forest, 0.7')\n"
+        "open('/home/jovyan/work/team/findings.md', 'w').write('LIT101 spoofed at 14:02')"
+    )
+    data_dir = str(cluster.paths.data_dir)
+    manager = docker("info", "--format", "{{.Name}}").strip()
+    # Refused while their server runs, and to a node the swarm does not have.
+    running = icslab("cluster", "move", ON_WORKER, "--to", manager, "--data-dir", data_dir)
+    assert running.returncode == 2 and "stop it first" in running.stdout + running.stderr
+    p04.stop_server()
+    nowhere = icslab("cluster", "move", ON_WORKER, "--to", "node9", "--data-dir", data_dir)
+    assert nowhere.returncode == 2 and "no node node9" in nowhere.stdout + nowhere.stderr
+
+    moved = icslab("cluster", "move", ON_WORKER, "--to", manager, "--data-dir", data_dir)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "p04, p05, p06 now live on" in moved.stdout  # the team moves together
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == manager
+    assert (
+        p04.run_code(
+            "print(open('/home/jovyan/work/model.txt').read(),"
+            " open('/home/jovyan/work/team/findings.md').read(), sep=' | ')"
+        )
+        == "isolation forest, 0.7 | LIT101 spoofed at 14:02\n"
+    )
+    # Moving again onto a node that still holds the team's old copy is refused, not merged.
+    p04.stop_server()
+    back = icslab("cluster", "move", ON_WORKER, "--to", worker.name, "--data-dir", data_dir)
+    assert back.returncode == 2 and "already has this volume" in back.stdout + back.stderr
