@@ -21,8 +21,9 @@ import docker
 from docker.types import EndpointSpec, Healthcheck, Resources, ServiceMode
 
 from icslab.errors import InputError
+from icslab.hub.docker_env import LAB_LABEL
 from icslab.hub.firewall import FAMILY, table_name
-from icslab.hub.swarm_spawner import GWBRIDGE, LAB_LABEL, NODE_LABEL
+from icslab.hub.swarm_spawner import GWBRIDGE, NODE_LABEL
 from icslab.waiting import wait_for
 
 RULESET_LABEL = "org.icslab.ruleset"

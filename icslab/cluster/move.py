@@ -22,7 +22,8 @@ import docker
 from docker.types import EndpointSpec, Mount, RestartPolicy
 
 from icslab.errors import InputError
-from icslab.hub.swarm_spawner import LAB_LABEL, read_placement, record_placement
+from icslab.hub.docker_env import LAB_LABEL, network_removed
+from icslab.hub.swarm_spawner import read_placement, record_placement
 from icslab.hub.teams import IMAGE_TEAM_DIR, team_volume, user_volume
 from icslab.lab import Lab
 from icslab.roster import teams
@@ -157,7 +158,7 @@ def _copy(engine: docker.DockerClient, lab: Lab, volume: str, source: str, targe
         for service in made:
             service.remove()
         # Its tasks leave the network as they go: retry until the engine lets it go.
-        wait_for(lambda: _removed(network), timeout=60, what=f"{network.name} to be removed")
+        wait_for(lambda: network_removed(network), timeout=60, what=f"{network.name} to be removed")
 
 
 def _one_shot(engine, lab: Lab, name: str, node: str, network, mount: Mount, command):
@@ -193,13 +194,3 @@ def _logs(engine: docker.DockerClient, name: str) -> str:
         return b"".join(service.logs(stdout=True, stderr=True)).decode(errors="replace")[-300:]
     except docker.errors.APIError:
         return "(no log)"
-
-
-def _removed(network) -> bool:
-    try:
-        network.remove()
-    except docker.errors.NotFound:
-        return True
-    except docker.errors.APIError:
-        return False
-    return True

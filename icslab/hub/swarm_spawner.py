@@ -26,11 +26,11 @@ from docker.types import DriverConfig, Mount, Resources
 from traitlets import Int, Unicode
 
 from icslab.files import write_atomic
+from icslab.hub.docker_env import LAB_LABEL
 from icslab.hub.spawners import wait_until_listening
 
 NODE_LABEL = "org.icslab.node"  # an engine label: the node was prepared for participants
 USER_LABEL = "org.icslab.user"  # a service label: whose server it is
-LAB_LABEL = "org.icslab.lab"  # on what the lab creates: its prefix
 PLACEMENT_FILE = "placement.json"
 # The bridge swarm containers leave their node by (made by the lab, without
 # inter-container traffic): the node firewalls guard it.
