@@ -68,6 +68,10 @@ def ensure_guard(
     for service in current:
         service.remove()
     script = (
+        # An engine without no-new-privileges would run servers that can gain privileges:
+        # its node stays unguarded, so `icslab up` names it.
+        "grep -q '^NoNewPrivs:.1$' /proc/self/status"
+        " || { echo 'no-new-privileges is off on this engine: see the join steps'; exit 1; }\n"
         'printf "%s" "$RULESET" | nft -f - || exit 1\n'
         'echo "lab firewall installed"\n'
         "trap 'exit 0' TERM\n"  # the table stays: see the module's docstring
@@ -126,6 +130,7 @@ def wait_guarded(engine: docker.DockerClient, prefix: str, timeout: float = 180)
         missing = ", ".join(unguarded_nodes(engine, prefix))
         raise InputError(
             f"the lab firewall is not running on {missing} after {timeout:.0f} s: see "
-            f"`docker service ps {guard_name(prefix)}` (a node that cannot pull the image "
-            "from the lab registry has not trusted its CA: step 1 of the join steps)"
+            f"`docker service ps --no-trunc {guard_name(prefix)}` and its logs: a node that "
+            "cannot pull the image has not trusted the lab CA (step 1 of the join steps), "
+            "one whose engine lacks no-new-privileges skipped step 2"
         ) from None

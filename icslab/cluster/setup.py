@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from icslab.cluster import guard, registry, swarm
@@ -12,7 +13,9 @@ from icslab.hub.launch import lab_ports
 from icslab.hub.swarm_spawner import NODE_LABEL
 from icslab.lab import Lab, LabPaths
 
-NO_NEW_PRIVILEGES = "name=no-new-privileges"
+# What a container's /proc/self/status says when the engine set no-new-privileges (Docker
+# 20.10's `docker info` does not say it).
+NO_NEW_PRIVILEGES = "NoNewPrivs:\t1"
 
 
 @dataclass(frozen=True)
@@ -31,25 +34,34 @@ class Status:
     nodes: list[swarm.Node]
 
 
-def engine_problems(info: dict) -> list[str]:
-    """What this engine lacks to hold participants (the manager is a node like the others)."""
+def engine_problems(labels: list[str], status: str) -> list[str]:
+    """What this engine lacks to hold participants (the manager is a node like the
+    others): its labels, and the status of a container it ran."""
     problems = []
-    if NO_NEW_PRIVILEGES not in info.get("SecurityOptions", []):
-        problems.append("no-new-privileges is not on")
-    if f"{NODE_LABEL}=prepared" not in (info.get("Labels") or []):
+    if NO_NEW_PRIVILEGES not in status.splitlines():
+        problems.append("no-new-privileges is not on (a container it ran could gain privileges)")
+    if f"{NODE_LABEL}=prepared" not in labels:
         problems.append(f"it lacks the label {NODE_LABEL}=prepared")
     return problems
 
 
-def init_cluster(paths: LabPaths, settings, address: str) -> Made:
-    engine = client()
-    problems = engine_problems(engine.info())
+def check_engine(engine, image: str) -> None:
+    """Refuse this engine unless it is prepared, as the join steps prepare every node."""
+    status = engine.containers.run(
+        image, entrypoint=["cat", "/proc/self/status"], remove=True, network_mode="none"
+    ).decode()
+    problems = engine_problems(engine.info().get("Labels") or [], status)
     if problems:
         raise InputError(
             f"this machine's Docker engine: {'; '.join(problems)}. Put "
-            f"'{swarm.ENGINE_OPTIONS}' (as JSON) in /etc/docker/daemon.json and restart the "
-            "engine (`systemctl restart docker`), then run `icslab cluster init` again"
+            f"'{json.dumps(swarm.ENGINE_OPTIONS)}' in /etc/docker/daemon.json and restart "
+            "the engine (`systemctl restart docker`), then run this again"
         )
+
+
+def init_cluster(paths: LabPaths, settings, address: str) -> Made:
+    engine = client()
+    check_engine(engine, settings.docker.image)
     new_swarm = swarm.make_swarm(engine, address)
     title = settings.workshop.title
     where = registry.ensure_serving(paths, address, title)
@@ -72,9 +84,7 @@ def plan_up(paths: LabPaths, settings) -> dict:
             "let participants' containers reach only the lab"
         )
     engine = client()
-    problems = engine_problems(engine.info())
-    if problems:
-        raise InputError(f"this machine's Docker engine: {'; '.join(problems)}")
+    check_engine(engine, settings.docker.image)
     title = settings.workshop.title
     registry.ensure_serving(paths, cluster.address, title, int(cluster.registry.rsplit(":")[1]))
     reference = registry.pushed_reference(paths)

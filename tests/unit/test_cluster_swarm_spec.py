@@ -143,12 +143,15 @@ def test_a_joining_machine_trusts_the_registry_sets_engine_options_and_joins():
 
 
 def test_an_engine_is_refused_for_each_missing_option_and_accepted_with_both():
-    both = {"SecurityOptions": ["name=seccomp", "name=no-new-privileges"],
-            "Labels": [f"{NODE_LABEL}=prepared"]}  # fmt: skip
-    assert engine_problems(both) == []
-    assert engine_problems({**both, "Labels": []}) == [f"it lacks the label {NODE_LABEL}=prepared"]
-    assert engine_problems({**both, "SecurityOptions": []}) == ["no-new-privileges is not on"]
-    assert len(engine_problems({})) == 2
+    labels = [f"{NODE_LABEL}=prepared", "other=1"]
+    guarded = "Name:\tcat\nNoNewPrivs:\t1\nSeccomp:\t2\n"  # a container's /proc/self/status
+    assert engine_problems(labels, guarded) == []
+    assert engine_problems(["other=1"], guarded) == [f"it lacks the label {NODE_LABEL}=prepared"]
+    unguarded = guarded.replace("NoNewPrivs:\t1", "NoNewPrivs:\t0")
+    assert engine_problems(labels, unguarded) == [
+        "no-new-privileges is not on (a container it ran could gain privileges)"
+    ]
+    assert len(engine_problems([], unguarded)) == 2
 
 
 def test_a_manager_reporting_no_address_is_found_by_its_manager_address():
