@@ -30,7 +30,7 @@ from pathlib import Path
 
 from spawn import PHASES, Crowd, crowd, percentile, report
 
-from icslab.cluster import guard, registry
+from icslab.cluster import registry
 from icslab.hub.docker_env import remove_lab_resources
 from icslab.hub.front import certs
 from icslab.hub.swarm_spawner import NODE_LABEL, record_placement
@@ -80,8 +80,6 @@ def main() -> None:
         finally:
             registry.stop(paths)
             remove_lab_resources(prefix, volumes=True)
-            subprocess.run(["nft", "delete", "table", "inet", guard.node_table(prefix)],
-                           capture_output=True)  # fmt: skip
             docker("swarm", "leave", "--force")
     print_figures(measured, options.users)
 

@@ -22,7 +22,7 @@ from docker.types import EndpointSpec, Healthcheck, Resources, ServiceMode
 
 from icslab.errors import InputError
 from icslab.hub.docker_env import LAB_LABEL
-from icslab.hub.firewall import FAMILY, table_name
+from icslab.hub.firewall import FAMILY, node_table
 from icslab.hub.swarm_spawner import GWBRIDGE, NODE_LABEL
 from icslab.waiting import wait_for
 
@@ -31,10 +31,6 @@ RULESET_LABEL = "org.icslab.ruleset"
 
 def guard_name(prefix: str) -> str:
     return f"{prefix}-node-guard"
-
-
-def node_table(prefix: str) -> str:
-    return f"{table_name(prefix)}-node"
 
 
 def ruleset(prefix: str, manager: str, ports: tuple[int, ...]) -> str:
@@ -119,7 +115,8 @@ def unguarded_nodes(engine: docker.DockerClient, prefix: str) -> list[str]:
     return [node.attrs["Description"]["Hostname"] for node in prepared if node.id not in running]
 
 
-def wait_guarded(engine: docker.DockerClient, prefix: str, timeout: float = 180) -> None:
+def wait_guarded(engine: docker.DockerClient, prefix: str, timeout: float = 900) -> None:
+    """Until every prepared node runs the guard: a first start pulls the image there."""
     try:
         wait_for(
             lambda: not unguarded_nodes(engine, prefix),

@@ -87,6 +87,7 @@ def make_swarm(engine: docker.DockerClient, address: str) -> bool:
                 f"this engine already manages a swarm advertised on {advertised}, not "
                 f"{address}: run `icslab cluster init --address {advertised}`"
             )
+        ensure_gwbridge(engine)  # checked: an existing swarm's bridge cannot change
         return False
     ensure_gwbridge(engine)
     engine.swarm.init(advertise_addr=address, listen_addr=f"{address}:{MANAGER_PORT}")
@@ -103,8 +104,9 @@ def ensure_gwbridge(engine: docker.DockerClient) -> None:
         return
     if network.attrs.get("Options", {}).get("com.docker.network.bridge.enable_icc") != "false":
         raise InputError(
-            f"{GWBRIDGE} exists with inter-container traffic on (an earlier swarm made it): "
-            f"remove it (`docker network rm {GWBRIDGE}`) and run `icslab cluster init` again"
+            f"{GWBRIDGE} exists with inter-container traffic on (the engine made it for an "
+            f"earlier swarm): leave that swarm (`docker swarm leave --force`), remove it "
+            f"(`docker network rm {GWBRIDGE}`) and run `icslab cluster init` again"
         )
 
 

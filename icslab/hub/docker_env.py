@@ -170,6 +170,8 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
         removed.firewall.append(firewall.table_name(prefix))
     if firewall.remove_plants(prefix):
         removed.firewall.append(firewall.plants_table(prefix))
+    if firewall.remove_node_table(prefix):
+        removed.firewall.append(firewall.node_table(prefix))
     if volumes:
         own = (user_volume(prefix, ""), team_volume(prefix, ""))  # participants' and teams' work
         for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):

@@ -51,6 +51,17 @@ def table_name(prefix: str) -> str:
     return f"{prefix}-lab"
 
 
+def node_table(prefix: str) -> str:
+    """Swarm mode: the table the node guard installs on every node (icslab.cluster.guard)."""
+    return f"{table_name(prefix)}-node"
+
+
+def remove_node_table(prefix: str) -> bool:
+    """This machine's node-guard table (the other nodes keep theirs); True if it was there."""
+    done = _nft("delete", "table", FAMILY, node_table(prefix))
+    return _absent_or(done, prefix)
+
+
 @dataclass(frozen=True)
 class LabFirewall:
     prefix: str  # the lab's docker prefix: the table is `inet <prefix>-lab`

@@ -16,12 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from icslab.cluster import guard, registry
+from icslab.cluster import registry
 from icslab.hub.docker_env import engine_answers, remove_lab_resources
 from icslab.hub.front import certs
 from icslab.hub.swarm_spawner import (
     GWBRIDGE,
-    LAB_LABEL,
     NODE_LABEL,
     read_placement,
     record_placement,
@@ -54,8 +53,8 @@ def prefix():
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, prefix):
-    """`icslab cluster init` for a lab's data dir; afterwards the registry and the node
-    guard stop and, if this made the swarm, the engine leaves it."""
+    """`icslab cluster init` for a lab's data dir; afterwards the registry stops and, if
+    this made the swarm, the engine leaves it."""
     had_swarm = swarm_state().get("LocalNodeState") == "active"
     had_gwbridge = bool(docker("network", "ls", "-q", "--filter", f"name=^{GWBRIDGE}$").strip())
     folder = tmp_path_factory.mktemp("swarm-lab")
@@ -67,9 +66,6 @@ def cluster(tmp_path_factory, prefix):
         yield SimpleNamespace(folder=folder, paths=paths, address=address, said=made.stdout)
     finally:
         registry.stop(paths)
-        subprocess.run(["docker", "service", "rm", guard.guard_name(prefix)], capture_output=True)
-        subprocess.run(["nft", "delete", "table", "inet", guard.node_table(prefix)],
-                       capture_output=True)  # fmt: skip
         if not had_swarm:
             docker("swarm", "leave", "--force")
             if not had_gwbridge:
@@ -96,14 +92,10 @@ def lab(cluster, worker, prefix):
     record_placement(cluster.paths.cluster, ON_WORKER, worker.node_id)
     running = docker_lab(cluster.folder, prefix, cluster={"mode": "swarm"})
     try:
-        with running.start(timeout=240):
+        with running.start(timeout=900):  # the first start pulls the image on the worker
             yield running
     finally:
-        for service in docker(
-            "service", "ls", "-q", "--filter", f"label={LAB_LABEL}={prefix}"
-        ).split():
-            subprocess.run(["docker", "service", "rm", service], capture_output=True)
-        remove_lab_resources(prefix, volumes=True)
+        remove_lab_resources(prefix, volumes=True)  # services, networks, tables, volumes
 
 
 def node_of(user: str, prefix: str) -> str:
