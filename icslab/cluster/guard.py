@@ -57,6 +57,13 @@ def ensure_guard(
     rules = ruleset(prefix, manager, ports)
     digest = hashlib.sha256(f"{image}\n{rules}".encode()).hexdigest()[:16]
     name = guard_name(prefix)
+    others = other_labs(engine, prefix)
+    if others:
+        raise InputError(
+            f"another lab runs on this swarm (docker.prefix {', '.join(others)}): one lab per "
+            "swarm, since each node's firewall serves one lab. Stop it and remove its services "
+            "(`icslab docker clean` with its settings) first"
+        )
     found = engine.services.list(filters={"name": name})
     current = [s for s in found if s.name == name]
     if current and current[0].attrs["Spec"]["Labels"].get(RULESET_LABEL) == digest:
@@ -69,6 +76,11 @@ def ensure_guard(
         "grep -q '^NoNewPrivs:.1$' /proc/self/status"
         " || { echo 'no-new-privileges is off on this engine: see the join steps'; exit 1; }\n"
         'printf "%s" "$RULESET" | nft -f - || exit 1\n'
+        # One lab per swarm: another lab's table left on this node would drop what this
+        # lab's servers send to its own ports.
+        f"nft list tables | while read -r _ family table; do case $table in "
+        f"*-lab-node) [ $table = {node_table(prefix)} ] || nft delete table $family $table;; "
+        "esac; done\n"
         'echo "lab firewall installed"\n'
         "trap 'exit 0' TERM\n"  # the table stays: see the module's docstring
         "sleep infinity & wait\n"
@@ -95,6 +107,13 @@ def ensure_guard(
         labels={LAB_LABEL: prefix, RULESET_LABEL: digest},
     )
     return name
+
+
+def other_labs(engine: docker.DockerClient, prefix: str) -> list[str]:
+    """The prefixes of other labs guarding this swarm's nodes (one lab per swarm)."""
+    services = engine.services.list(filters={"label": RULESET_LABEL})
+    found = {s.attrs["Spec"]["Labels"].get(LAB_LABEL, "") for s in services}
+    return sorted(found - {prefix})
 
 
 def unguarded_nodes(engine: docker.DockerClient, prefix: str) -> list[str]:

@@ -358,7 +358,7 @@ def _services(c: Config, lab: Lab) -> None:
                 ],
             }
         )
-    if lab.spawner == "docker":
+    if lab.spawner == "docker" and not lab.swarm_image:  # it reads this engine's volumes
         guard = [sys.executable, "-m", "icslab.hub.disk_guard", f"--lab-file={lab.paths.lab_file}"]
         services.append({"name": DISK_SERVICE, "command": guard})
     if lab.tls_on:

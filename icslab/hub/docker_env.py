@@ -9,6 +9,7 @@ the hub API on the bridge's gateway address, where the hub binds it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from functools import partial
@@ -162,7 +163,8 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     for network in engine.networks.list(filters={"label": f"{LAB_LABEL}={prefix}"}):
         network.reload()
         for container in network.attrs.get("Containers") or {}:
-            network.disconnect(container, force=True)
+            with contextlib.suppress(NotFound):  # an overlay's own endpoint goes with it
+                network.disconnect(container, force=True)
         # An overlay is free only once the removed services' tasks have left it.
         wait_for(partial(network_removed, network), timeout=60, what=f"{network.name} removed")
         removed.networks.append(network.name or "")

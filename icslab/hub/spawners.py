@@ -24,22 +24,32 @@ from pathlib import Path
 import docker.errors
 import dockerspawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Unicode, default
+from traitlets.config import Configurable
 
 from icslab.hub import zygote
 from icslab.hub.teams import SHARED_PLANT, plant_network
 from icslab.lab import record_plant_server
 
 
-class LocalSpawner(SimpleLocalProcessSpawner):
+class ProbesListening(Configurable):
+    """What wait_until_listening needs of a spawner, for each of the lab's spawners."""
+
+    port_poll_interval = Float(
+        0.05, config=True, help="Seconds between checks that a starting server listens."
+    )
+
+
+class LocalSpawner(ProbesListening, SimpleLocalProcessSpawner):
     """SimpleLocalProcessSpawner that forks servers from a preloaded process
     (`preload`: a zygote that imported JupyterLab and jupyter_server once, see
     icslab.hub.zygote, which saves ~1.5 s per start) and returns only once the
     server listens."""
 
-    port_poll_interval = Float(
-        0.02, config=True, help="Seconds between checks that a starting server listens."
-    )
+    @default("port_poll_interval")
+    def _processes_start_fast(self) -> float:
+        return 0.02
+
     preload = Bool(
         True,
         config=True,
@@ -103,13 +113,10 @@ class _Zygote:
             return cls.path
 
 
-class DockerSpawner(dockerspawner.DockerSpawner):
+class DockerSpawner(ProbesListening, dockerspawner.DockerSpawner):
     """DockerSpawner that returns only once the participant's server listens, and joins
     the server to its team's live plant network when there is one."""
 
-    port_poll_interval = Float(
-        0.05, config=True, help="Seconds between checks that a starting server listens."
-    )
     plants_dir = Unicode("", config=True, help="The lab's live plants' folder (LabPaths.plants).")
 
     async def start(self):
@@ -125,10 +132,15 @@ class DockerSpawner(dockerspawner.DockerSpawner):
         # The team's own plant, or the room's shared one (`icslab plant up --shared`).
         for plant in (team, SHARED_PLANT):
             network = plant_network(self.prefix, plant)
+            # Asked first: an engine in swarm mode answers a missing network with a 500.
+            if not any(
+                n["Name"] == network for n in await self.docker("networks", names=[network])
+            ):
+                continue  # no such plant up: `icslab plant up` joins running servers itself
             try:
                 await self.docker("connect_container_to_network", self.container_id, network)
             except docker.errors.NotFound:
-                continue  # no such plant up: `icslab plant up` joins running servers itself
+                continue  # removed meanwhile (`icslab plant down`)
             except docker.errors.APIError as error:
                 if "already exists" not in str(error):
                     raise

@@ -27,7 +27,7 @@ from traitlets import Int, Unicode
 
 from icslab.files import write_atomic
 from icslab.hub.docker_env import LAB_LABEL
-from icslab.hub.spawners import wait_until_listening
+from icslab.hub.spawners import ProbesListening, wait_until_listening
 
 NODE_LABEL = "org.icslab.node"  # an engine label: the node was prepared for participants
 USER_LABEL = "org.icslab.user"  # a service label: whose server it is
@@ -58,7 +58,7 @@ def record_placement(cluster_dir: Path, user: str, node_id: str) -> None:
         write_atomic(folder / PLACEMENT_FILE, data, 0o644)
 
 
-class SwarmSpawner(dockerspawner.SwarmSpawner):
+class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
     """A participant's server as a swarm service, pinned to the node with their work."""
 
     cluster_dir = Unicode("", config=True, help="The lab's cluster folder (LabPaths.cluster).")

@@ -26,7 +26,8 @@ from icslab.hub.swarm_spawner import (
     record_placement,
 )
 from icslab.lab import LabPaths
-from icslab.testing import PARTICIPANT_IMAGE, docker_lab, unique_prefix
+from icslab.settings import Limits, size_bytes
+from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
 from icslab.testing.swarm_node import WorkerNode, bridge_gateway, docker, swarm_state
 
 pytestmark = [
@@ -37,6 +38,13 @@ pytestmark = [
 ]
 PREPARED = ["--no-new-privileges", "--label", f"{NODE_LABEL}=prepared"]
 ON_MANAGER, ON_WORKER = "p01", "p04"  # of two teams: water and power
+STALE = "icslabtold-lab-node"  # another lab's node table
+ROSTER = [
+    ("trainer1", "", "instructor"),
+    ("p01", "water", "participant"),
+    ("p04", "power", "participant"),
+    ("p05", "power", "participant"),
+]
 
 
 def icslab(*args: str) -> subprocess.CompletedProcess:
@@ -87,20 +95,45 @@ def worker(cluster):
 @pytest.fixture(scope="module")
 def lab(cluster, worker, prefix):
     manager = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+    # An earlier lab's node table, left behind: it would drop this lab's traffic.
+    stale = f"table inet {STALE} {{\n chain input {{\n type filter hook input priority filter;\n"
+    stale += ' iifname "docker_gwbridge" drop\n }\n}\n'
+    subprocess.run(["nft", "-f", "-"], input=stale, text=True, check=True)
     # Where each one's work lives, as `icslab cluster move` would record it.
     record_placement(cluster.paths.cluster, ON_MANAGER, manager)
     record_placement(cluster.paths.cluster, ON_WORKER, worker.node_id)
-    running = docker_lab(cluster.folder, prefix, cluster={"mode": "swarm"})
+    running = RunningLab(
+        cluster.folder,
+        roster=ROSTER,
+        hub={"spawner": "docker"},
+        docker={"prefix": prefix, "image": PARTICIPANT_IMAGE},
+        cluster={"mode": "swarm"},
+    )
     try:
-        with running.start(timeout=900):  # the first start pulls the image on the worker
-            yield running
+        running.start(timeout=900)  # the first start pulls the image on the worker
+        yield running
     finally:
-        remove_lab_resources(prefix, volumes=True)  # services, networks, tables, volumes
+        running.stop()
+        remove_lab_resources(prefix, volumes=True)
+        subprocess.run(
+            ["nft", "delete", "table", "inet", STALE], capture_output=True
+        )  # services, networks, tables, volumes
 
 
 def node_of(user: str, prefix: str) -> str:
     return docker("service", "ps", f"{prefix}-{user}", "--filter", "desired-state=running",
                   "--format", "{{.Node}}").strip()  # fmt: skip
+
+
+def test_swarm_lab_up_guards_every_node_and_drops_an_earlier_labs_table(lab, worker, prefix):
+    guarded = f"table inet {prefix}-lab-node"
+    # The worker has no nft of its own: ask with the image the guard runs.
+    host = ("--network", "host", "--user", "0", "--cap-add", "NET_ADMIN", "--entrypoint", "nft")
+    image = lab.resolved().swarm_image
+    on_worker = worker.exec("docker", "run", "--rm", *host, image, "list", "tables")
+    assert guarded in on_worker
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert guarded in tables and STALE not in tables
 
 
 def test_cluster_status_shows_both_nodes_prepared_and_the_registry_answering(cluster, worker):
@@ -152,7 +185,8 @@ def test_swarm_limits_and_hardening_hold_on_the_worker(lab, worker, prefix):
     )
     uid, caps, no_new_privileges, pids, memory, socket, mounts = seen.split(maxsplit=6)
     assert (uid, caps, no_new_privileges) == ("1000", "0000000000000000", "1")
-    assert (pids, memory, socket) == ("512", str(2 * 2**30), "False")
+    limits = Limits()  # the lab's defaults, as in its settings
+    assert (pids, memory, socket) == ("512", str(size_bytes(limits.memory)), "False")
     # Only their work and their team's folder come from outside: no hub state.
     assert mounts.strip() == "['/home/jovyan/work', '/home/jovyan/work/team']"
 
@@ -236,7 +270,7 @@ def test_cluster_move_copies_a_teams_work_to_another_node_and_pins_it_there(
 
     moved = icslab("cluster", "move", ON_WORKER, "--to", manager, "--data-dir", data_dir)
     assert moved.returncode == 0, moved.stdout + moved.stderr
-    assert "p04, p05, p06 now live on" in moved.stdout  # the team moves together
+    assert "p04, p05 now live on" in moved.stdout  # the team moves together
     p04.start_server(timeout=240)
     assert node_of(ON_WORKER, prefix) == manager
     assert (

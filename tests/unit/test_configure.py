@@ -230,6 +230,7 @@ def test_swarm_mode_runs_services_of_the_registry_image_pinned_to_their_node(mak
     assert c.JupyterHub.hub_bind_url == "http://10.0.0.1:8124"
     # The disk guard reads volumes of this engine only: not in swarm mode (yet).
     assert "disk" not in {role["name"] for role in c.JupyterHub.load_roles}
+    assert "icslab-disk" not in {service["name"] for service in c.JupyterHub.services}
 
 
 def test_local_mode_stops_servers_with_the_hub(lab):
