@@ -1,0 +1,1 @@
+"""The lab over several machines (Docker Swarm), and how many machines a week needs."""
