@@ -523,7 +523,11 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 def capacity_part(
-    idle: Idle, measured: list[ModuleFigures], participants: int, datasets: str
+    provenance: dict[str, Any],
+    idle: Idle,
+    measured: list[ModuleFigures],
+    participants: int,
+    datasets: str,
 ) -> dict[str, Any]:
     """The figures the capacity planner reads (icslab.cluster.capacity.MemoryFigures)."""
     modules = {}
@@ -542,7 +546,7 @@ def capacity_part(
     # What kernels map from files (datasets, libraries) is in the page cache once per node.
     shared = max((max(f.peaks.kernel_file.values(), default=0) for f in measured), default=0)
     return {
-        "measured": measured_here(["bench/memory.py", *sys.argv[1:]]),
+        "measured": provenance,
         "participants": participants,
         "datasets": datasets,
         "idle_server_bytes": spread([float(v) for v in idle.anon]),
@@ -693,6 +697,7 @@ def main() -> None:
     where = f"{args.batadal}, copied to each work folder" if batadal else "none (part 2 skipped)"
     print(f"BATADAL for 07-capstone: {where}", flush=True)
     bench_started = time.perf_counter()
+    provenance = measured_here(["bench/memory.py", *sys.argv[1:]])  # the code as it starts
     rows: list[str] = []
     measured: list[ModuleFigures] = []
     with tempfile.TemporaryDirectory(prefix="icslab-bench-") as scratch:
@@ -744,7 +749,7 @@ def main() -> None:
         "container's CPU time over the module; cores: its highest CPU use between two samples."
     )
     if args.record:
-        record("memory", capacity_part(idle, measured, len(names), data))
+        record("memory", capacity_part(provenance, idle, measured, len(names), data))
         print(f"recorded in {CAPACITY_FIGURES.relative_to(REPO)} (part 'memory')")
 
 

@@ -101,8 +101,9 @@ def main() -> None:
         help=f"put the figures into {CAPACITY_FIGURES.relative_to(REPO)} for the capacity planner",
     )
     args = parser.parse_args()
-    if args.teams < 2:
-        parser.error("--teams must be at least 2 (a plant's cost is what each further one adds)")
+    if args.record and args.teams < 2:
+        parser.error("--record needs --teams 2 or more (a plant's cost is what each one adds)")
+    where = measured_here(["bench/plant.py", *sys.argv[1:]])  # the code as it starts
     with tempfile.TemporaryDirectory(prefix="icslab-bench-plant-") as scratch:
         results = {}
         for label, teams, lag in (
@@ -125,18 +126,19 @@ def main() -> None:
     print(f"register change -> row in history(): median {statistics.median(lags):.3f} s, "
           f"p95 {p95:.3f} s, max {lags[-1]:.3f} s over {len(lags)} changes")  # fmt: skip
     if args.record:
-        record("plant", capacity_part(results["one plant"][1], results[f"{args.teams} plants"][1],
-                                      args.teams))  # fmt: skip
+        record("plant", capacity_part(where, results["one plant"][1],
+                                      results[f"{args.teams} plants"][1], args.teams))  # fmt: skip
         print(f"recorded in {CAPACITY_FIGURES.relative_to(REPO)} (part 'plant')")
 
 
-def capacity_part(alone: dict, shared: dict, teams: int) -> dict:
+def capacity_part(where: dict, alone: dict, shared: dict, teams: int) -> dict:
     """The figures the capacity planner reads (icslab.cluster.capacity.PlantFigures): what
     each plant adds to the process (RSS, from one plant to `teams`), and what is left,
-    the process's own cost."""
+    the process's own cost. A plant's CPU is measured while a client polls its PLC1 and
+    its history every 20 ms (the lag's watchers): more than a team's notebooks ask."""
     per_plant = max(0, (shared["rss"] - alone["rss"]) // (teams - 1))
     return {
-        "measured": measured_here(["bench/plant.py", *sys.argv[1:]]),
+        "measured": where,
         "plants": teams,
         "process_bytes": max(1, alone["rss"] - per_plant),
         "per_plant_bytes": per_plant,
