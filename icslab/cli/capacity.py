@@ -9,7 +9,7 @@ import typer
 
 from icslab.cli.options import commands
 from icslab.cli.output import console
-from icslab.cluster.capacity import HEADROOM, RUN_SECONDS
+from icslab.cluster.capacity import DEFAULT_MACHINES, HEADROOM, RUN_SECONDS
 from icslab.paths import CAPACITY_FIGURES, REPO
 
 app = commands()
@@ -27,11 +27,11 @@ def capacity(
     ],
     teams: Annotated[
         int | None,
-        typer.Option(help="Teams, each with a live plant with --plant [one per 10 participants]."),
+        typer.Option(help="Teams, each with a live plant with --plant (one per 10 participants)."),
     ] = None,
     plant: Annotated[bool, typer.Option("--plant", help="A live plant per team.")] = False,
     machine: Annotated[
-        list[str] | None, typer.Option(help=f"{MACHINES_HELP} [16G/4, 32G/8, 64G/16].")
+        list[str] | None, typer.Option(help=f"{MACHINES_HELP} ({', '.join(DEFAULT_MACHINES)}).")
     ] = None,
     headroom: Annotated[
         float, typer.Option(help="Share of each machine's memory and cores kept for the OS.")
@@ -56,7 +56,7 @@ def capacity(
     from rich.markup import escape
     from rich.table import Table
 
-    from icslab.cluster.capacity import DEFAULT_MACHINES, load_figures, plans, summary
+    from icslab.cluster.capacity import load_figures, plans, summary
 
     planned = plans(load_figures(figures), participants, machine or DEFAULT_MACHINES, teams,
                     plant, headroom, run_seconds)  # fmt: skip
