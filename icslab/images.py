@@ -88,10 +88,11 @@ def read_package_list(text: str) -> list[str]:
     return [name for line in text.splitlines() if (name := line.split("#", 1)[0].strip())]
 
 
-def base_image_tag(packages: Iterable[str]) -> str:
-    """icslab-base:bookworm-<hash>: a new package list names a new base; order does not."""
+def base_image_tag(packages: Iterable[str], repository: str = BASE_REPOSITORY) -> str:
+    """icslab-base:bookworm-<hash>: a new package list names a new base; order does not.
+    (`repository`: the swarm tests' node image is made the same way.)"""
     recipe = json.dumps([SUITE, "minbase", sorted(set(packages)), TRIMMED])
-    return f"{BASE_REPOSITORY}:{SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+    return f"{repository}:{SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
 def debootstrap_command(packages: list[str], rootfs: Path, mirror: str) -> list[str]:
@@ -325,7 +326,14 @@ def ensure_base(mirror: str, on_line: OnLine) -> str:
         )
     if os.geteuid() != 0:
         raise ImageBuildError("debootstrap needs root: run `icslab images build` as root")
-    rootfs = Path(tempfile.mkdtemp(prefix="icslab-base-"))
+    debootstrap_import(tag, packages, mirror, on_line)
+    return f"{tag} (new)"
+
+
+def debootstrap_import(tag: str, packages: list[str], mirror: str, on_line: OnLine) -> None:
+    """A minbase Debian rootfs with `packages`, trimmed, imported as image `tag` (the
+    participant base and the swarm tests' node image are both made this way)."""
+    rootfs = Path(tempfile.mkdtemp(prefix=f"{tag.partition(':')[0]}-"))
     try:
         code, tail = stream(debootstrap_command(packages, rootfs, mirror), on_line)
         if code:
@@ -335,10 +343,9 @@ def ensure_base(mirror: str, on_line: OnLine) -> str:
         with subprocess.Popen(tar, stdout=subprocess.PIPE) as archive:
             code, tail = stream(["docker", "import", "-", tag], on_line, stdin=archive.stdout)
         if code or archive.returncode:
-            raise ImageBuildError(f"docker import of the base failed:\n{tail}")
+            raise ImageBuildError(f"docker import of {tag} failed:\n{tail}")
     finally:
         shutil.rmtree(rootfs, ignore_errors=True)
-    return f"{tag} (new)"
 
 
 def trim(rootfs: Path) -> None:

@@ -138,6 +138,12 @@ class LabPaths:
         return self.data_dir / "disk"
 
     @property
+    def cluster(self) -> Path:
+        """Swarm mode's state: the cluster's address, the lab registry (its storage,
+        certificate and process), the image pushed there, who lives on which node."""
+        return self.data_dir / "cluster"
+
+    @property
     def tls(self) -> Path:
         """The front door's state: caddy's config and storage, the lab CA, the CA page."""
         return self.data_dir / "tls"
@@ -186,6 +192,11 @@ class Lab(BaseModel, PublicAddress):
     docker_network: str | None = None
     docker_gateway: str | None = None
     docker_bridge: str | None = None  # its interface on this host (firewall rules)
+    # Swarm mode: the participant image in the lab registry, by digest (None: one server).
+    swarm_image: str | None = None
+    # Swarm mode: the addresses of the swarm's nodes when the lab started (the firewall
+    # lets only them reach the lab's ports on the manager's address).
+    swarm_nodes: list[str] = []
     # Whether the engine caps a container's own files (overlay2 on xfs with quotas).
     docker_disk_quota: bool = False
     # The git service (workshop material): where participants' servers fetch from.

@@ -321,6 +321,14 @@ class Docker(Section):
     )
 
 
+class Cluster(Section):
+    mode: Literal["single", "swarm"] = Field(
+        "single",
+        description="single: participants' containers on this server (docker mode); swarm: "
+        "on the nodes of the Docker Swarm `icslab cluster init` made.",
+    )
+
+
 WORKSHOP_NAME = r"[a-z0-9][a-z0-9_-]{0,63}"
 WorkshopName = Annotated[str, Field(pattern=f"^{WORKSHOP_NAME}$")]
 
@@ -414,6 +422,7 @@ class LabSettings(Section):
     accounts: Accounts = Accounts()
     data: Data = Data()
     docker: Docker = Docker()
+    cluster: Cluster = Cluster()
     material: Material = Material()
     tls: Tls = Tls()
     dns: Dns = Dns()

@@ -9,6 +9,7 @@ import typer
 from icslab.cli import (
     backup,
     capacity,
+    cluster,
     datasets,
     detect,
     develop,
@@ -39,7 +40,7 @@ for name, group in {
     "passwords": passwords, "datasets": datasets, "docker": docker, "images": images,
     "languages": languages,
     "notebooks": notebooks, "homework": homework, "room": room, "live": live, "service": service,
-    "tls": tls, "detect": detect, "plant": plant,
+    "tls": tls, "detect": detect, "plant": plant, "cluster": cluster,
 }.items():  # fmt: skip
     app.add_typer(group.app, name=name)
 app.add_typer(material.own, name="material")

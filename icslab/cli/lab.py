@@ -17,7 +17,7 @@ from icslab.cli.options import (
 )
 from icslab.cli.output import console, errors
 from icslab.errors import InputError
-from icslab.lab import default_data_dir, load_inputs
+from icslab.lab import LabPaths, default_data_dir, load_inputs
 
 app = commands()
 
@@ -48,9 +48,22 @@ def up(
     # material.publish: every workshop built and checked before anything changes.
     settings = load_inputs(config, roster)[0]
     staged = stage_all(settings.material.publish)
+    data_dir = data_dir or default_data_dir()
+    in_swarm = settings.cluster.mode == "swarm"
+    if in_swarm:
+        from icslab.cluster.setup import guard_nodes, plan_up
+
+        swarm = plan_up(LabPaths(data_dir.resolve()), settings)
     started = prepare(
-        config, data_dir or default_data_dir(), roster_file=roster, port=port, spawner=spawner
+        config,
+        data_dir,
+        roster_file=roster,
+        port=port,
+        spawner=spawner,
+        swarm=swarm if in_swarm else None,
     )
+    if in_swarm:
+        console.print(f"  node firewalls {guard_nodes(started.lab)} (every prepared node)")
     for line in banner(started):
         console.print(line, highlight=False)
     for workshop in staged:

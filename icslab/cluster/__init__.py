@@ -1,1 +1,1 @@
-"""The lab over several machines (Docker Swarm), and how many machines a week needs."""
+"""Past one server: the lab on a Docker Swarm of several machines, and how many it needs."""

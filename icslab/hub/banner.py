@@ -25,7 +25,18 @@ def banner(started: Started) -> list[str]:
         f"  room view    {lab.service_url(ROOM_SERVICE)}  (instructors: who is stuck where)",
         *_front(started),
     ]
-    if lab.spawner == "docker":
+    if lab.swarm_image:
+        docker = lab.settings.docker
+        lines += [
+            f"  spawner      swarm: a service per participant on the {len(lab.swarm_nodes)} "
+            f"nodes, {docker.prefix}-<name> (`icslab cluster status`: who is where)",
+            f"  image        {lab.swarm_image}",
+            f"  network      one overlay per participant (no egress; hub API on "
+            f"{lab.docker_gateway}; firewall tables inet {docker.prefix}-lab and, on every "
+            f"node, inet {docker.prefix}-lab-node)",
+            f"  volumes      {docker.prefix}-user-<name> on the node that holds it",
+        ]
+    elif lab.spawner == "docker":
         docker = lab.settings.docker
         egress = "egress allowed" if docker.egress else "no egress"
         lines += [

@@ -6,6 +6,7 @@ starting a hub.
 from __future__ import annotations
 
 import html
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -225,7 +226,7 @@ def _accounts(c: Config, lab: Lab) -> None:
         cli,
         room,
         *([culler] if culling else []),
-        *([disk] if lab.spawner == "docker" else []),
+        *([disk] if lab.spawner == "docker" and not lab.swarm_image else []),
         *team_roles(lab.members),
     ]
 
@@ -435,7 +436,10 @@ def _docker(c: Config, lab: Lab) -> None:
         tuple(lab.members), docker.prefix, tuple(own_volume.items())
     )
     c.DockerSpawner.notebook_dir = IMAGE_HOME
-    c.DockerSpawner.network_name = lab.docker_network
+    if lab.swarm_image:
+        _swarm(c, lab)
+    else:
+        c.DockerSpawner.network_name = lab.docker_network
     c.DockerSpawner.plants_dir = str(lab.paths.plants)  # servers joining a live plant say so
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.environment = {
@@ -454,3 +458,16 @@ def _docker(c: Config, lab: Lab) -> None:
         # measures the rest: the work volume).
         **({"storage_opt": {"size": lab.settings.limits.disk}} if lab.docker_disk_quota else {}),
     }
+
+
+def _swarm(c: Config, lab: Lab) -> None:
+    """Swarm mode: each server a service on a prepared node (icslab.hub.swarm_spawner)."""
+    c.JupyterHub.spawner_class = "icslab.hub.swarm_spawner.SwarmSpawner"
+    c.SwarmSpawner.image = lab.swarm_image  # in the lab registry, by digest
+    c.SwarmSpawner.pull_policy = "skip"  # each node pulls from the lab registry
+    c.SwarmSpawner.cluster_dir = str(lab.paths.cluster)
+    c.SwarmSpawner.pids_limit = lab.settings.docker.pids_limit
+    mates = teams(list(lab.members))
+    c.SwarmSpawner.team_members = json.dumps(
+        {m.username: [u for u in mates[m.team] if u != m.username] for m in lab.members if m.team}
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -22,6 +23,7 @@ from icslab.hub.firewall import bridge_of
 from icslab.hub.teams import team_volume, user_volume
 from icslab.languages import IMAGE_LABEL, not_in_image
 from icslab.settings import size_bytes
+from icslab.waiting import wait_for
 
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
 LAB_LABEL = "org.icslab.lab"
@@ -141,6 +143,11 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
     """Remove the lab's own containers, network and (if asked) volumes: by prefix only."""
     engine = client()
     removed = Removed([], [], [], [])
+    # Swarm mode: servers, the node guard and moves are services with the lab's label.
+    if engine.info().get("Swarm", {}).get("ControlAvailable"):
+        for service in engine.services.list(filters={"label": f"{LAB_LABEL}={prefix}"}):
+            service.remove()
+            removed.containers.append(f"service {service.name}")
     for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
         if (name := container.name or "").startswith(f"{prefix}-"):
             container.remove(force=True)
@@ -156,12 +163,15 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
         network.reload()
         for container in network.attrs.get("Containers") or {}:
             network.disconnect(container, force=True)
-        network.remove()
+        # An overlay is free only once the removed services' tasks have left it.
+        wait_for(partial(network_removed, network), timeout=60, what=f"{network.name} removed")
         removed.networks.append(network.name or "")
     if firewall.remove(prefix):
         removed.firewall.append(firewall.table_name(prefix))
     if firewall.remove_plants(prefix):
         removed.firewall.append(firewall.plants_table(prefix))
+    if firewall.remove_node_table(prefix):
+        removed.firewall.append(firewall.node_table(prefix))
     if volumes:
         own = (user_volume(prefix, ""), team_volume(prefix, ""))  # participants' and teams' work
         for volume in engine.volumes.list(filters={"name": f"{prefix}-"}):
@@ -169,6 +179,17 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
                 volume.remove(force=True)
                 removed.volumes.append(volume.name)
     return removed
+
+
+def network_removed(network) -> bool:
+    """Remove `network`; False while endpoints still hold it (retry with wait_for)."""
+    try:
+        network.remove()
+    except NotFound:
+        return True
+    except docker.errors.APIError:
+        return False
+    return True
 
 
 def disk_quota_supported(info: dict, mounts: str) -> bool:

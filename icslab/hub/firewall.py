@@ -51,12 +51,27 @@ def table_name(prefix: str) -> str:
     return f"{prefix}-lab"
 
 
+def node_table(prefix: str) -> str:
+    """Swarm mode: the table the node guard installs on every node (icslab.cluster.guard)."""
+    return f"{table_name(prefix)}-node"
+
+
+def remove_node_table(prefix: str) -> bool:
+    """This machine's node-guard table (the other nodes keep theirs); True if it was there."""
+    done = _nft("delete", "table", FAMILY, node_table(prefix))
+    return _absent_or(done, prefix)
+
+
 @dataclass(frozen=True)
 class LabFirewall:
     prefix: str  # the lab's docker prefix: the table is `inet <prefix>-lab`
     bridge: str  # the lab network's bridge interface, see bridge_of()
     gateway: str  # the bridge's gateway IPv4 address, where the lab binds its services
     ports: tuple[int, ...]  # TCP ports containers may reach on the gateway
+    # Swarm mode: the gateway is the manager's LAN address, which the swarm needs; only
+    # the lab's ports there are guarded, and the swarm's nodes (their NATed containers)
+    # may reach them. None: a bridge gateway no other interface may reach (docker mode).
+    nodes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -72,6 +87,13 @@ class LabFirewall:
             problems.append(f"gateway {self.gateway!r} is not an IPv4 address")
         if not self.ports:
             problems.append("the lab firewall needs at least one port")
+        for node in self.nodes or ():
+            try:
+                ipaddress.IPv4Address(node)
+            except ValueError:
+                problems.append(f"node {node!r} is not an IPv4 address")
+        if self.nodes == ():
+            problems.append("a swarm lab's firewall needs its nodes' addresses")
         bad = [p for p in self.ports if type(p) is not int or not 0 < p < 65536]
         if bad:
             problems.append(f"not TCP ports: {bad}")
@@ -98,6 +120,12 @@ def bridge_of(network_id: str) -> str:
 def ruleset(fw: LabFirewall) -> str:
     ports = ", ".join(str(p) for p in sorted(set(fw.ports)))
     br, gw, table = f'"{fw.bridge}"', fw.gateway, f"{FAMILY} {fw.table}"
+    others = f'iifname != {{ "lo", {br} }} ip daddr {gw}'
+    if fw.nodes is None:
+        guard_others = f"{others} counter drop"
+    else:
+        nodes = ", ".join(sorted(set(fw.nodes)))
+        guard_others = f"{others} tcp dport {{ {ports} }} ip saddr != {{ {nodes} }} counter drop"
     # Declaring the table first makes the delete succeed when it is absent: one transaction.
     return f"""table {table} {{}}
 delete table {table}
@@ -107,7 +135,7 @@ table {table} {{
 \t\tiifname {br} ct state established,related ct direction reply accept
 \t\tiifname {br} ip daddr {gw} tcp dport {{ {ports} }} accept
 \t\tiifname {br} counter drop
-\t\tiifname != {{ "lo", {br} }} ip daddr {gw} counter drop
+\t\t{guard_others}
 \t}}
 }}
 """
@@ -177,7 +205,15 @@ def _wanted(fw: LabFirewall) -> list[RuleKey]:
         ),
         rule("accept", br, gw, ("tcp.dport", "==", set(fw.ports))),
         rule("drop", br),
-        rule("drop", ("meta.iifname", "!=", {"lo", fw.bridge}), gw),
+        rule("drop", ("meta.iifname", "!=", {"lo", fw.bridge}), gw)
+        if fw.nodes is None
+        else rule(
+            "drop",
+            ("meta.iifname", "!=", {"lo", fw.bridge}),
+            gw,
+            ("tcp.dport", "==", set(fw.ports)),
+            ("ip.saddr", "!=", set(fw.nodes)),
+        ),
     ]
 
 

@@ -35,6 +35,7 @@ from icslab.hub.front.setup import Certificate, ensure_certificate, write_caddyf
 from icslab.hub.groups import prune_groups
 from icslab.hub.proxy import proxy_command
 from icslab.hub.state_check import check_state
+from icslab.hub.swarm_spawner import GWBRIDGE
 from icslab.hub.teams import stop_servers_out_of_step
 from icslab.lab import LAB_FILE_ENV, Lab, LabPaths, load_inputs
 from icslab.paths import JUPYTERHUB_CONFIG
@@ -103,6 +104,15 @@ def docker_fields(settings, config_file: Path) -> dict:
         "docker_bridge": network.bridge,
         "docker_disk_quota": disk_quota_supported(engine.info(), mounts),
     }
+
+
+def swarm_fields(settings, config_file: Path, swarm: dict) -> dict:
+    """Swarm mode: the image exists here (its languages are checked here); the hub API
+    and services listen on the manager's cluster address, where every node reaches it."""
+    engine = client()
+    require_image(engine, settings.docker.image)
+    require_languages(engine, settings.docker.image, settings.workshop.languages, config_file)
+    return {"docker_bridge": GWBRIDGE, **swarm}
 
 
 def free_port() -> int:
@@ -224,12 +234,17 @@ def prepare(
     roster_file: Path | None = None,
     port: int | None = None,
     spawner: str | None = None,
+    swarm: dict | None = None,
 ) -> Started:
+    """swarm: swarm mode's Lab fields (swarm_image, docker_gateway, swarm_nodes), from
+    the cluster (`icslab.cluster.setup.plan_up`)."""
     """Validate, then (only if everything is valid) update the lab's stored state."""
     settings, roster_file, members = load_inputs(config_file, roster_file)
     chosen = resolve_spawner(spawner or settings.hub.spawner, settings)
     if chosen == "local":
         require_local_languages(settings.workshop.languages, config_file)
+    if swarm and chosen != "docker":
+        raise InputError(f"cluster.mode = 'swarm' runs containers: not --spawner {chosen}")
     # A hub of this lab ran here before (hub.lock exists). Had it crashed, what it
     # started may still hold the ports this start reuses: take the lock first (refused
     # while that hub lives), then stop them, before choosing and checking ports.
@@ -256,11 +271,12 @@ def prepare(
         submit_port=_reuse_port(data_dir, "submit_port", ports),
         room_port=_reuse_port(data_dir, "room_port", ports),
         proxy_command=proxy_command(),
-        **(docker_fields(settings, config_file) if chosen == "docker" else {}),
+        **(docker_fields(settings, config_file) if chosen == "docker" and not swarm else {}),
+        **(swarm_fields(settings, config_file, swarm) if swarm else {}),
     )
     check_ports(lab)
     check_data_dir(lab.data_dir)
-    if lab.spawner == "docker":
+    if lab.spawner == "docker" and not lab.swarm_image:  # on the nodes: cluster status
         participants = len(lab.usernames("participant"))
         check_free_space(client(), settings.docker.prefix, participants, settings.limits.disk)
     if lock_fd is None:
@@ -273,7 +289,8 @@ def prepare(
     if lab.spawner == "docker":
         guard_lab_network(lab)
         prefix = lab.settings.docker.prefix
-        servers_stopped = stop_servers_out_of_step(client(), prefix, lab.members)
+        if not lab.swarm_image:
+            servers_stopped = stop_servers_out_of_step(client(), prefix, lab.members)
     accounts = sync_accounts(lab.paths, lab.usernames())
     ensure_secret(lab.paths.cli_token)
     group_changes = prune_groups(lab.paths.database, roster_groups(lab.members))
@@ -300,12 +317,18 @@ def guard_lab_network(lab: Lab) -> None:
         prefix=lab.settings.docker.prefix,
         bridge=lab.docker_bridge,
         gateway=lab.docker_gateway,
-        ports=(lab.hub_api_port, lab.git_port, lab.live_port, lab.submit_port, lab.room_port),
+        ports=lab_ports(lab),
+        nodes=tuple(lab.swarm_nodes) if lab.swarm_image else None,
     )
     firewall.install(wanted)
     problems = firewall.check(wanted)
     if problems:
         raise InputError(*(f"the lab network's firewall: {problem}" for problem in problems))
+
+
+def lab_ports(lab: Lab) -> tuple[int, ...]:
+    """The lab's ports that participants' servers reach."""
+    return (lab.hub_api_port, lab.git_port, lab.live_port, lab.submit_port, lab.room_port)
 
 
 def planned_lab(settings, config_file: Path, data_dir: Path, members: list[Member]) -> Lab:

@@ -1,5 +1,6 @@
 """configure(c, lab) only sets values; read its result like a hub would."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -206,6 +207,29 @@ def test_docker_mode_isolates_limits_and_keeps_work_in_a_volume(make_lab):
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"
     # Containers outlive a hub restart.
     assert c.JupyterHub.cleanup_servers is False
+
+
+def test_swarm_mode_runs_services_of_the_registry_image_pinned_to_their_node(make_lab):
+    docker_lab = make_lab("docker", cluster={"mode": "swarm"})
+    swarm = {
+        "swarm_image": "10.0.0.1:5000/icslab-participant:ab12@sha256:00ff",
+        "docker_network": None,
+        "docker_gateway": "10.0.0.1",
+        "swarm_nodes": ["10.0.0.1"],
+    }
+    c = configured(docker_lab.model_copy(update=swarm))
+    assert c.JupyterHub.spawner_class == "icslab.hub.swarm_spawner.SwarmSpawner"
+    assert c.SwarmSpawner.image == swarm["swarm_image"]  # by digest, from the lab registry
+    assert c.SwarmSpawner.pull_policy == "skip"  # each node pulls it itself
+    assert c.SwarmSpawner.cluster_dir == str(docker_lab.paths.cluster)
+    assert c.SwarmSpawner.pids_limit == 512
+    # A team lives on one node: each member's teammates (p03 is alone in power).
+    assert json.loads(c.SwarmSpawner.team_members) == {"p01": ["p02"], "p02": ["p01"], "p03": []}
+    assert "network_name" not in c.DockerSpawner  # a network of their own, made by the spawner
+    # Every node reaches the hub API on the manager's cluster address.
+    assert c.JupyterHub.hub_bind_url == "http://10.0.0.1:8124"
+    # The disk guard reads volumes of this engine only: not in swarm mode (yet).
+    assert "disk" not in {role["name"] for role in c.JupyterHub.load_roles}
 
 
 def test_local_mode_stops_servers_with_the_hub(lab):

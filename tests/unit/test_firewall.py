@@ -174,3 +174,25 @@ def test_the_plants_table_opens_each_plant_network_to_its_own_plant_only():
 def test_a_plant_opening_with_a_bad_field_is_refused():
     with pytest.raises(InputError, match="not an interface name"):
         firewall.plants_ruleset("icslab", [firewall.PlantOpening("br x", "172.30.1.1", (1,))])
+
+
+SWARM = LabFirewall("icslab", "docker_gwbridge", "10.0.0.1", (8124, 8126), ("10.0.0.1", "10.0.0.2"))
+
+
+def test_a_swarm_managers_table_guards_only_the_lab_ports_on_its_lan_address():
+    """The manager's address is on the LAN, where the swarm itself needs it: other
+    interfaces reach the lab's ports there only from the swarm's nodes."""
+    text = ruleset(SWARM)
+    assert 'iifname "docker_gwbridge" ip daddr 10.0.0.1 tcp dport { 8124, 8126 } accept' in text
+    assert (
+        'iifname != { "lo", "docker_gwbridge" } ip daddr 10.0.0.1 tcp dport { 8124, 8126 } '
+        "ip saddr != { 10.0.0.1, 10.0.0.2 } counter drop"
+    ) in text
+    assert "ip daddr 10.0.0.1 counter drop" not in text  # the swarm's own ports stay open
+
+
+def test_a_swarm_firewall_without_nodes_or_with_a_bad_one_is_refused():
+    with pytest.raises(InputError, match="needs its nodes' addresses"):
+        LabFirewall("icslab", "docker_gwbridge", "10.0.0.1", (8124,), ())
+    with pytest.raises(InputError, match="node 'node2' is not an IPv4 address"):
+        LabFirewall("icslab", "docker_gwbridge", "10.0.0.1", (8124,), ("10.0.0.1", "node2"))

@@ -1,0 +1,252 @@
+"""Swarm mode on a real engine with a real worker node (a second dockerd on this
+machine, joined as an instructor's extra machine would be): `icslab cluster init`
+makes the swarm and the lab registry, `icslab up` with `[cluster] mode = "swarm"`
+guards every node and places participants' servers on both nodes. A participant on
+the worker runs a cell, keeps their files across a restart on the same node, has the
+limits and hardening of docker mode, and got the image from the lab registry only;
+participants on different nodes cannot reach each other, nor anything outside.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from icslab.cluster import registry
+from icslab.hub.docker_env import engine_answers, remove_lab_resources
+from icslab.hub.front import certs
+from icslab.hub.swarm_spawner import (
+    GWBRIDGE,
+    NODE_LABEL,
+    read_placement,
+    record_placement,
+)
+from icslab.lab import LabPaths
+from icslab.testing import PARTICIPANT_IMAGE, docker_lab, unique_prefix
+from icslab.testing.swarm_node import WorkerNode, bridge_gateway, docker, swarm_state
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not engine_answers() and not os.environ.get("CI"), reason="no Docker engine answers"
+    ),
+]
+PREPARED = ["--no-new-privileges", "--label", f"{NODE_LABEL}=prepared"]
+ON_MANAGER, ON_WORKER = "p01", "p04"  # of two teams: water and power
+
+
+def icslab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "icslab.cli", *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def prefix():
+    return unique_prefix()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, prefix):
+    """`icslab cluster init` for a lab's data dir; afterwards the registry stops and, if
+    this made the swarm, the engine leaves it."""
+    had_swarm = swarm_state().get("LocalNodeState") == "active"
+    had_gwbridge = bool(docker("network", "ls", "-q", "--filter", f"name=^{GWBRIDGE}$").strip())
+    folder = tmp_path_factory.mktemp("swarm-lab")
+    paths = LabPaths(folder / "data")
+    address = swarm_state().get("NodeAddr") if had_swarm else bridge_gateway()
+    made = icslab("cluster", "init", "--address", address, "--data-dir", str(paths.data_dir))
+    try:
+        assert made.returncode == 0, made.stdout + made.stderr
+        yield SimpleNamespace(folder=folder, paths=paths, address=address, said=made.stdout)
+    finally:
+        registry.stop(paths)
+        if not had_swarm:
+            docker("swarm", "leave", "--force")
+            if not had_gwbridge:
+                docker("network", "rm", GWBRIDGE)
+
+
+@pytest.fixture(scope="module")
+def worker(cluster):
+    """An extra machine that did what the join steps say: trust the registry, set the
+    engine options, join."""
+    token = cluster.said.split("docker swarm join --token ", 1)[1].split()[0]
+    ca_pem = (cluster.paths.lab_ca / certs.CA_CERT).read_text()
+    with WorkerNode(unique_prefix(), dockerd_options=PREPARED) as node:
+        node.trust_registry(f"{cluster.address}:{registry.REGISTRY_PORT}", ca_pem)
+        node.join(token, cluster.address)
+        yield node
+
+
+@pytest.fixture(scope="module")
+def lab(cluster, worker, prefix):
+    manager = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+    # Where each one's work lives, as `icslab cluster move` would record it.
+    record_placement(cluster.paths.cluster, ON_MANAGER, manager)
+    record_placement(cluster.paths.cluster, ON_WORKER, worker.node_id)
+    running = docker_lab(cluster.folder, prefix, cluster={"mode": "swarm"})
+    try:
+        with running.start(timeout=900):  # the first start pulls the image on the worker
+            yield running
+    finally:
+        remove_lab_resources(prefix, volumes=True)  # services, networks, tables, volumes
+
+
+def node_of(user: str, prefix: str) -> str:
+    return docker("service", "ps", f"{prefix}-{user}", "--filter", "desired-state=running",
+                  "--format", "{{.Node}}").strip()  # fmt: skip
+
+
+def test_cluster_status_shows_both_nodes_prepared_and_the_registry_answering(cluster, worker):
+    shown = icslab("cluster", "status", "--data-dir", str(cluster.paths.data_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert "answers" in shown.stdout and "DOES NOT ANSWER" not in shown.stdout
+    worker_row = next(line for line in shown.stdout.splitlines() if worker.name in line)
+    assert "worker" in worker_row and "yes" in worker_row
+
+
+def test_swarm_participant_on_the_worker_runs_a_cell_and_keeps_files_on_that_node(
+    lab, worker, prefix, cluster
+):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    assert p04.run_code("6*7") == "42"
+    p04.run_code("open('/home/jovyan/work/notes.txt', 'w').write('tank 2 mass balance')")
+    # The worker got the image from the lab registry: it has no other source.
+    pulled = worker.exec("docker", "images", "--format", "{{.Repository}}")
+    assert f"{cluster.address}:{registry.REGISTRY_PORT}/{registry.REPOSITORY}" in pulled
+
+    p04.stop_server()
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    assert read_placement(cluster.paths.cluster)[ON_WORKER] == worker.node_id
+    assert p04.run_code("print(open('/home/jovyan/work/notes.txt').read())") == (
+        "tank 2 mass balance\n"
+    )
+
+
+def test_swarm_limits_and_hardening_hold_on_the_worker(lab, worker, prefix):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    seen = p04.run_code(
+        "import os\n"
+        "status = dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines()"
+        " if ':\\t' in l)\n"
+        "pids = next(p for p in ('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max')"
+        " if os.path.exists(p))\n"
+        "memory = next(p for p in ('/sys/fs/cgroup/memory/memory.limit_in_bytes',"
+        " '/sys/fs/cgroup/memory.max') if os.path.exists(p))\n"
+        "mounts = [line.split()[1] for line in open('/proc/mounts')]\n"
+        "print(os.getuid(), status['CapEff'].strip(), status['NoNewPrivs'].strip(),"
+        " open(pids).read().strip(), open(memory).read().strip(),"
+        " os.path.exists('/var/run/docker.sock'),"
+        " [m for m in mounts if m.startswith(('/home', '/opt', '/var/run', '/srv'))])"
+    )
+    uid, caps, no_new_privileges, pids, memory, socket, mounts = seen.split(maxsplit=6)
+    assert (uid, caps, no_new_privileges) == ("1000", "0000000000000000", "1")
+    assert (pids, memory, socket) == ("512", str(2 * 2**30), "False")
+    # Only their work and their team's folder come from outside: no hub state.
+    assert mounts.strip() == "['/home/jovyan/work', '/home/jovyan/work/team']"
+
+
+def reach_from(client, targets: list[tuple[str, int]]) -> list[str]:
+    probe = (
+        "import socket\n"
+        "def reach(host, port):\n"
+        "    try:\n"
+        "        socket.create_connection((host, port), timeout=3).close()\n"
+        "        return 'open'\n"
+        "    except OSError:\n"
+        "        return 'closed'\n"
+        f"print(*[reach(h, p) for h, p in {targets!r}])"
+    )
+    return client.run_code(probe, timeout=120).split()
+
+
+def test_swarm_participants_on_two_nodes_cannot_reach_each_other_nor_outside(
+    lab, worker, prefix, cluster
+):
+    p01, p04 = lab.login(ON_MANAGER), lab.login(ON_WORKER)
+    p01.start_server(timeout=240)
+    p04.start_server(timeout=240)
+    assert node_of(ON_MANAGER, prefix) != worker.name and node_of(ON_WORKER, prefix) == worker.name
+    running = lab.resolved()
+    hub_api = (cluster.address, running.hub_api_port)
+    p01_at = published(prefix, ON_MANAGER, cluster.address)
+    p04_at = published(prefix, ON_WORKER, worker.address)
+    manager_other = (cluster.address, 2377)  # the manager's own services (here: the swarm's)
+    worker_other = (worker.address, 2377)
+    outside = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--name", f"{prefix}-outside", "--entrypoint", "python3",
+         PARTICIPANT_IMAGE, "-m", "http.server", "8080"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    try:
+        beyond = (
+            docker("inspect", outside, "--format", "{{.NetworkSettings.IPAddress}}").strip(),
+            8080,
+        )
+        # From the manager: the hub, yes; the worker's participant, any node's other
+        # services, a machine beyond the lab: no.
+        assert reach_from(p01, [hub_api, p04_at, manager_other, worker_other, beyond]) == [
+            "open", "closed", "closed", "closed", "closed"
+        ]  # fmt: skip
+        # From the worker: the hub, yes; the manager's participant, its own server
+        # through its node, its node's other services, beyond the lab: no.
+        assert reach_from(
+            p04, [hub_api, p01_at, (worker.address, p04_at[1]), worker_other, beyond]
+        ) == ["open", "closed", "closed", "closed", "closed"]
+    finally:
+        subprocess.run(["docker", "rm", "-f", outside], capture_output=True)
+
+
+def published(prefix: str, user: str, address: str) -> tuple[str, int]:
+    task = docker("service", "ps", "-q", "--filter", "desired-state=running", f"{prefix}-{user}")
+    port = docker("inspect", task.split()[0], "--format",
+                  "{{(index .Status.PortStatus.Ports 0).PublishedPort}}")  # fmt: skip
+    return address, int(port)
+
+
+def test_cluster_move_copies_a_teams_work_to_another_node_and_pins_it_there(
+    lab, worker, prefix, cluster
+):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    p04.run_code(
+        "open('/home/jovyan/work/model.txt', 'w').write('isolation forest, 0.7')\n"
+        "open('/home/jovyan/work/team/findings.md', 'w').write('LIT101 spoofed at 14:02')"
+    )
+    data_dir = str(cluster.paths.data_dir)
+    manager = docker("info", "--format", "{{.Name}}").strip()
+    # Refused while their server runs, and to a node the swarm does not have.
+    running = icslab("cluster", "move", ON_WORKER, "--to", manager, "--data-dir", data_dir)
+    assert running.returncode == 2 and "stop it first" in running.stdout + running.stderr
+    p04.stop_server()
+    nowhere = icslab("cluster", "move", ON_WORKER, "--to", "node9", "--data-dir", data_dir)
+    assert nowhere.returncode == 2 and "no node node9" in nowhere.stdout + nowhere.stderr
+
+    moved = icslab("cluster", "move", ON_WORKER, "--to", manager, "--data-dir", data_dir)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "p04, p05, p06 now live on" in moved.stdout  # the team moves together
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == manager
+    assert (
+        p04.run_code(
+            "print(open('/home/jovyan/work/model.txt').read(),"
+            " open('/home/jovyan/work/team/findings.md').read(), sep=' | ')"
+        )
+        == "isolation forest, 0.7 | LIT101 spoofed at 14:02\n"
+    )
+    # Moving again onto a node that still holds the team's old copy is refused, not merged.
+    p04.stop_server()
+    back = icslab("cluster", "move", ON_WORKER, "--to", worker.name, "--data-dir", data_dir)
+    assert back.returncode == 2 and "already has this volume" in back.stdout + back.stderr
