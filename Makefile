@@ -49,7 +49,7 @@ test-unit: install ## run the fast unit tests only
 lint: install ## ruff on Python and notebooks, mypy on icslab and bench, through pre-commit
 	$(BIN)/icslab lint
 
-bench: install ## print the benchmarks' figures (spawn, dataset build, BATADAL, notebooks, memory)
+bench: install ## print the benchmarks' figures (spawn, datasets, BATADAL, notebooks, memory, plants); refresh the capacity planner's
 	$(BIN)/icslab bench
 
 images: install ## build the participant image offline (needs a Docker engine; root)

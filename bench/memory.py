@@ -27,11 +27,18 @@ Every ~0.5 s while they run it samples, from the host:
     v1 memory.oom_control);
   - the host's /proc/meminfo: used memory (MemTotal - MemAvailable) and the page
     cache (`Cached`, which already includes `Shmem`: tmpfs and shared memory).
+  - each container's CPU time (cgroup v2 cpu.stat usage_usec; v1 cpuacct.usage): its
+    CPU-seconds over the module and its highest use between two samples, in cores;
+  - the hub, its proxy and the lab's services: their summed PSS.
 and prints one row per module: each participant's peak kernel USS and peak
 cgroup anon (median and max over participants), how much the host's page cache
 grew, the sum of the cgroups' page cache at its peak, the host's used memory
 before the module and at its peak, the executions' wall times, and every failed
 execution and OOM kill (reported, never hidden). No figure is a pass or a fail.
+Before the first module, once the machine is quiet, it reads each idle server's
+container (cgroup anon) and the hub's PSS. --record puts these figures into the
+capacity planner's file (paths.CAPACITY_FIGURES, the part "memory"), keeping its
+other parts; `icslab bench` passes it.
 
 Each participant's memory limit is --memory-limit (default 4G, above the lab's
 usual limits.memory so that the bench measures rather than OOM-kills; the lab's
@@ -40,7 +47,7 @@ a module that reads what an earlier one read finds it cached, as in a real week.
 
     .venv/bin/python bench/memory.py [--participants 10] [--modules 00,02,07] [--via nbconvert]
                                      [--memory-limit 4G] [--quick | --data TRAIN=train,...]
-                                     [--batadal FOLDER]
+                                     [--batadal FOLDER] [--record]
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ import os
 import re
 import statistics
 import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -68,16 +76,18 @@ import nbformat
 import psutil
 
 from icslab.checks import STRICT_ENV
+from icslab.cluster.capacity import measured_here, record
 from icslab.data.plant import BATADAL_ENV, BATADAL_FILES
 from icslab.hub.docker_env import remove_lab_resources
 from icslab.hub.teams import IMAGE_HOME
 from icslab.notebooks.build import build_workshop
 from icslab.notebooks.execute import QUICK, with_parameters
 from icslab.notebooks.manifest import Module, load_workshop
-from icslab.paths import REPO
+from icslab.paths import CAPACITY_FIGURES, REPO
+from icslab.plant import networks as plant_networks
 from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
 from icslab.testing.client import LabClient, LabError
-from icslab.testing.machine import anonymous, wait_until_quiet
+from icslab.testing.machine import wait_until_quiet
 
 WORKSHOP = "ics-week"
 FOLDER = "bench-memory"  # in each participant's work folder (their volume)
@@ -98,6 +108,7 @@ class Participant:
     cgroup: Path  # its memory cgroup's folder
     cgroup_v1: bool
     client: LabClient  # logged in as the participant, as their browser is
+    cpu_usage: Path  # its CPU cgroup's file of CPU time used so far
     kernel_id: str = ""  # the kernel their server handed out (--via browser)
     kernel: psutil.Process | None = None  # the notebook's kernel, once seen
 
@@ -115,6 +126,46 @@ def memory_cgroup(pid: int) -> tuple[Path, bool]:
     if unified is None or not (unified / "memory.stat").exists():
         raise RuntimeError(f"process {pid}: no memory cgroup found in /proc/{pid}/cgroup")
     return unified, False
+
+
+def cpu_usage_file(pid: int) -> Path:
+    """The file of a process's CPU cgroup that counts its CPU time: cgroup v1
+    cpuacct.usage (ns) or v2 cpu.stat (usage_usec)."""
+    unified = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        number, controllers, path = line.split(":", 2)
+        if "cpuacct" in controllers.split(","):
+            return CGROUP / controllers / path.lstrip("/") / "cpuacct.usage"
+        if number == "0" and not controllers:
+            unified = CGROUP / path.lstrip("/") / "cpu.stat"
+    if unified is None or not unified.exists():
+        raise RuntimeError(f"process {pid}: no CPU cgroup found in /proc/{pid}/cgroup")
+    return unified
+
+
+def cpu_seconds(usage: Path) -> float:
+    """CPU time a cgroup has used so far, in seconds."""
+    if usage.name == "cpuacct.usage":
+        return int(usage.read_text()) / 1e9
+    return read_keyed(usage)["usage_usec"] / 1e6
+
+
+def rollup(pid: int) -> dict[str, int]:
+    """A process's /proc/PID/smaps_rollup in bytes (Rss, Pss, Anonymous, ...)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        values[key] = int(rest.split()[0]) * 1024
+    return values
+
+
+def summed_pss(processes: list[psutil.Process]) -> int:
+    """The PSS of processes together (those that exited meanwhile count 0)."""
+    total = 0
+    for process in processes:
+        with contextlib.suppress(OSError):
+            total += rollup(process.pid)["Pss"]
+    return total
 
 
 def read_keyed(path: Path) -> dict[str, int]:
@@ -181,7 +232,11 @@ class Peaks:
 
     uss: dict[str, int] = field(default_factory=dict)
     kernel_anon: dict[str, int] = field(default_factory=dict)
+    kernel_file: dict[str, int] = field(default_factory=dict)  # mapped files resident (Rss - anon)
     anon: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # over the module
+    cores: dict[str, float] = field(default_factory=dict)  # highest use between two samples
+    hub_pss: int = 0
     cgroups_file: int = 0  # the sum over containers, at its peak
     host_used: int = 0
     cached: int = 0
@@ -192,12 +247,15 @@ class Peaks:
 class Sampler(threading.Thread):
     """Samples every SAMPLE_SECONDS until stopped; `peaks` holds the result."""
 
-    def __init__(self, participants: list[Participant]):
+    def __init__(self, participants: list[Participant], hub: list[psutil.Process]):
         super().__init__(daemon=True)
         self.participants = participants
+        self.hub = hub
         self.peaks = Peaks()
         self.halt = threading.Event()
         self.oom_before = {p.name: cgroup_memory(p)[2] for p in participants}
+        self.cpu_before = {p.name: cpu_seconds(p.cpu_usage) for p in participants}
+        self.cpu_last = {p.name: (time.monotonic(), self.cpu_before[p.name]) for p in participants}
         for participant in participants:
             participant.kernel = None
 
@@ -218,18 +276,30 @@ class Sampler(threading.Thread):
                 peaks.anon[name] = max(peaks.anon.get(name, 0), anon)
                 peaks.oom_kills[name] = oom - self.oom_before[name]
                 files += file
+            with contextlib.suppress(OSError):
+                now, used = time.monotonic(), cpu_seconds(participant.cpu_usage)
+                then, before = self.cpu_last[name]
+                if now - then >= SAMPLE_SECONDS / 2:
+                    cores = (used - before) / (now - then)
+                    peaks.cores[name] = max(peaks.cores.get(name, 0.0), cores)
+                    self.cpu_last[name] = (now, used)
+                peaks.cpu_seconds[name] = used - self.cpu_before[name]
             if participant.kernel is None or not participant.kernel.is_running():
                 participant.kernel = find_kernel(participant)
             if participant.kernel is not None:
                 with contextlib.suppress(psutil.Error, OSError):
                     uss = participant.kernel.memory_full_info().uss
                     peaks.uss[name] = max(peaks.uss.get(name, 0), uss)
-                    anon = anonymous(participant.kernel.pid)
+                    mapped = rollup(participant.kernel.pid)
+                    anon = mapped["Anonymous"]
                     peaks.kernel_anon[name] = max(peaks.kernel_anon.get(name, 0), anon)
+                    file = mapped["Rss"] - anon
+                    peaks.kernel_file[name] = max(peaks.kernel_file.get(name, 0), file)
         info = meminfo()
         peaks.cgroups_file = max(peaks.cgroups_file, files)
         peaks.host_used = max(peaks.host_used, host_used(info))
         peaks.cached = max(peaks.cached, info["Cached"])
+        peaks.hub_pss = max(peaks.hub_pss, summed_pss(self.hub))
         peaks.samples += 1
 
     def stop(self) -> Peaks:
@@ -346,6 +416,7 @@ class ModuleFigures:
 def run_module(
     engine: docker.DockerClient,
     participants: list[Participant],
+    hub: list[psutil.Process],
     module: Module,
     notebook: bytes,
     timeout: int,
@@ -358,7 +429,7 @@ def run_module(
     quiet = wait_until_quiet(timeout=120, idle_share=0.85)
     before = meminfo()
     start = threading.Barrier(len(participants))
-    sampler = Sampler(participants)
+    sampler = Sampler(participants, hub)
     sampler.start()
     with ThreadPoolExecutor(len(participants)) as pool:
         futures = [
@@ -383,12 +454,12 @@ HEADER = (
     f"{'module':<22} {'N':>3}  {'kernel USS MiB':>15}  {'kernel anon MiB':>15}  "
     f"{'cgroup anon MiB':>15}  "
     f"{'cache +MiB':>10}  {'cgroups file MiB':>16}  {'host used GiB':>14}  "
-    f"{'wall s':>11}  failures"
+    f"{'wall s':>11}  {'CPU s':>11}  {'cores':>9}  failures"
 )
 UNDER = (
     f"{'':<22} {'':>3}  {'median/max':>15}  {'median/max':>15}  {'median/max':>15}  "
     f"{'':>10}  {'(sum, peak)':>16}  "
-    f"{'before->peak':>14}  {'median/max':>11}"
+    f"{'before->peak':>14}  {'median/max':>11}  {'median/max':>11}  {'med/max':>9}"
 )
 
 
@@ -413,7 +484,9 @@ def row(figures: ModuleFigures, participants: int) -> list[str]:
         f"{median_max([float(v) for v in peaks.kernel_anon.values()], MiB, 15)}  "
         f"{median_max([float(v) for v in peaks.anon.values()], MiB, 15)}  "
         f"{cache:>+10.0f}  {peaks.cgroups_file / MiB:>16.0f}  {host:>14}  "
-        f"{median_max([e.seconds for e in figures.executions], 1, 11)}  {failures}"
+        f"{median_max([e.seconds for e in figures.executions], 1, 11)}  "
+        f"{median_max(list(peaks.cpu_seconds.values()), 1, 11)}  "
+        f"{median_max(list(peaks.cores.values()), 1, 9, 1)}  {failures}"
     )
     lines = [line]
     if len(peaks.uss) < participants:
@@ -423,6 +496,64 @@ def row(figures: ModuleFigures, participants: int) -> list[str]:
     lines += [f"    {e.name} failed (exit {e.returncode}): {e.error}" for e in failed]
     lines += [f"    {name}'s container: {kills} OOM kill(s)" for name, kills in oom.items()]
     return lines
+
+
+@dataclass
+class Idle:
+    anon: list[int]  # each idle server's container
+    hub_pss: int
+
+
+def idle_figures(participants: list[Participant], hub: list[psutil.Process]) -> Idle:
+    """Every server started and the machine quiet: each container's anon, the hub's PSS."""
+    if not wait_until_quiet(timeout=180, idle_share=0.85):
+        print("(the machine was still busy when idle servers were measured)")
+    idle = Idle([cgroup_memory(p)[0] for p in participants], summed_pss(hub))
+    print(
+        f"idle servers: cgroup anon {median_max([float(v) for v in idle.anon], MiB, 0)} MiB "
+        f"(median/max); hub, proxy and services: {idle.hub_pss / MiB:.0f} MiB PSS",
+        flush=True,
+    )
+    return idle
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "max": max(values)} if values else {
+        "median": 0.0, "max": 0.0}  # fmt: skip
+
+
+def capacity_part(
+    provenance: dict[str, Any],
+    idle: Idle,
+    measured: list[ModuleFigures],
+    participants: int,
+    datasets: str,
+) -> dict[str, Any]:
+    """The figures the capacity planner reads (icslab.cluster.capacity.MemoryFigures)."""
+    modules = {}
+    for figures in measured:
+        peaks = figures.peaks
+        modules[figures.module] = {
+            "private_bytes": spread([float(v) for v in peaks.anon.values()]),
+            "kernel_uss_bytes": spread([float(v) for v in peaks.uss.values()]),
+            "cpu_seconds": spread(list(peaks.cpu_seconds.values())),
+            "peak_cores": spread(list(peaks.cores.values())),
+            "wall_seconds": spread([e.seconds for e in figures.executions]),
+            "page_cache_growth_bytes": max(0, peaks.cached - figures.baseline_cached),
+            "failures": sum(1 for e in figures.executions if e.returncode != 0),
+            "oom_kills": sum(peaks.oom_kills.values()),
+        }
+    # What kernels map from files (datasets, libraries) is in the page cache once per node.
+    shared = max((max(f.peaks.kernel_file.values(), default=0) for f in measured), default=0)
+    return {
+        "measured": provenance,
+        "participants": participants,
+        "datasets": datasets,
+        "idle_server_bytes": spread([float(v) for v in idle.anon]),
+        "hub_bytes": max([idle.hub_pss, *(f.peaks.hub_pss for f in measured)]),
+        "shared_data_bytes": shared,
+        "modules": modules,
+    }
 
 
 def parse_data(text: str) -> dict[str, str]:
@@ -442,9 +573,12 @@ def lab_memory_limit() -> str:
 
 
 @contextlib.contextmanager
-def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
+def room(
+    names: list[str], memory_limit: str
+) -> Iterator[tuple[list[Participant], list[psutil.Process]]]:
     """A docker-mode lab in a folder of its own, with every participant's server
-    started; everything with its prefix is removed afterwards."""
+    started, and the hub's processes (hub, proxy, services); everything with its
+    prefix is removed afterwards."""
     prefix = unique_prefix()
     roster = [("trainer", "", "instructor")]
     roster += [(name, f"team{i // 4 + 1}", "participant") for i, name in enumerate(names)]
@@ -468,9 +602,21 @@ def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
                 with lab.login(name) as client:
                     client.start_server(timeout=600)
 
+            # The teams' plant networks and folders, as `icslab plant up` makes them (with
+            # no plant running): servers join them at start. On an engine in swarm mode,
+            # joining a missing network fails with a 500, not NotFound, and the spawner
+            # then refuses to start the server.
+            for team in sorted({team for _, team, _ in roster if team}):
+                plant_networks.ensure(docker.from_env(), prefix, team)
+                (lab.resolved().paths.plants / team).mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
-            with ThreadPoolExecutor(len(names)) as pool:
-                list(pool.map(start, names))
+            try:
+                with ThreadPoolExecutor(len(names)) as pool:
+                    list(pool.map(start, names))
+            except Exception:
+                print("servers did not start; the hub's log ends:", *lab.logs().splitlines()[-30:],
+                      sep="\n", file=sys.stderr)  # fmt: skip
+                raise
             print(
                 f"{len(names)} servers started in {time.perf_counter() - started:.0f} s",
                 flush=True,
@@ -479,11 +625,14 @@ def room(names: list[str], memory_limit: str) -> Iterator[list[Participant]]:
             participants = []
             for name in names:
                 container = engine.containers.get(f"{prefix}-{name}")
-                cgroup, v1 = memory_cgroup(int(container.attrs["State"]["Pid"]))
+                pid = int(container.attrs["State"]["Pid"])
+                cgroup, v1 = memory_cgroup(pid)
                 client = lab.login(name)
-                participants.append(Participant(name, f"{prefix}-{name}", cgroup, v1, client))
+                participants.append(
+                    Participant(name, f"{prefix}-{name}", cgroup, v1, client, cpu_usage_file(pid))
+                )
             try:
-                yield participants
+                yield participants, lab.processes()
             finally:
                 for participant in participants:
                     participant.client.close()
@@ -512,6 +661,11 @@ def main() -> None:
         default="browser",
         help="run cells through the lab as a browser does, in the kernel the server hands "
         "out [browser]; or with `jupyter nbconvert --execute` in each container",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"put the figures into {CAPACITY_FIGURES.relative_to(REPO)} for the capacity planner",
     )
     args = parser.parse_args()
     if args.participants < 1:
@@ -543,10 +697,12 @@ def main() -> None:
     where = f"{args.batadal}, copied to each work folder" if batadal else "none (part 2 skipped)"
     print(f"BATADAL for 07-capstone: {where}", flush=True)
     bench_started = time.perf_counter()
+    provenance = measured_here(["bench/memory.py", *sys.argv[1:]])  # the code as it starts
     rows: list[str] = []
+    measured: list[ModuleFigures] = []
     with tempfile.TemporaryDirectory(prefix="icslab-bench-") as scratch:
         folder = build_workshop(workshop, Path(scratch) / "build")["instructor"]
-        with room(names, args.memory_limit) as participants:
+        with room(names, args.memory_limit) as (participants, hub):
             engine = docker.from_env()
             image = engine.images.get(PARTICIPANT_IMAGE)
             created = str(image.attrs.get("Created", ""))[:19]
@@ -556,6 +712,7 @@ def main() -> None:
             print(f"memory cgroups: {version} ({cgroup})")
             for participant in participants if batadal else []:
                 put_files(engine, participant, batadal)
+            idle = idle_figures(participants, hub)
             print(HEADER)
             print(UNDER, flush=True)
             for module in modules:
@@ -565,12 +722,14 @@ def main() -> None:
                 figures = run_module(
                     engine,
                     participants,
+                    hub,
                     module,
                     nbformat.writes(notebook).encode(),
                     args.timeout,
                     bool(batadal),
                     args.via,
                 )
+                measured.append(figures)
                 lines = row(figures, len(participants))
                 rows += lines
                 print("\n".join(lines), flush=True)
@@ -586,8 +745,12 @@ def main() -> None:
         "--via nbconvert); cache +MiB: growth of "
         "the host's page cache (meminfo Cached, Shmem included) from before the module to its "
         "peak; cgroups file: the containers' page cache summed (a shared page counts once, "
-        "in the cgroup that read it first); host used: MemTotal - MemAvailable."
+        "in the cgroup that read it first); host used: MemTotal - MemAvailable; CPU s: the "
+        "container's CPU time over the module; cores: its highest CPU use between two samples."
     )
+    if args.record:
+        record("memory", capacity_part(provenance, idle, measured, len(names), data))
+        print(f"recorded in {CAPACITY_FIGURES.relative_to(REPO)} (part 'memory')")
 
 
 if __name__ == "__main__":

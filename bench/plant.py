@@ -9,13 +9,18 @@ changing on a PLC and its row in `plant.history()`.
    they change (a new plant second), it polls the data API's history every 20 ms
    until that second's row is there. Median and p95 over every change seen.
 
-    .venv/bin/python bench/plant.py [--teams 6] [--seconds 120]
+--record puts the process's fixed cost, each further plant's RSS and each plant's CPU
+into the capacity planner's file (paths.CAPACITY_FIGURES, the part "plant"), keeping
+its other parts; `icslab bench` passes it.
+
+    .venv/bin/python bench/plant.py [--teams 6] [--seconds 120] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +29,8 @@ from pathlib import Path
 import psutil
 from pymodbus.client import ModbusTcpClient
 
+from icslab.cluster.capacity import measured_here, record
+from icslab.paths import CAPACITY_FIGURES, REPO
 from icslab.plant import connect, lifecycle
 from icslab.plant.plc import PLCS, UNIT_IDS
 
@@ -88,7 +95,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--teams", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"put the figures into {CAPACITY_FIGURES.relative_to(REPO)} for the capacity planner",
+    )
     args = parser.parse_args()
+    if args.record and args.teams < 2:
+        parser.error("--record needs --teams 2 or more (a plant's cost is what each one adds)")
+    where = measured_here(["bench/plant.py", *sys.argv[1:]])  # the code as it starts
     with tempfile.TemporaryDirectory(prefix="icslab-bench-plant-") as scratch:
         results = {}
         for label, teams, lag in (
@@ -110,6 +125,25 @@ def main() -> None:
     p95 = lags[int(0.95 * (len(lags) - 1))]
     print(f"register change -> row in history(): median {statistics.median(lags):.3f} s, "
           f"p95 {p95:.3f} s, max {lags[-1]:.3f} s over {len(lags)} changes")  # fmt: skip
+    if args.record:
+        record("plant", capacity_part(where, results["one plant"][1],
+                                      results[f"{args.teams} plants"][1], args.teams))  # fmt: skip
+        print(f"recorded in {CAPACITY_FIGURES.relative_to(REPO)} (part 'plant')")
+
+
+def capacity_part(where: dict, alone: dict, shared: dict, teams: int) -> dict:
+    """The figures the capacity planner reads (icslab.cluster.capacity.PlantFigures): what
+    each plant adds to the process (RSS, from one plant to `teams`), and what is left,
+    the process's own cost. A plant's CPU is measured while a client polls its PLC1 and
+    its history every 20 ms (the lag's watchers): more than a team's notebooks ask."""
+    per_plant = max(0, (shared["rss"] - alone["rss"]) // (teams - 1))
+    return {
+        "measured": where,
+        "plants": teams,
+        "process_bytes": max(1, alone["rss"] - per_plant),
+        "per_plant_bytes": per_plant,
+        "per_plant_cores": shared["cpu"] / teams,
+    }
 
 
 if __name__ == "__main__":

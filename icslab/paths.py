@@ -28,3 +28,7 @@ SETTINGS_FILE = Path("hub_config/lab.toml")
 # Local mode's JupyterLab language packs, one folder each, in the venv that runs the
 # participants' servers (icslab.languages says why not in its site-packages).
 LANGUAGE_PACKS = Path(sys.prefix) / "share" / "icslab" / "language-packs"
+
+# The figures the capacity planner (icslab.cluster.capacity) reads: measured by the
+# benches (`icslab bench`: bench/memory.py, bench/plant.py with --record), committed.
+CAPACITY_FIGURES = REPO / "bench" / "figures" / "capacity.json"

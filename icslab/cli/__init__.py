@@ -8,6 +8,7 @@ import typer
 
 from icslab.cli import (
     backup,
+    capacity,
     cluster,
     datasets,
     detect,
@@ -32,7 +33,7 @@ from icslab.cli.output import RefusesBadInput
 app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_completion=False,
                   cls=RefusesBadInput)  # fmt: skip
 # Top-level commands, in the order `icslab --help` lists them.
-for commands in (lab, material, leaderboard, backup):
+for commands in (lab, material, leaderboard, backup, capacity):
     app.add_typer(commands.app)
 app.add_typer(room.top)
 for name, group in {

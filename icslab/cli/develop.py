@@ -41,8 +41,11 @@ BENCHMARKS = {
     "datasets": ["bench/datasets.py"],
     "notebooks": ["bench/notebooks.py"],
     "homework-pdf": ["bench/homework_pdf.py"],
-    "memory": ["bench/memory.py"],
+    "memory": ["bench/memory.py", "--record"],
+    "plant": ["bench/plant.py", "--record"],
 }
+# memory and plant --record their figures into paths.CAPACITY_FIGURES, which
+# `icslab capacity` reads: `make bench` refreshes them.
 
 DOCKER_ONLY = ("spawn-docker", "memory")  # need a Docker engine and the participant image
 
@@ -52,13 +55,14 @@ def bench(
     which: Annotated[
         list[str] | None,
         typer.Argument(
-            help="spawn, spawn-docker, datasets, batadal, notebooks, homework-pdf, memory "
-            "[default: all that can run]."
+            help="spawn, spawn-docker, datasets, batadal, notebooks, homework-pdf, memory, "
+            "plant [default: all that can run]."
         ),
     ] = None,
 ) -> None:
     """Print the benchmarks' figures (spawn times; dataset build; BATADAL; notebooks;
-    memory of a room working at once)."""
+    memory of a room working at once; live plants), and refresh the capacity planner's
+    (memory, plant)."""
     from icslab.hub.docker_env import engine_answers
 
     unknown = [name for name in which or [] if name not in BENCHMARKS]
