@@ -43,11 +43,14 @@ BENCHMARKS = {
     "homework-pdf": ["bench/homework_pdf.py"],
     "memory": ["bench/memory.py", "--record"],
     "plant": ["bench/plant.py", "--record"],
+    "swarm": ["bench/swarm.py"],
 }
 # memory and plant --record their figures into paths.CAPACITY_FIGURES, which
 # `icslab capacity` reads: `make bench` refreshes them.
 
 DOCKER_ONLY = ("spawn-docker", "memory")  # need a Docker engine and the participant image
+# Makes a swarm of this engine and a second node: run by name, on an engine in no swarm.
+BY_NAME_ONLY = ("swarm",)
 
 
 @app.command()
@@ -56,7 +59,7 @@ def bench(
         list[str] | None,
         typer.Argument(
             help="spawn, spawn-docker, datasets, batadal, notebooks, homework-pdf, memory, "
-            "plant [default: all that can run]."
+            "plant, swarm [default: all that can run, except swarm]."
         ),
     ] = None,
 ) -> None:
@@ -69,7 +72,11 @@ def bench(
     if unknown:
         raise InputError(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHMARKS)}")
     if not which:
-        which = [n for n in BENCHMARKS if n not in DOCKER_ONLY or engine_answers()]
+        which = [
+            n
+            for n in BENCHMARKS
+            if n not in BY_NAME_ONLY and (n not in DOCKER_ONLY or engine_answers())
+        ]
     status = 0
     for name in which:
         status |= subprocess.call([sys.executable, *BENCHMARKS[name]])
