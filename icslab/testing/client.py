@@ -294,6 +294,20 @@ class LabClient:
         url = f"{self.server_url(owner)}api/{path}"
         return self.http.request(method, url, headers=headers, **kwargs)
 
+    def reach(self, targets: list[tuple[str, int]], timeout: float = 120) -> list[str]:
+        """From inside this user's server: 'open' or 'closed' for each (host, port)."""
+        probe = (
+            "import socket\n"
+            "def reach(host, port):\n"
+            "    try:\n"
+            "        socket.create_connection((host, port), timeout=3).close()\n"
+            "        return 'open'\n"
+            "    except OSError:\n"
+            "        return 'closed'\n"
+            f"print(*[reach(h, p) for h, p in {targets!r}])"
+        )
+        return self.run_code(probe, timeout=timeout).split()
+
     def run_code(self, code: str, owner: str | None = None, timeout: float = 60) -> str:
         """Start a kernel on a server, run `code`, return its result (or output) as text."""
         owner = self._owner(owner)

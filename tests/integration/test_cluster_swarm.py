@@ -191,20 +191,6 @@ def test_swarm_limits_and_hardening_hold_on_the_worker(lab, worker, prefix):
     assert mounts.strip() == "['/home/jovyan/work', '/home/jovyan/work/team']"
 
 
-def reach_from(client, targets: list[tuple[str, int]]) -> list[str]:
-    probe = (
-        "import socket\n"
-        "def reach(host, port):\n"
-        "    try:\n"
-        "        socket.create_connection((host, port), timeout=3).close()\n"
-        "        return 'open'\n"
-        "    except OSError:\n"
-        "        return 'closed'\n"
-        f"print(*[reach(h, p) for h, p in {targets!r}])"
-    )
-    return client.run_code(probe, timeout=120).split()
-
-
 def test_swarm_participants_on_two_nodes_cannot_reach_each_other_nor_outside(
     lab, worker, prefix, cluster
 ):
@@ -230,14 +216,18 @@ def test_swarm_participants_on_two_nodes_cannot_reach_each_other_nor_outside(
         )
         # From the manager: the hub, yes; the worker's participant, any node's other
         # services, a machine beyond the lab: no.
-        assert reach_from(p01, [hub_api, p04_at, manager_other, worker_other, beyond]) == [
+        assert p01.reach([hub_api, p04_at, manager_other, worker_other, beyond]) == [
             "open", "closed", "closed", "closed", "closed"
         ]  # fmt: skip
         # From the worker: the hub, yes; the manager's participant, its own server
         # through its node, its node's other services, beyond the lab: no.
-        assert reach_from(
-            p04, [hub_api, p01_at, (worker.address, p04_at[1]), worker_other, beyond]
-        ) == ["open", "closed", "closed", "closed", "closed"]
+        assert p04.reach([hub_api, p01_at, (worker.address, p04_at[1]), worker_other, beyond]) == [
+            "open",
+            "closed",
+            "closed",
+            "closed",
+            "closed",
+        ]
     finally:
         subprocess.run(["docker", "rm", "-f", outside], capture_output=True)
 

@@ -113,18 +113,9 @@ def test_participants_cannot_reach_each_other_or_outside_but_reach_the_hub(lab, 
         outside.reload()
         outside_ip = outside.attrs["NetworkSettings"]["IPAddress"]
         running = lab.resolved()  # what `icslab up` resolved: gateway and hub API port
-        probe = (
-            "import socket\n"
-            "def reach(host, port):\n"
-            "    try:\n"
-            "        socket.create_connection((host, port), timeout=3).close()\n"
-            "        return 'open'\n"
-            "    except OSError:\n"
-            "        return 'closed'\n"
-            f"print(reach('{other['IPAddress']}', 8888), reach('{outside_ip}', 8080),"
-            f" reach('{running.docker_gateway}', {running.hub_api_port}))"
-        )
-        assert p01.run_code(probe).split() == ["closed", "closed", "open"]
+        hub_api = (running.docker_gateway, running.hub_api_port)
+        targets = [(other["IPAddress"], 8888), (outside_ip, 8080), hub_api]
+        assert p01.reach(targets) == ["closed", "closed", "open"]
     finally:
         outside.remove(force=True)
 
