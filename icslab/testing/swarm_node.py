@@ -28,8 +28,12 @@ from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
 
+from docker import errors as docker_errors
 from rich.console import Console
 
+from icslab.cluster.swarm import make_swarm
+from icslab.hub.docker_env import client
+from icslab.hub.swarm_spawner import GWBRIDGE
 from icslab.images import (
     DEBIAN_MIRROR,
     ImageBuildError,
@@ -42,7 +46,7 @@ from icslab.waiting import wait_for
 NODE_REPOSITORY = "icslab-node"
 NODE_PACKAGES = ["docker.io", "iptables", "ca-certificates", "procps"]
 SWARM_PORT = 2377
-NODE_LABEL = "org.icslab.swarm-node"  # on the node's container and volume: the caller's prefix
+TEST_NODE_LABEL = "org.icslab.swarm-node"  # on the node's container and volume: the caller's prefix
 NODE_FLAGS = [
     "--init",  # tini as PID 1 reaps what the node's containers leave behind
     "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
@@ -130,11 +134,12 @@ def swarm_manager() -> Iterator[tuple[str, str]]:
     gets one advertised on docker0's gateway, which it leaves at the end; a swarm that
     was there already (another test's, an instructor's) is used and left alone."""
     created = False
+    had_gwbridge = bool(docker("network", "ls", "-q", "--filter", f"name=^{GWBRIDGE}$").strip())
     if swarm_state()["LocalNodeState"] == "inactive":
-        try:
-            docker("swarm", "init", "--advertise-addr", bridge_gateway())
+        try:  # as `icslab cluster init` makes it: docker_gwbridge without inter-container traffic
+            make_swarm(client(), bridge_gateway())
             created = True
-        except NodeError as error:
+        except docker_errors.APIError as error:
             if "already part of a swarm" not in str(error):  # else: another test was quicker
                 raise
     state = swarm_state()
@@ -149,6 +154,8 @@ def swarm_manager() -> Iterator[tuple[str, str]]:
     finally:
         if created:
             docker("swarm", "leave", "--force")
+            if not had_gwbridge:
+                docker("network", "rm", GWBRIDGE)
 
 
 # --- the worker -------------------------------------------------------------------------------
@@ -177,7 +184,7 @@ class WorkerNode:
 
     def __enter__(self) -> WorkerNode:
         image = self.image or ensure_node_image()
-        label = f"{NODE_LABEL}={self.prefix}"
+        label = f"{TEST_NODE_LABEL}={self.prefix}"
         mounts = ["-v", f"{self.volume}:/var/lib/docker"]
         command = ["dockerd", *self.dockerd_options]
         if self.engine_socket:

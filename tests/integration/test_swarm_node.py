@@ -17,7 +17,7 @@ from icslab import images
 from icslab.hub.docker_env import engine_answers
 from icslab.testing import unique_prefix
 from icslab.testing.swarm_node import (
-    NODE_LABEL,
+    TEST_NODE_LABEL,
     NodeError,
     WorkerNode,
     bridge_gateway,
@@ -117,7 +117,7 @@ def test_a_swarm_worker_joins_ready_and_leaves_nothing_behind(swarm):
         assert what_remains(prefix) == [f"{prefix}-node", f"{prefix}-node-docker", f"{prefix}-node"]
 
     assert what_remains(prefix) == []
-    assert docker("ps", "--all", "--quiet", "--filter", f"label={NODE_LABEL}={prefix}") == ""
+    assert docker("ps", "--all", "--quiet", "--filter", f"label={TEST_NODE_LABEL}={prefix}") == ""
 
 
 def test_a_swarm_service_placed_on_the_worker_runs_there(worker, services, small_image):
