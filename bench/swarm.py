@@ -5,7 +5,7 @@ It makes a real swarm lab on this machine: `icslab cluster init` (this engine is
 manager, its options set as the join steps say), a worker node (a second dockerd in a
 container, icslab.testing.swarm_node) that trusts the lab registry and joins, then
 `icslab up` with `[cluster] mode = "swarm"`. --users participants (default 20), each
-in no team, log in at the same moment and wait for a kernel to answer 6*7 (as in
+in a team of their own, log in at the same moment and wait for a kernel to answer 6*7 (as in
 bench/spawn.py), in turns:
 
   spread    half of them pinned to the manager, half to the worker
@@ -57,7 +57,8 @@ def main() -> None:
     if swarm_state().get("LocalNodeState") == "active":
         sys.exit("this engine is in a swarm already: the bench makes its own (docker swarm leave)")
     names = [f"s{n:02d}" for n in range(1, options.users + 1)]
-    roster = [("trainer", "", "instructor"), *((name, "", "participant") for name in names)]
+    # Each alone in a team of their own: a team lives on one node.
+    roster = [("trainer", "", "instructor"), *((name, name, "participant") for name in names)]
     prefix = unique_prefix()
     with tempfile.TemporaryDirectory(prefix="icslab-swarm-bench-") as folder:
         paths = LabPaths(Path(folder) / "data")
@@ -75,8 +76,11 @@ def main() -> None:
                     Path(folder), roster=roster, hub={"spawner": "docker"},
                     docker={"prefix": prefix}, cluster={"mode": "swarm"},
                 )  # fmt: skip
-                with lab.start(timeout=300):
+                try:
+                    lab.start(timeout=900)  # the first start pulls the image on the worker
                     measured = measure(lab, paths, names, manager, worker.node_id, options)
+                finally:
+                    lab.stop()
         finally:
             registry.stop(paths)
             remove_lab_resources(prefix, volumes=True)
