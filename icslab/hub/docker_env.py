@@ -151,8 +151,9 @@ def remove_lab_resources(prefix: str, *, volumes: bool) -> Removed:
             removed.containers.append(f"service {service.name}")
     for container in engine.containers.list(all=True, filters={"name": f"{prefix}-"}):
         if (name := container.name or "").startswith(f"{prefix}-"):
-            container.remove(force=True)
-            removed.containers.append(name)
+            with contextlib.suppress(NotFound):  # a removed service's task goes by itself
+                container.remove(force=True)
+                removed.containers.append(name)
     try:
         network = engine.networks.get(network_name(prefix))
         network.remove()

@@ -165,6 +165,22 @@ def test_swarm_participant_on_the_worker_runs_a_cell_and_keeps_files_on_that_nod
     )
 
 
+def test_swarm_participant_on_the_worker_uses_the_labs_services_on_the_manager(lab, worker, prefix):
+    p04 = lab.login(ON_WORKER)
+    p04.start_server(timeout=240)
+    assert node_of(ON_WORKER, prefix) == worker.name
+    # The room service: a self-check's verdict reaches the instructors' room view.
+    assert p04.self_checks("2").strip().endswith("sent True")
+    trainer = lab.login("trainer1")
+    state = trainer.http.get("services/icslab-room/state").json()
+    seen = next(m for team in state["teams"] for m in team["members"] if m["user"] == ON_WORKER)
+    assert seen["cells"]["welcome.sensor_count"]["verdict"] == "correct"
+    # The git, live and hand-in services answer from the worker too.
+    running = lab.resolved()
+    ports = (running.git_port, running.live_port, running.submit_port)
+    assert p04.reach([(running.docker_gateway, port) for port in ports]) == ["open"] * 3
+
+
 def test_swarm_limits_and_hardening_hold_on_the_worker(lab, worker, prefix):
     p04 = lab.login(ON_WORKER)
     p04.start_server(timeout=240)
@@ -274,3 +290,22 @@ def test_cluster_move_copies_a_teams_work_to_another_node_and_pins_it_there(
     p04.stop_server()
     back = icslab("cluster", "move", ON_WORKER, "--to", worker.name, "--data-dir", data_dir)
     assert back.returncode == 2 and "already has this volume" in back.stdout + back.stderr
+
+
+def test_cluster_move_fresh_pins_a_participant_of_a_lost_node_with_an_empty_folder(
+    lab, worker, prefix, cluster
+):
+    p01 = lab.login(ON_MANAGER)
+    p01.start_server(timeout=240)
+    p01.run_code("open('/home/jovyan/work/old.txt', 'w').write('on the node that was lost')")
+    p01.stop_server()
+    data_dir = str(cluster.paths.data_dir)
+    moved = icslab("cluster", "move", ON_MANAGER, "--to", worker.name, "--fresh",
+                   "--data-dir", data_dir)  # fmt: skip
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "copied" not in moved.stdout
+    p01.start_server(timeout=240)
+    assert node_of(ON_MANAGER, prefix) == worker.name
+    assert p01.run_code("import os; print(os.path.exists('/home/jovyan/work/old.txt'))") == (
+        "False\n"
+    )
