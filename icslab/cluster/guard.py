@@ -23,7 +23,7 @@ from docker.types import EndpointSpec, Healthcheck, Resources, ServiceMode
 from icslab.errors import InputError
 from icslab.hub.docker_env import LAB_LABEL
 from icslab.hub.firewall import FAMILY, node_table
-from icslab.hub.swarm_spawner import GWBRIDGE, NODE_LABEL
+from icslab.hub.swarm_spawner import GWBRIDGE, ON_PREPARED_NODES, node_prepared
 from icslab.waiting import wait_for
 
 RULESET_LABEL = "org.icslab.ruleset"
@@ -94,7 +94,7 @@ def ensure_guard(
         cap_add=["NET_ADMIN"],
         networks=["host"],
         mode=ServiceMode("global"),
-        constraints=[f"engine.labels.{NODE_LABEL}==prepared"],
+        constraints=[ON_PREPARED_NODES],
         resources=Resources(mem_limit=64 * 2**20, cpu_limit=100_000_000),
         endpoint_spec=EndpointSpec(),
         # A swarm task with a health check is "running" only once healthy: the table is in.
@@ -127,9 +127,7 @@ def unguarded_nodes(engine: docker.DockerClient, prefix: str) -> list[str]:
     prepared = [
         node
         for node in engine.nodes.list()
-        if (node.attrs["Description"].get("Engine", {}).get("Labels") or {}).get(NODE_LABEL)
-        == "prepared"
-        and node.attrs["Status"]["State"] == "ready"
+        if node_prepared(node.attrs) and node.attrs["Status"]["State"] == "ready"
     ]
     return [node.attrs["Description"]["Hostname"] for node in prepared if node.id not in running]
 

@@ -10,7 +10,7 @@ from icslab.errors import InputError
 from icslab.hub.docker_env import client
 from icslab.hub.front import certs
 from icslab.hub.launch import lab_ports
-from icslab.hub.swarm_spawner import NODE_LABEL
+from icslab.hub.swarm_spawner import PREPARED_LABEL
 from icslab.lab import Lab, LabPaths
 
 # What a container's /proc/self/status says when the engine set no-new-privileges (Docker
@@ -40,8 +40,8 @@ def engine_problems(labels: list[str], status: str) -> list[str]:
     problems = []
     if NO_NEW_PRIVILEGES not in status.splitlines():
         problems.append("no-new-privileges is not on (a container it ran could gain privileges)")
-    if f"{NODE_LABEL}=prepared" not in labels:
-        problems.append(f"it lacks the label {NODE_LABEL}=prepared")
+    if PREPARED_LABEL not in labels:
+        problems.append(f"it lacks the label {PREPARED_LABEL}")
     return problems
 
 

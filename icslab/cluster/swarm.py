@@ -17,7 +17,14 @@ import docker
 
 from icslab.errors import InputError
 from icslab.files import write_atomic
-from icslab.hub.swarm_spawner import GWBRIDGE, NODE_LABEL, USER_LABEL, read_placement
+from icslab.hub.swarm_spawner import (
+    GWBRIDGE,
+    PREPARED_LABEL,
+    USER_LABEL,
+    node_address,
+    node_prepared,
+    read_placement,
+)
 from icslab.lab import LabPaths
 
 MANAGER_PORT = 2377
@@ -29,7 +36,7 @@ GWBRIDGE_OPTIONS = {
     "com.docker.network.bridge.enable_ip_masquerade": "true",
 }
 # Engine options a node needs: what a service spec cannot carry (Docker 20.10).
-ENGINE_OPTIONS = {"no-new-privileges": True, "labels": [f"{NODE_LABEL}=prepared"]}
+ENGINE_OPTIONS = {"no-new-privileges": True, "labels": [PREPARED_LABEL]}
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,6 @@ def nodes(engine: docker.DockerClient, paths: LabPaths) -> list[Node]:
         node_id, attrs = str(node.id), node.attrs
         description = attrs.get("Description", {})
         resources = description.get("Resources", {})
-        labels = description.get("Engine", {}).get("Labels", {}) or {}
         found.append(
             Node(
                 id=node_id,
@@ -164,17 +170,9 @@ def nodes(engine: docker.DockerClient, paths: LabPaths) -> list[Node]:
                 address=node_address(attrs),
                 cpus=resources.get("NanoCPUs", 0) / 1e9,
                 memory=resources.get("MemoryBytes", 0),
-                prepared=labels.get(NODE_LABEL) == "prepared",
+                prepared=node_prepared(attrs),
                 participants=tuple(sorted(running.get(node_id, []))),
                 lives_here=tuple(sorted(placed.get(node_id, []))),
             )
         )
     return sorted(found, key=lambda n: (n.role != "manager", n.hostname))
-
-
-def node_address(attrs: dict) -> str:
-    """A node's address; a manager may report 0.0.0.0 there and its own in ManagerStatus."""
-    address = attrs.get("Status", {}).get("Addr", "")
-    if address in ("", "0.0.0.0"):
-        address = attrs.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
-    return address

@@ -30,12 +30,28 @@ from icslab.hub.docker_env import LAB_LABEL
 from icslab.hub.spawners import ProbesListening, wait_until_listening
 
 NODE_LABEL = "org.icslab.node"  # an engine label: the node was prepared for participants
+PREPARED_LABEL = f"{NODE_LABEL}=prepared"
+ON_PREPARED_NODES = f"engine.labels.{NODE_LABEL}==prepared"  # a placement constraint
 USER_LABEL = "org.icslab.user"  # a service label: whose server it is
 PLACEMENT_FILE = "placement.json"
 # The bridge swarm containers leave their node by (made by the lab, without
 # inter-container traffic): the node firewalls guard it.
 GWBRIDGE = "docker_gwbridge"
 SERVER_PORT = 8888
+
+
+def node_prepared(attrs: dict) -> bool:
+    """Whether a node (`docker node inspect`) carries the lab's engine label."""
+    labels = attrs.get("Description", {}).get("Engine", {}).get("Labels") or {}
+    return labels.get(NODE_LABEL) == "prepared"
+
+
+def node_address(attrs: dict) -> str:
+    """A node's address; a manager may report 0.0.0.0 there and its own in ManagerStatus."""
+    address = attrs.get("Status", {}).get("Addr", "")
+    if address in ("", "0.0.0.0"):
+        address = attrs.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
+    return address
 
 
 def read_placement(cluster_dir: Path) -> dict[str, str]:
@@ -105,7 +121,7 @@ class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
 
     async def create_object(self):
         pinned = self.pinned_node()
-        constraints = [f"engine.labels.{NODE_LABEL}==prepared"]
+        constraints = [ON_PREPARED_NODES]
         if pinned:
             constraints.append(f"node.id=={pinned}")
         self.extra_placement_spec = {"constraints": constraints}
@@ -145,10 +161,7 @@ class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
 
     async def get_ip_and_port(self):
         task = await self.get_task()
-        node = await self.docker("inspect_node", task["NodeID"])
-        address = node.get("Status", {}).get("Addr", "")
-        if address in ("", "0.0.0.0"):  # a manager may report its address only here
-            address = node["ManagerStatus"]["Addr"].rsplit(":", 1)[0]
+        address = node_address(await self.docker("inspect_node", task["NodeID"]))
         for published in task.get("Status", {}).get("PortStatus", {}).get("Ports", []):
             if published["TargetPort"] == SERVER_PORT:
                 return address, published["PublishedPort"]

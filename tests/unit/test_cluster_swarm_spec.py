@@ -16,6 +16,7 @@ from icslab.hub.swarm_spawner import (
     NODE_LABEL,
     SERVER_PORT,
     SwarmSpawner,
+    node_address,
     read_placement,
     record_placement,
 )
@@ -156,8 +157,8 @@ def test_an_engine_is_refused_for_each_missing_option_and_accepted_with_both():
 
 def test_a_manager_reporting_no_address_is_found_by_its_manager_address():
     attrs = {"Status": {"Addr": "0.0.0.0"}, "ManagerStatus": {"Addr": "10.0.0.1:2377"}}
-    assert swarm.node_address(attrs) == "10.0.0.1"
-    assert swarm.node_address({"Status": {"Addr": "10.0.0.2"}}) == "10.0.0.2"
+    assert node_address(attrs) == "10.0.0.1"
+    assert node_address({"Status": {"Addr": "10.0.0.2"}}) == "10.0.0.2"
 
 
 def test_status_before_init_says_to_run_init(tmp_path):
