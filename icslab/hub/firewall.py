@@ -253,14 +253,22 @@ def _show(key: RuleKey) -> str:
     return f"{text}: {verdicts or 'no verdict'}"
 
 
-def _nft(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _nft(
+    *args: str, stdin: str | None = None, netns_of: int | None = None
+) -> subprocess.CompletedProcess[str]:
     # /usr/sbin is not on every PATH (e.g. a non-login root shell via sudo -E).
     nft = shutil.which("nft") or ("/usr/sbin/nft" if Path("/usr/sbin/nft").exists() else None)
     if nft is None:
         raise InputError(f"nft is not installed: {INSTALL_HINT}")
+    inside = ["nsenter", f"--target={netns_of}", "--net"] if netns_of is not None else []
     return subprocess.run(
-        [nft, *args], input=stdin, capture_output=True, text=True, timeout=30, check=False
+        [*inside, nft, *args], input=stdin, capture_output=True, text=True, timeout=30, check=False
     )
+
+
+def nft_in(pid: int, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """nft in the network namespace of process `pid` (a container's), as root."""
+    return _nft(*args, stdin=stdin, netns_of=pid)
 
 
 def _absent_or(done: subprocess.CompletedProcess[str], prefix: str) -> bool:

@@ -113,11 +113,15 @@ class _Zygote:
             return cls.path
 
 
-class DockerSpawner(ProbesListening, dockerspawner.DockerSpawner):
-    """DockerSpawner that returns only once the participant's server listens, and joins
-    the server to its team's live plant network when there is one."""
+class JoinsPlants(Configurable):
+    """A spawner whose servers join their team's live plant when one runs."""
 
     plants_dir = Unicode("", config=True, help="The lab's live plants' folder (LabPaths.plants).")
+
+
+class DockerSpawner(ProbesListening, JoinsPlants, dockerspawner.DockerSpawner):
+    """DockerSpawner that returns only once the participant's server listens, and joins
+    the server to its team's live plant network when there is one."""
 
     async def start(self):
         ip, port = await super().start()

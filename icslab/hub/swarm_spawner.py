@@ -17,6 +17,7 @@ What differs from docker mode, and why:
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 from pathlib import Path
@@ -26,8 +27,9 @@ from docker.types import DriverConfig, Mount, Resources
 from traitlets import Int, Unicode
 
 from icslab.files import write_atomic
+from icslab.hub import plant_reach
 from icslab.hub.docker_env import LAB_LABEL
-from icslab.hub.spawners import ProbesListening, wait_until_listening
+from icslab.hub.spawners import JoinsPlants, ProbesListening, wait_until_listening
 
 NODE_LABEL = "org.icslab.node"  # an engine label: the node was prepared for participants
 PREPARED_LABEL = f"{NODE_LABEL}=prepared"
@@ -54,6 +56,12 @@ def node_address(attrs: dict) -> str:
     return address
 
 
+def own_network(prefix: str, user: str) -> str:
+    """A participant's overlay: their server, and the plants' container once their team
+    has a plant (icslab.hub.plant_reach)."""
+    return f"{prefix}-net-{user}"
+
+
 def read_placement(cluster_dir: Path) -> dict[str, str]:
     """Which node each participant's work lives on (user -> node id)."""
     try:
@@ -74,7 +82,7 @@ def record_placement(cluster_dir: Path, user: str, node_id: str) -> None:
         write_atomic(folder / PLACEMENT_FILE, data, 0o644)
 
 
-class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
+class SwarmSpawner(ProbesListening, JoinsPlants, dockerspawner.SwarmSpawner):
     """A participant's server as a swarm service, pinned to the node with their work."""
 
     cluster_dir = Unicode("", config=True, help="The lab's cluster folder (LabPaths.cluster).")
@@ -143,12 +151,18 @@ class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
         return await super().create_object()
 
     async def _own_network(self) -> str:
-        name = f"{self.prefix}-net-{self.escaped_name}"
-        found = await self.docker("networks", names=[name])
-        if not any(network["Name"] == name for network in found):
+        name = own_network(self.prefix, self.escaped_name)
+        found = [n for n in await self.docker("networks", names=[name]) if n["Name"] == name]
+        if found and not found[0].get("Attachable"):
+            # Made before the plants joined participants' networks: the plants' container
+            # can join only an attachable one. Nothing runs on it while its server is off.
+            await self.docker("remove_network", found[0]["Id"])
+            found = []
+        if not found:
             await self.docker(
-                "create_network", name, driver="overlay", labels={LAB_LABEL: self.prefix}
-            )
+                "create_network", name, driver="overlay", attachable=True,
+                labels={LAB_LABEL: self.prefix},
+            )  # fmt: skip
         return name
 
     async def start(self):
@@ -156,6 +170,13 @@ class SwarmSpawner(ProbesListening, dockerspawner.SwarmSpawner):
         task = await self.get_task()
         self.node = task["NodeID"]
         record_placement(Path(self.cluster_dir), self.user.name, self.node)
+        team = self.environment.get("ICSLAB_TEAM")
+        if team:  # its team's live plant, if one runs (`icslab plant up` joins it otherwise)
+            network, plants = own_network(self.prefix, self.escaped_name), Path(self.plants_dir)
+            await asyncio.to_thread(
+                plant_reach.reach, self.client, self.prefix, plants, self.user.name, team,
+                network, task,
+            )  # fmt: skip
         await wait_until_listening(self, ip, port)
         return ip, port
 

@@ -39,6 +39,18 @@ def plant_network(prefix: str, team: str) -> str:
     return f"{prefix}-plant-{team}"
 
 
+def plants_container(prefix: str) -> str:
+    """The container of the lab's live plants (icslab.plant.sandbox): no participant's
+    name (theirs is <prefix>-<user>, users start with a letter)."""
+    return f"{prefix}-_plants"
+
+
+def plants_run_by(attrs: dict) -> list[str]:
+    """The plants a plants' container runs (`docker inspect`): its command ends with
+    their folders, /plants/<name>."""
+    return [arg.rpartition("/")[2] for arg in attrs["Config"]["Cmd"][3:]]
+
+
 def stop_servers_out_of_step(engine, prefix: str, members: list[Member]) -> list[str]:
     """Stop the lab's containers that mount another team's folder than the roster now
     gives their user (moved to another team, or out of the roster): a container keeps

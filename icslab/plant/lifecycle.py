@@ -102,7 +102,9 @@ def up(lab: Lab, *, speed: float = 1.0, red_team: bool = False, one: bool = Fals
     plants = [SHARED] if one else known
     for attempt in range(1, PORT_ATTEMPTS + 1):
         try:
-            if lab.spawner == "docker":
+            if lab.swarm_image:
+                folders = _start_swarm(lab, plants, speed, red_team)
+            elif lab.spawner == "docker":
                 folders = _prepare_docker(lab, plants, speed, red_team)
                 sandbox.start(lab, folders)
                 _wait_for(folders, lambda: sandbox.failed(lab))
@@ -126,14 +128,17 @@ def prepare(
     host: str = "127.0.0.1", attacker: str = ATTACKER, **docker: str,
 ) -> Path:  # fmt: skip
     """A team's plant folder with its plant.json: the plant listens on `host` (free
-    ports), its attacker writes from `attacker`."""
+    ports), its attacker writes from `attacker`; servers reach it at `host`, or at the
+    name `docker["reach"]` (swarm mode)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     ports = _free_ports(len(PLCS) + 1, host)
     plcs = {plc: (host, port) for plc, port in zip(PLCS, ports, strict=False)}
+    reach = docker.get("reach", host)
     config = PlantConfig(
         team=team, seed=secrets.randbelow(2**31),
         start=pd.Timestamp.now(tz="UTC").floor("s").isoformat(), speed=speed,
-        red_team=red_team, plcs=plcs, advertised=plcs, data=(host, ports[-1]),
+        red_team=red_team, plcs=plcs, data=(host, ports[-1]),
+        advertised={plc: (reach, port) for plc, (_, port) in plcs.items()},
         attacker=attacker, **docker,
     )  # fmt: skip
     write_config(folder, config)
@@ -143,8 +148,8 @@ def prepare(
 
 def data_url(folder: Path) -> str:
     """Where the team's servers reach the plant's data API."""
-    host, port = load_config(folder).data
-    return f"http://{host}:{port}/"
+    config = load_config(folder)
+    return f"http://{config.reach or config.data[0]}:{config.data[1]}/"
 
 
 def start_plants(plants: Path, folders: list[Path]) -> None:
@@ -277,6 +282,43 @@ def _prepare_docker(lab: Lab, plants: list[str], speed: float, red_team: bool) -
             ip = networks.join(engine, plant_network(prefix, plant), f"{prefix}-{member.username}")
             if ip:
                 record_plant_server(lab.paths.plants / plant, ip, member.username)
+    return folders
+
+
+def _start_swarm(lab: Lab, plants: list[str], speed: float, red_team: bool) -> list[Path]:
+    """The plants' container on the manager, guarded, then joined to the network of each
+    teamed participant whose server runs (later ones join as they start)."""
+    from docker.errors import NotFound
+
+    from icslab.hub import docker_env, plant_reach
+    from icslab.hub.swarm_spawner import own_network
+
+    api, prefix = docker_env.client().api, lab.settings.docker.prefix
+    network = plant_reach.ensure_plants_network(api, prefix)
+    folders = []
+    for plant in plants:
+        shutil.rmtree(lab.paths.plants / plant / PLANT_SERVERS, ignore_errors=True)
+        folder = prepare(lab.paths.plants / plant, plant, speed, red_team, host="0.0.0.0",
+                         network=network, prefix=prefix, reach=plant_reach.ALIAS)  # fmt: skip
+        folders.append(folder)
+    sandbox.start(lab, folders, network=network)
+    _wait_for(folders, lambda: sandbox.failed(lab))
+    openings = {}
+    for folder in folders:
+        config = load_config(folder)
+        openings[folder.name] = (*(port for _, port in config.plcs.values()), config.data[1])
+    plant_reach.guard_plants(int((lab.paths.plants / PID).read_text()), openings)
+    for member in lab.members:
+        if not member.team:
+            continue
+        try:
+            service = api.inspect_service(f"{prefix}-{member.username}")["ID"]
+        except NotFound:
+            continue  # not started: joins as it starts (icslab.hub.swarm_spawner)
+        tasks = api.tasks(filters={"service": service, "desired-state": "running"})
+        for task in (t for t in tasks if t["Status"]["State"] == "running"):
+            plant_reach.reach(api, prefix, lab.paths.plants, member.username, member.team,
+                              own_network(prefix, member.username), task)  # fmt: skip
     return folders
 
 

@@ -86,20 +86,25 @@ class _Handler(ServerRequestHandler):
 
     async def handle_request(self):
         peer = self.transport.get_extra_info("peername") if self.transport else None
+        # Where it was asked: a PLC listening on every address (swarm mode) has several.
+        local = self.transport.get_extra_info("sockname") if self.transport else None
         _PEER.set(f"{peer[0]}:{peer[1]}" if peer else "?")
-        self._asked = (time.monotonic(), self.server.clock(), _PEER.get().rpartition(":")[0])
+        dst = local[0] if local else self.server.address[0]
+        self._asked = (time.monotonic(), self.server.clock(), _PEER.get().rpartition(":")[0], dst)
         await super().handle_request()
 
     def server_send(self, pdu, addr):
         server: PlcServer = self.server
         if pdu is not None and server.on_transaction is not None:
-            started, at, src = getattr(self, "_asked", (time.monotonic(), server.clock(), "?"))
+            started, at, src, dst = getattr(
+                self, "_asked", (time.monotonic(), server.clock(), "?", server.address[0])
+            )
             request = self.last_pdu
             exception = getattr(pdu, "exception_code", 0) if pdu.isError() else 0
             written = list(getattr(request, "registers", None) or [])
             read = [] if exception or written else list(getattr(pdu, "registers", None) or [])
             server.on_transaction((
-                at.value, sys.intern(src), server.address[0], getattr(request, "dev_id", 0) or 0,
+                at.value, sys.intern(src), sys.intern(dst), getattr(request, "dev_id", 0) or 0,
                 pdu.function_code & 0x7F, getattr(request, "address", 0) or 0,
                 getattr(request, "count", 0) or len(written), array("i", written or read),
                 int(exception), round((time.monotonic() - started) * 1000, 3),

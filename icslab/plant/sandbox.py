@@ -1,9 +1,12 @@
-"""Docker mode: the lab's plants run in a container of the lab's image, hardened as
-participants' containers are: every capability dropped, no new privileges, uid 1000, a
-read-only root, memory (no swap beyond it), CPU and process limits. It shares the host's
-network only so that each team's plant can listen on its own plant network's gateway
-(the plants' firewall table keeps everything else out). It mounts DATA_DIR/plants and
-nothing else: no Docker socket, no hub state.
+"""Docker and swarm mode: the lab's plants run in a container of the lab's image,
+hardened as participants' containers are: every capability dropped, no new privileges,
+uid 1000, a read-only root, memory (no swap beyond it), CPU and process limits. It
+mounts DATA_DIR/plants and nothing else: no Docker socket, no hub state.
+
+In docker mode it shares the host's network only so that each team's plant can listen
+on its own plant network's gateway (the plants' firewall table keeps everything else
+out). In swarm mode it starts on the lab's plants overlay and joins participants'
+networks as their servers start (icslab.hub.plant_reach).
 
 The plants parse what participants send (Modbus, HTTP): none of that runs as root.
 """
@@ -18,6 +21,7 @@ from docker.errors import NotFound
 from docker.types import LogConfig
 
 from icslab.hub import docker_env
+from icslab.hub.teams import plants_container, plants_run_by
 from icslab.lab import Lab
 
 MOUNT = "/plants"  # DATA_DIR/plants inside the container
@@ -29,13 +33,8 @@ PIDS = 256
 PID = "plants.pid"  # as lifecycle's: the container's main process, seen from the host
 
 
-def name(prefix: str) -> str:
-    """The container's name: no participant's (theirs is <prefix>-<user>, users start
-    with a letter)."""
-    return f"{prefix}-_plants"
-
-
-def start(lab: Lab, folders: list[Path]) -> None:
+def start(lab: Lab, folders: list[Path], network: str | None = None) -> None:
+    """The plants of `folders`, on the host's network or (swarm mode) on `network`."""
     engine, prefix = docker_env.client(), lab.settings.docker.prefix
     _remove(engine, prefix)
     for path in [lab.paths.plants, *lab.paths.plants.rglob("*")]:
@@ -43,9 +42,10 @@ def start(lab: Lab, folders: list[Path]) -> None:
     container = engine.containers.run(
         lab.settings.docker.image,
         [PYTHON, "-m", "icslab.plant.serve", *(f"{MOUNT}/{folder.name}" for folder in folders)],
-        name=name(prefix),
+        name=plants_container(prefix),
         detach=True,
-        network_mode="host",
+        network=network,
+        network_mode=None if network else "host",
         user=f"{UID}:{GID}",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
@@ -67,7 +67,7 @@ def start(lab: Lab, folders: list[Path]) -> None:
 def failed(lab: Lab) -> str | None:
     """Why the plants' container stopped, if it did."""
     try:
-        container = docker_env.client().containers.get(name(lab.settings.docker.prefix))
+        container = docker_env.client().containers.get(plants_container(lab.settings.docker.prefix))
     except NotFound:
         return "its container is gone"
     if container.status in ("created", "running"):
@@ -80,10 +80,10 @@ def stop(lab: Lab) -> list[str]:
     """Stop and remove the plants' container; the plants it ran."""
     engine = docker_env.client()
     try:
-        container = engine.containers.get(name(lab.settings.docker.prefix))
+        container = engine.containers.get(plants_container(lab.settings.docker.prefix))
     except NotFound:
         return []
-    plants = [arg.rpartition("/")[2] for arg in container.attrs["Config"]["Cmd"][3:]]
+    plants = plants_run_by(container.attrs)
     container.stop(timeout=10)
     container.remove(force=True)
     return plants
@@ -91,4 +91,4 @@ def stop(lab: Lab) -> list[str]:
 
 def _remove(engine, prefix: str) -> None:
     with contextlib.suppress(NotFound):
-        engine.containers.get(name(prefix)).remove(force=True)
+        engine.containers.get(plants_container(prefix)).remove(force=True)

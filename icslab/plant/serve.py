@@ -71,8 +71,12 @@ class PlantConfig(BaseModel):
     advertised: dict[str, tuple[str, int]]  # where the team's servers reach each PLC
     data: tuple[str, int]  # the data API's address
     attacker: str  # the lab attacker's source address (its writes are the attack's)
-    # Docker mode: the team's plant network (set: writes are named from servers/<ip>).
+    # Docker mode: the team's plant network; swarm mode: the plants' own overlay (set:
+    # writes are named from servers/<ip>).
     network: str | None = None
+    # Swarm mode: the name each server reaches the plants by (on its own network), where
+    # they listen on every address of their container.
+    reach: str | None = None
     prefix: str | None = None
 
 

@@ -4,11 +4,13 @@ makes the swarm and the lab registry, `icslab up` with `[cluster] mode = "swarm"
 guards every node and places participants' servers on both nodes. A participant on
 the worker runs a cell, keeps their files across a restart on the same node, has the
 limits and hardening of docker mode, and got the image from the lab registry only;
-participants on different nodes cannot reach each other, nor anything outside.
+participants on different nodes cannot reach each other, nor anything outside; each
+team reaches its own live plant, from either node, and no other.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,15 +19,20 @@ from types import SimpleNamespace
 import pytest
 
 from icslab.cluster import registry
+from icslab.hub import plant_reach
 from icslab.hub.docker_env import engine_answers, remove_lab_resources
 from icslab.hub.front import certs
 from icslab.hub.swarm_spawner import (
     GWBRIDGE,
     NODE_LABEL,
+    own_network,
     read_placement,
     record_placement,
 )
+from icslab.hub.teams import plants_container
 from icslab.lab import LabPaths
+from icslab.plant import lifecycle
+from icslab.plant.truth import read_truth
 from icslab.settings import Limits, size_bytes
 from icslab.testing import PARTICIPANT_IMAGE, RunningLab, unique_prefix
 from icslab.testing.swarm_node import WorkerNode, bridge_gateway, docker, swarm_state
@@ -38,6 +45,7 @@ pytestmark = [
 ]
 PREPARED = ["--no-new-privileges", "--label", f"{NODE_LABEL}=prepared"]
 ON_MANAGER, ON_WORKER = "p01", "p04"  # of two teams: water and power
+TEAMMATE = "p05"  # p04's
 STALE = "icslabtold-lab-node"  # another lab's node table
 ROSTER = [
     ("trainer1", "", "instructor"),
@@ -246,6 +254,73 @@ def test_swarm_participants_on_two_nodes_cannot_reach_each_other_nor_outside(
         ]
     finally:
         subprocess.run(["docker", "rm", "-f", outside], capture_output=True)
+
+
+def test_swarm_teams_reach_their_own_live_plant_from_any_node_and_nothing_else(lab, worker, prefix):
+    p01, p04, p05 = (lab.login(user) for user in (ON_MANAGER, ON_WORKER, TEAMMATE))
+    p01.start_server(timeout=240)
+    p04.start_server(timeout=240)
+    running = lab.resolved()
+    lifecycle.up(running, speed=20)  # p01 and p04 join now
+    try:
+        p05.start_server(timeout=240)  # joins as its server starts, beside its teammate
+        assert node_of(ON_WORKER, prefix) == node_of(TEAMMATE, prefix) == worker.name
+        water, power = (lifecycle.load_config(lifecycle.folder_of(running, team))
+                        for team in ("water", "power"))  # fmt: skip
+        # The plants' container is on its own overlay and on each teamed participant's
+        # network: nobody else's.
+        plants = json.loads(docker("inspect", plants_container(prefix)))[0]
+        joined = plants["NetworkSettings"]["Networks"]
+        users = (ON_MANAGER, ON_WORKER, TEAMMATE)
+        assert sorted(joined) == sorted(
+            [plant_reach.plants_network(prefix)] + [own_network(prefix, u) for u in users]
+        )
+        assert plants["HostConfig"]["CapDrop"] == ["ALL"] and plants["Config"]["User"] == "1000:100"
+
+        # Each team's kernel, on either node, finds and reads its own plant by one name.
+        code = (
+            "import icslab.plant\n"
+            "plant = icslab.plant.connect()\n"
+            "print(plant.url, len(plant.history('1min')) > 0, plant.read()['LIT101'] > 0)\n"
+        )
+        for member, config in ((p01, water), (p04, power), (p05, power)):
+            url = f"http://{plant_reach.ALIAS}:{config.data[1]}/"
+            assert member.run_code(code).split() == [url, "True", "True"]
+
+        # Another team's plant at that name: its data API and a PLC.
+        for member, other in ((p01, power), (p04, water)):
+            ports = (other.data[1], other.plcs["PLC1"][1])
+            assert member.reach([(plant_reach.ALIAS, port) for port in ports]) == ["closed"] * 2
+        # A teammate's server, and the plants at the teammate's network, from p04.
+        p05_at = task_address(prefix, TEAMMATE)
+        plants_at_p05 = joined[own_network(prefix, TEAMMATE)]["IPAddress"]
+        assert p04.reach([(p05_at, 8888), (plants_at_p05, power.data[1])]) == ["closed"] * 2
+
+        # With --red-team a write from the worker acts, and the truth names who sent it.
+        lifecycle.down(running)
+        lifecycle.up(running, speed=20, red_team=True)  # everyone running joins again
+        power = lifecycle.load_config(lifecycle.folder_of(running, "power"))
+        written = p04.run_code(
+            "from pymodbus.client import ModbusTcpClient\n"
+            f"c = ModbusTcpClient({plant_reach.ALIAS!r}, port={power.plcs['PLC1'][1]})\n"
+            "c.connect(); r = c.write_register(6, 0, device_id=1); c.close()\n"
+            "print(r.isError())\n"
+        )
+        assert written.strip() == "False"
+        (write,) = read_truth(lifecycle.folder_of(running, "power"))
+        assert write.by == f"red team: {ON_WORKER} ({task_address(prefix, ON_WORKER)})"
+    finally:
+        lifecycle.down(running)
+        p05.stop_server()  # the team moves together in the tests below: none may run
+
+
+def task_address(prefix: str, user: str) -> str:
+    """A participant's server's address on their own network."""
+    task = docker("service", "ps", "-q", "--filter", "desired-state=running", f"{prefix}-{user}")
+    attrs = json.loads(docker("inspect", task.split()[0]))[0]
+    address = plant_reach.address_on(attrs, own_network(prefix, user))
+    assert address, f"{user}'s server has no address on its own network"
+    return address
 
 
 def published(prefix: str, user: str, address: str) -> tuple[str, int]:

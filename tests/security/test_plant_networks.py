@@ -12,8 +12,8 @@ import pytest
 
 from icslab.hub import firewall
 from icslab.hub.docker_env import engine_answers
-from icslab.hub.teams import plant_network
-from icslab.plant import lifecycle, sandbox
+from icslab.hub.teams import plant_network, plants_container
+from icslab.plant import lifecycle
 from icslab.plant.truth import read_truth
 from icslab.testing import docker_lab
 
@@ -57,7 +57,7 @@ def test_a_team_reaches_its_own_plant_and_nothing_else(tmp_path, engine, prefix,
                         for team in ("water", "power"))  # fmt: skip
 
         # The plants parse what participants send: a hardened container, never root.
-        plants = engine.containers.get(sandbox.name(prefix))
+        plants = engine.containers.get(plants_container(prefix))
         config, host = plants.attrs["Config"], plants.attrs["HostConfig"]
         assert config["User"] == "1000:100" and host["CapDrop"] == ["ALL"]
         assert host["SecurityOpt"] == ["no-new-privileges"] and host["ReadonlyRootfs"]

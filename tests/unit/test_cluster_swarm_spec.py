@@ -28,11 +28,12 @@ class RecordingSwarm:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.networks: list[dict] = []  # what `networks` finds (by name prefix, as the API)
 
     async def __call__(self, method, *args, **kwargs):
         self.calls.append((method, {"args": args, **kwargs}))
         if method == "networks":
-            return []
+            return self.networks
         if method == "tasks":
             return [{"ID": "t1", "NodeID": "node-b", "Status": {"State": "running"}}]
         return {"ID": "service-1"}
@@ -83,11 +84,21 @@ def test_a_first_start_goes_to_any_prepared_node_with_limits_and_hardening(tmp_p
         "lab-team-blue": ("volume", "/home/jovyan/team"),
     }
     assert task["Networks"] == [{"Target": "lab-net-p01"}]  # a network of their own
-    assert ("create_network", {"args": ("lab-net-p01",), "driver": "overlay",
+    # Attachable: the plants' container joins it once their team has a live plant.
+    assert ("create_network", {"args": ("lab-net-p01",), "driver": "overlay", "attachable": True,
             "labels": {"org.icslab.lab": "lab"}}) in engine.calls  # fmt: skip
     ports = engine.created()["endpoint_spec"]["Ports"]
     assert ports == [{"Protocol": "tcp", "TargetPort": SERVER_PORT, "PublishMode": "host"}]
     assert engine.created()["labels"] == {"org.icslab.user": "p01", "org.icslab.lab": "lab"}
+
+
+def test_an_own_network_made_before_plants_joined_them_is_made_again_attachable(tmp_path):
+    spawner, engine = spawner_for(tmp_path, "p01")
+    old = {"Name": "lab-net-p01", "Id": "n-old", "Attachable": False}
+    engine.networks = [old, {"Name": "lab-net-p010", "Id": "n-other", "Attachable": False}]
+    asyncio.run(spawner.create_object())
+    made = [(method, kwargs["args"]) for method, kwargs in engine.calls if "_network" in method]
+    assert made == [("remove_network", ("n-old",)), ("create_network", ("lab-net-p01",))]
 
 
 def test_a_later_start_is_pinned_to_the_node_with_their_work(tmp_path):

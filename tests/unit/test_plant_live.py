@@ -3,6 +3,7 @@ processes on loopback), attacks one, and a team watches theirs with the notebook
 Everything here is real: the plant processes, Modbus/TCP, the HTTP APIs, the CLI."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -327,3 +328,23 @@ def test_a_port_taken_before_the_plant_binds_it_is_picked_again(lab, monkeypatch
     finally:
         lifecycle.down(lab)
         taken.close()
+
+
+def test_a_plant_on_every_address_is_advertised_by_name_and_says_where_it_was_asked(tmp_path):
+    # Swarm mode: the plants listen on every address of their container, and each server
+    # reaches them by one name on its own network.
+    plants = tmp_path / "plants"
+    folder = lifecycle.prepare(plants / "water", "water", SPEED, False, host="0.0.0.0",
+                               network="lab-plants", prefix="lab", reach="plant")  # fmt: skip
+    config = lifecycle.load_config(folder)
+    assert lifecycle.data_url(folder) == f"http://plant:{config.data[1]}/"
+    lifecycle.start_plants(plants, [folder])
+    try:
+        water = connect(f"http://127.0.0.1:{config.data[1]}/")
+        assert set(water.registers["host"]) == {"plant"}
+        assert list(water.registers["port"].unique()) == [p for _, p in config.plcs.values()]
+        wait_for(lambda: len(water.traffic("1min")) > 0, timeout=30, what="the HMI's polls")
+        # The HMI asked on loopback: the traffic says so, not "0.0.0.0".
+        assert set(water.traffic("1min")["dst"]) == {"127.0.0.1"}
+    finally:
+        os.kill(int((plants / lifecycle.PID).read_text()), signal.SIGTERM)
