@@ -27,6 +27,8 @@ from icslab.hub.swarm_spawner import GWBRIDGE, ON_PREPARED_NODES, node_prepared
 from icslab.waiting import wait_for
 
 RULESET_LABEL = "org.icslab.ruleset"
+FAILED_STARTS = 2  # a guard that stops at once, again, found its node unprepared
+NODE_ID_LOG = "com.docker.swarm.node.id"  # a service log line's detail: where it was said
 
 
 def guard_name(prefix: str) -> str:
@@ -50,12 +52,34 @@ def ruleset(prefix: str, manager: str, ports: tuple[int, ...]) -> str:
     return f"table {table} {{}}\ndelete table {table}\ntable {table} {{\n{chains}}}\n"
 
 
+def script(prefix: str) -> str:
+    """What the guard runs on each node: the node's checks, then the table (in $RULESET)."""
+    return (
+        # A node with swap, or whose engine lacks no-new-privileges, would run servers
+        # beyond their memory or able to gain privileges: it stays unguarded, so `icslab
+        # up` names it.
+        '[ "$(wc -l < /proc/swaps)" -le 1 ] || { echo \'swap is on on this node: a server '
+        "could use as much swap again as its memory limit; see the join steps'; exit 1; }\n"
+        "grep -q '^NoNewPrivs:.1$' /proc/self/status"
+        " || { echo 'no-new-privileges is off on this engine: see the join steps'; exit 1; }\n"
+        'printf "%s" "$RULESET" | nft -f - || exit 1\n'
+        # One lab per swarm: another lab's table left on this node would drop what this
+        # lab's servers send to its own ports.
+        f"nft list tables | while read -r _ family table; do case $table in "
+        f"*-lab-node) [ $table = {node_table(prefix)} ] || nft delete table $family $table;; "
+        "esac; done\n"
+        'echo "lab firewall installed"\n'
+        "trap 'exit 0' TERM\n"  # the table stays: see the module's docstring
+        "sleep infinity & wait\n"
+    )
+
+
 def ensure_guard(
     engine: docker.DockerClient, prefix: str, image: str, manager: str, ports: tuple[int, ...]
 ) -> str:
     """The node guard, running this ruleset on every prepared node; its service name."""
     rules = ruleset(prefix, manager, ports)
-    digest = hashlib.sha256(f"{image}\n{rules}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{image}\n{rules}\n{script(prefix)}".encode()).hexdigest()[:16]
     name = guard_name(prefix)
     others = other_labs(engine, prefix)
     if others:
@@ -70,24 +94,9 @@ def ensure_guard(
         return name
     for service in current:
         service.remove()
-    script = (
-        # An engine without no-new-privileges would run servers that can gain privileges:
-        # its node stays unguarded, so `icslab up` names it.
-        "grep -q '^NoNewPrivs:.1$' /proc/self/status"
-        " || { echo 'no-new-privileges is off on this engine: see the join steps'; exit 1; }\n"
-        'printf "%s" "$RULESET" | nft -f - || exit 1\n'
-        # One lab per swarm: another lab's table left on this node would drop what this
-        # lab's servers send to its own ports.
-        f"nft list tables | while read -r _ family table; do case $table in "
-        f"*-lab-node) [ $table = {node_table(prefix)} ] || nft delete table $family $table;; "
-        "esac; done\n"
-        'echo "lab firewall installed"\n'
-        "trap 'exit 0' TERM\n"  # the table stays: see the module's docstring
-        "sleep infinity & wait\n"
-    )
     engine.services.create(
         image,
-        command=["sh", "-c", script],
+        command=["sh", "-c", script(prefix)],
         name=name,
         env=[f"RULESET={rules}"],
         user="0",
@@ -132,19 +141,55 @@ def unguarded_nodes(engine: docker.DockerClient, prefix: str) -> list[str]:
     return [node.attrs["Description"]["Hostname"] for node in prepared if node.id not in running]
 
 
+def refusing_nodes(
+    engine: docker.DockerClient, prefix: str, earlier: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Nodes where the guard failed or was rejected FAILED_STARTS times (tasks not in
+    `earlier`: a node mended since keeps its old failures), and why: the guard's own
+    words (swap on, no-new-privileges off) or the engine's (cannot pull)."""
+    service = engine.services.get(guard_name(prefix))
+    stops: dict[str, list[str]] = {}  # node id -> the engine's word on each stop
+    for task in service.tasks():
+        if task["ID"] not in earlier and task["Status"]["State"] in ("failed", "rejected"):
+            stops.setdefault(task["NodeID"], []).append(task["Status"].get("Err", ""))
+    refusing = {
+        str(node.id): node.attrs["Description"]["Hostname"]
+        for node in engine.nodes.list()
+        if len(stops.get(str(node.id), [])) >= FAILED_STARTS
+    }
+    if not refusing:
+        return {}
+    said: dict[str, set[str]] = {}  # node id -> what the guard said there
+    for line in service.logs(stdout=True, stderr=True, details=True):
+        details, _, message = line.decode(errors="replace").strip().partition(" ")
+        node_id = dict(d.split("=", 1) for d in details.split(",") if "=" in d).get(NODE_ID_LOG)
+        if node_id and "join steps" in message:
+            said.setdefault(node_id, set()).add(message)
+    return {
+        hostname: "; ".join(sorted(said.get(node_id) or set(stops[node_id])))
+        for node_id, hostname in refusing.items()
+    }
+
+
 def wait_guarded(engine: docker.DockerClient, prefix: str, timeout: float = 900) -> None:
-    """Until every prepared node runs the guard: a first start pulls the image there."""
+    """Until every prepared node runs the guard (a first start pulls the image there),
+    or its guard stops again and again on a node: that node is named, and why."""
+    earlier = frozenset(t["ID"] for t in engine.services.get(guard_name(prefix)).tasks())
+
+    def guarded() -> bool:
+        refusing = refusing_nodes(engine, prefix, earlier)
+        if refusing:
+            raise InputError(*(f"the lab firewall cannot start on {node}: {why}"
+                               for node, why in refusing.items()))  # fmt: skip
+        return not unguarded_nodes(engine, prefix)
+
     try:
-        wait_for(
-            lambda: not unguarded_nodes(engine, prefix),
-            timeout=timeout,
-            what="the lab firewall on every node",
-        )
+        wait_for(guarded, timeout=timeout, what="the lab firewall on every node")
     except TimeoutError:
         missing = ", ".join(unguarded_nodes(engine, prefix))
         raise InputError(
             f"the lab firewall is not running on {missing} after {timeout:.0f} s: see "
             f"`docker service ps --no-trunc {guard_name(prefix)}` and its logs: a node that "
             "cannot pull the image has not trusted the lab CA (step 1 of the join steps), "
-            "one whose engine lacks no-new-privileges skipped step 2"
+            "one whose engine lacks no-new-privileges or that has swap on skipped step 2"
         ) from None

@@ -16,6 +16,9 @@ from icslab.lab import Lab, LabPaths
 # What a container's /proc/self/status says when the engine set no-new-privileges (Docker
 # 20.10's `docker info` does not say it).
 NO_NEW_PRIVILEGES = "NoNewPrivs:\t1"
+# Docker 20.10 gives a service's container as much swap as memory, and a service spec
+# cannot say otherwise: only a machine without swap keeps a server within its memory.
+SWAP_ON = "swap is on (a server could use as much swap again as its memory limit)"
 
 
 @dataclass(frozen=True)
@@ -34,28 +37,36 @@ class Status:
     nodes: list[swarm.Node]
 
 
-def engine_problems(labels: list[str], status: str) -> list[str]:
+def engine_problems(labels: list[str], status: str, swaps: str) -> list[str]:
     """What this engine lacks to hold participants (the manager is a node like the
-    others): its labels, and the status of a container it ran."""
+    others): its labels, the status of a container it ran, and the machine's swap
+    (/proc/swaps: a header line, then one line per swap area in use)."""
     problems = []
     if NO_NEW_PRIVILEGES not in status.splitlines():
         problems.append("no-new-privileges is not on (a container it ran could gain privileges)")
     if PREPARED_LABEL not in labels:
         problems.append(f"it lacks the label {PREPARED_LABEL}")
+    if len(swaps.strip().splitlines()) > 1:
+        problems.append(SWAP_ON)
     return problems
 
 
 def check_engine(engine, image: str) -> None:
     """Refuse this engine unless it is prepared, as the join steps prepare every node."""
-    status = engine.containers.run(
-        image, entrypoint=["cat", "/proc/self/status"], remove=True, network_mode="none"
-    ).decode()
-    problems = engine_problems(engine.info().get("Labels") or [], status)
+
+    def read(path: str) -> str:
+        run = engine.containers.run(image, entrypoint=["cat", path], remove=True,
+                                    network_mode="none")  # fmt: skip
+        return run.decode()
+
+    labels = engine.info().get("Labels") or []
+    problems = engine_problems(labels, read("/proc/self/status"), read("/proc/swaps"))
     if problems:
         raise InputError(
             f"this machine's Docker engine: {'; '.join(problems)}. Put "
             f"'{json.dumps(swarm.ENGINE_OPTIONS)}' in /etc/docker/daemon.json and restart "
-            "the engine (`systemctl restart docker`), then run this again"
+            f"the engine (`systemctl restart docker`); `{swarm.SWAP_OFF}` turns swap off. "
+            "Then run this again"
         )
 
 

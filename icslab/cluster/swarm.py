@@ -37,6 +37,8 @@ GWBRIDGE_OPTIONS = {
 }
 # Engine options a node needs: what a service spec cannot carry (Docker 20.10).
 ENGINE_OPTIONS = {"no-new-privileges": True, "labels": [PREPARED_LABEL]}
+# Swap off now and at boot (a service's memory limit leaves it as much swap again).
+SWAP_OFF = r"swapoff -a && sed -ri '/\sswap\s/s/^#*/#/' /etc/fstab"
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,10 @@ def join_script(cluster: Cluster, ca_pem: str, token: str) -> str:
             ca_pem.strip(),
             "EOF",
             "# 2. the engine options participants' containers need; then restart the engine",
-            "#    (merge by hand if /etc/docker/daemon.json exists)",
+            "#    (merge by hand if /etc/docker/daemon.json exists); and swap off",
             f"echo '{options}' > /etc/docker/daemon.json",
             "systemctl restart docker",
+            SWAP_OFF,
             "# 3. the bridge containers leave the node by, with no inter-container traffic",
             f"docker network create --driver bridge {gwbridge} {GWBRIDGE}",
             "# 4. join",

@@ -467,6 +467,7 @@ def _swarm(c: Config, lab: Lab) -> None:
     c.SwarmSpawner.pull_policy = "skip"  # each node pulls from the lab registry
     c.SwarmSpawner.cluster_dir = str(lab.paths.cluster)
     c.SwarmSpawner.pids_limit = lab.settings.docker.pids_limit
+    c.SwarmSpawner.node_addresses = lab.swarm_nodes  # those the lab firewall lets in
     mates = teams(list(lab.members))
     c.SwarmSpawner.team_members = json.dumps(
         {m.username: [u for u in mates[m.team] if u != m.username] for m in lab.members if m.team}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import dockerspawner
 from docker.types import DriverConfig, Mount, Resources
-from traitlets import Int, Unicode
+from traitlets import Int, List, Unicode
 
 from icslab.files import write_atomic
 from icslab.hub import plant_reach
@@ -91,6 +91,12 @@ class SwarmSpawner(ProbesListening, JoinsPlants, dockerspawner.SwarmSpawner):
         "{}", config=True, help="JSON: each participant's teammates (a team lives on one node)."
     )
     node = Unicode("", help="The node id this participant's work lives on (spawner state).")
+    node_addresses = List(
+        Unicode(),
+        config=True,
+        help="The nodes' addresses at `icslab up`, which the manager's firewall lets reach "
+        "the lab: a node that joined since gets no server until the lab starts again.",
+    )
 
     def get_state(self):
         state = super().get_state()
@@ -132,6 +138,7 @@ class SwarmSpawner(ProbesListening, JoinsPlants, dockerspawner.SwarmSpawner):
         constraints = [ON_PREPARED_NODES]
         if pinned:
             constraints.append(f"node.id=={pinned}")
+        constraints += [f"node.id!={node_id}" for node_id in await self._late_nodes()]
         self.extra_placement_spec = {"constraints": constraints}
         resources = Resources(
             mem_limit=self.mem_limit,
@@ -149,6 +156,13 @@ class SwarmSpawner(ProbesListening, JoinsPlants, dockerspawner.SwarmSpawner):
         }
         self.extra_create_kwargs = {"labels": {USER_LABEL: self.user.name, LAB_LABEL: self.prefix}}
         return await super().create_object()
+
+    async def _late_nodes(self) -> list[str]:
+        """Nodes that joined after the lab started: their servers could not reach it."""
+        if not self.node_addresses:
+            return []
+        nodes = await self.docker("nodes")
+        return [n["ID"] for n in nodes if node_address(n) not in self.node_addresses]
 
     async def _own_network(self) -> str:
         name = own_network(self.prefix, self.escaped_name)

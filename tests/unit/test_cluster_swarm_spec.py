@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from types import SimpleNamespace
 
 import pytest
 
 from icslab.cluster import guard, registry, swarm
-from icslab.cluster.setup import engine_problems
+from icslab.cluster.setup import SWAP_ON, engine_problems
 from icslab.errors import InputError
 from icslab.hub.swarm_spawner import (
     NODE_LABEL,
@@ -36,6 +37,9 @@ class RecordingSwarm:
             return self.networks
         if method == "tasks":
             return [{"ID": "t1", "NodeID": "node-b", "Status": {"State": "running"}}]
+        if method == "nodes":
+            return [{"ID": f"node-{n}", "Status": {"Addr": f"10.0.0.{i}"}}
+                    for i, n in enumerate("abc", start=1)]  # fmt: skip
         return {"ID": "service-1"}
 
     def created(self) -> dict:
@@ -101,6 +105,14 @@ def test_an_own_network_made_before_plants_joined_them_is_made_again_attachable(
     assert made == [("remove_network", ("n-old",)), ("create_network", ("lab-net-p01",))]
 
 
+def test_a_node_that_joined_after_the_lab_started_gets_no_server(tmp_path):
+    spawner, engine = spawner_for(tmp_path, "p01")
+    spawner.node_addresses = ["10.0.0.1", "10.0.0.2"]  # node-c joined since
+    asyncio.run(spawner.create_object())
+    constraints = engine.created()["task_template"]["Placement"]["Constraints"]
+    assert constraints == [f"engine.labels.{NODE_LABEL}==prepared", "node.id!=node-c"]
+
+
 def test_a_later_start_is_pinned_to_the_node_with_their_work(tmp_path):
     spawner, engine = spawner_for(tmp_path, "p01", state={"node": "node-b"})
     asyncio.run(spawner.create_object())
@@ -151,19 +163,68 @@ def test_a_joining_machine_trusts_the_registry_sets_engine_options_and_joins():
     assert "/etc/docker/certs.d/10.0.0.1:5000/ca.crt" in script
     assert '"no-new-privileges": true' in script and f"{NODE_LABEL}=prepared" in script
     assert "com.docker.network.bridge.enable_icc=false" in script
+    assert swarm.SWAP_OFF in script
     assert script.strip().endswith("docker swarm join --token SWMTKN-1-x 10.0.0.1:2377")
+
+
+NO_SWAP = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"  # /proc/swaps, header only
+SWAP = NO_SWAP + "/swapfile                               file\t\t4194300\t\t0\t\t-2\n"
 
 
 def test_an_engine_is_refused_for_each_missing_option_and_accepted_with_both():
     labels = [f"{NODE_LABEL}=prepared", "other=1"]
     guarded = "Name:\tcat\nNoNewPrivs:\t1\nSeccomp:\t2\n"  # a container's /proc/self/status
-    assert engine_problems(labels, guarded) == []
-    assert engine_problems(["other=1"], guarded) == [f"it lacks the label {NODE_LABEL}=prepared"]
+    assert engine_problems(labels, guarded, NO_SWAP) == []
+    assert engine_problems(["other=1"], guarded, NO_SWAP) == [
+        f"it lacks the label {NODE_LABEL}=prepared"
+    ]
     unguarded = guarded.replace("NoNewPrivs:\t1", "NoNewPrivs:\t0")
-    assert engine_problems(labels, unguarded) == [
+    assert engine_problems(labels, unguarded, NO_SWAP) == [
         "no-new-privileges is not on (a container it ran could gain privileges)"
     ]
-    assert len(engine_problems([], unguarded)) == 2
+    assert engine_problems(labels, guarded, SWAP) == [SWAP_ON]
+    assert len(engine_problems([], unguarded, SWAP)) == 3
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A node as the guard's script sees it: its /proc files, and an nft that notes
+    what it was given."""
+    (tmp_path / "bin").mkdir()
+    nft = tmp_path / "bin" / "nft"
+    nft.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/nft.calls\ncat >> {tmp_path}/nft.in\n')
+    nft.chmod(0o755)
+    (tmp_path / "status").write_text("Name:\tsh\nNoNewPrivs:\t1\n")
+    (tmp_path / "swaps").write_text(NO_SWAP)
+    return tmp_path
+
+
+def run_guard(node) -> tuple[int, str]:
+    """The guard's script on `node`; it ends where the service would hold on."""
+    code = guard.script("lab").replace("/proc/swaps", str(node / "swaps"))
+    code = code.replace("/proc/self/status", str(node / "status"))
+    code = code.replace("sleep infinity", "true")
+    env = {"PATH": f"{node / 'bin'}:/usr/bin:/bin", "RULESET": "table inet lab-lab-node {}"}
+    done = subprocess.run(["sh", "-c", code], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    return done.returncode, done.stdout
+
+
+def test_the_node_guard_installs_the_table_on_a_prepared_node(node):
+    code, said = run_guard(node)
+    assert (code, said) == (0, "lab firewall installed\n")
+    assert (node / "nft.in").read_text() == "table inet lab-lab-node {}"
+
+
+@pytest.mark.parametrize("wrong", ["swap", "no-new-privileges"])
+def test_the_node_guard_leaves_a_node_with_swap_or_without_no_new_privileges_unguarded(node, wrong):
+    if wrong == "swap":
+        (node / "swaps").write_text(SWAP)
+    else:
+        (node / "status").write_text("Name:\tsh\nNoNewPrivs:\t0\n")
+    code, said = run_guard(node)
+    assert code == 1 and said.startswith(f"{wrong} is o") and "see the join steps" in said
+    assert not (node / "nft.calls").exists()  # so `icslab up` names the node
 
 
 def test_a_manager_reporting_no_address_is_found_by_its_manager_address():
@@ -189,3 +250,54 @@ def test_every_node_lets_containers_reach_only_the_labs_ports_on_the_manager():
             'iifname "docker_gwbridge" ip daddr 10.0.0.1 tcp dport { 8081, 8124 } accept',
             'iifname "docker_gwbridge" counter drop',
         ]
+
+
+class GuardedSwarm:
+    """Stands in for an engine whose node guard has these tasks and said these lines."""
+
+    def __init__(self, tasks, said=(), *, at_first=None):
+        self._tasks, self._said = tasks, said
+        self._at_first = at_first  # what the first look finds: `up` starts the guard
+        node = SimpleNamespace(
+            id="n-w1", attrs={"Description": {"Hostname": "w1", "Engine": {}}, "Status": {}}
+        )
+        self.nodes = SimpleNamespace(list=lambda: [node])
+        self.services = SimpleNamespace(get=lambda name: self)
+
+    def tasks(self, filters=None):
+        first, self._at_first = self._at_first, None
+        return self._tasks if first is None else first
+
+    def logs(self, **kwargs):
+        assert kwargs.get("details")  # which node said it
+        return iter(self._said)
+
+
+def stopped(task_id, state="failed", err="task: non-zero exit (1)"):
+    return {"ID": task_id, "NodeID": "n-w1", "Status": {"State": state, "Err": err}}
+
+
+SWAP_SAID = b"com.docker.swarm.node.id=n-w1,com.docker.swarm.service.id=s1 swap is on on this "
+SWAP_SAID += b"node: a server could use as much swap again as its memory limit; see the join steps"
+
+
+def test_a_node_whose_guard_stops_again_and_again_is_named_with_what_the_guard_said():
+    engine = GuardedSwarm([stopped("t1"), stopped("t2")], [SWAP_SAID])
+    (why,) = guard.refusing_nodes(engine, "lab").values()
+    assert list(guard.refusing_nodes(engine, "lab")) == ["w1"] and why.startswith("swap is on")
+    starting = GuardedSwarm([stopped("t1"), stopped("t2")], [SWAP_SAID], at_first=[])
+    with pytest.raises(InputError, match="the lab firewall cannot start on w1: swap is on"):
+        guard.wait_guarded(starting, "lab", timeout=5)  # type: ignore[arg-type]
+
+
+def test_a_node_that_cannot_pull_is_named_with_the_engines_words():
+    rejected = [stopped(t, "rejected", "No such image: 10.0.0.1:5000/x") for t in ("t1", "t2")]
+    assert guard.refusing_nodes(GuardedSwarm(rejected), "lab") == {
+        "w1": "No such image: 10.0.0.1:5000/x"
+    }
+
+
+def test_one_stop_or_stops_before_this_start_do_not_name_a_node():
+    assert guard.refusing_nodes(GuardedSwarm([stopped("t1")], [SWAP_SAID]), "lab") == {}
+    mended = GuardedSwarm([stopped("t1"), stopped("t2")], [SWAP_SAID])
+    assert guard.refusing_nodes(mended, "lab", frozenset({"t1", "t2"})) == {}

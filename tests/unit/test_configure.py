@@ -223,6 +223,7 @@ def test_swarm_mode_runs_services_of_the_registry_image_pinned_to_their_node(mak
     assert c.SwarmSpawner.pull_policy == "skip"  # each node pulls it itself
     assert c.SwarmSpawner.cluster_dir == str(docker_lab.paths.cluster)
     assert c.SwarmSpawner.pids_limit == 512
+    assert c.SwarmSpawner.node_addresses == ["10.0.0.1"]  # the nodes the lab firewall lets in
     # A team lives on one node: each member's teammates (p03 is alone in power).
     assert json.loads(c.SwarmSpawner.team_members) == {"p01": ["p02"], "p02": ["p01"], "p03": []}
     assert "network_name" not in c.DockerSpawner  # a network of their own, made by the spawner
