@@ -144,20 +144,22 @@ def push(engine: docker.DockerClient, paths: LabPaths, image: str, registry: str
     return reference
 
 
-def pushed_reference(paths: LabPaths) -> str | None:
-    """What the last push recorded, or None before any push."""
+def _last_push(paths: LabPaths) -> dict[str, str]:
+    """What the last push recorded ({} before any push)."""
     try:
-        return json.loads(RegistryFiles.of(paths).image.read_text())["reference"]
+        return json.loads(RegistryFiles.of(paths).image.read_text())
     except FileNotFoundError:
-        return None
+        return {}
+
+
+def pushed_reference(paths: LabPaths) -> str | None:
+    """The image as servers name it: in the lab registry, by digest."""
+    return _last_push(paths).get("reference")
 
 
 def pushed_id(paths: LabPaths) -> str | None:
     """The local image id of the last push: a rebuilt image has another."""
-    try:
-        return json.loads(RegistryFiles.of(paths).image.read_text())["id"]
-    except FileNotFoundError:
-        return None
+    return _last_push(paths).get("id")
 
 
 def stop(paths: LabPaths) -> bool:
