@@ -20,6 +20,7 @@ node. So, on a swarm:
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -30,6 +31,7 @@ from icslab.hub.docker_env import LAB_LABEL
 from icslab.hub.firewall import FAMILY, nft_in
 from icslab.hub.teams import SHARED_PLANT, plants_container, plants_run_by
 from icslab.lab import record_plant_server
+from icslab.waiting import wait_for
 
 ALIAS = "plant"  # the plants' container's name on each participant's network
 TABLE = "icslab-plants"  # in the plants' container's namespace: no other lab's there
@@ -47,6 +49,26 @@ def ensure_plants_network(api: docker.APIClient, prefix: str) -> str:
             name, driver="overlay", internal=True, attachable=True, labels={LAB_LABEL: prefix}
         )
     return name
+
+
+ATTACH_SECONDS = 120  # a swarm's attachment to an attachable overlay, retried this long
+
+
+def attached(call: Callable[[], object]) -> None:
+    """`call` (start a container on, or connect it to, an attachable overlay), tried
+    again while the swarm times out allocating the attachment: it does when a container
+    joins right after another left (moby#41841)."""
+
+    def done() -> bool:
+        try:
+            call()
+        except APIError as error:
+            if "attaching to network failed" not in str(error):
+                raise
+            return False
+        return True
+
+    wait_for(done, timeout=ATTACH_SECONDS, what="the swarm to attach the plants' container")
 
 
 def _set(plant: str) -> str:
@@ -119,11 +141,15 @@ def reach(
     address = address_on(task, network)
     if plant is None or address is None:
         return None
-    try:
-        api.connect_container_to_network(attrs["Id"], network, aliases=[ALIAS])
-    except APIError as error:
-        if "already exists" not in str(error):
-            raise
+
+    def connect() -> None:
+        try:
+            api.connect_container_to_network(attrs["Id"], network, aliases=[ALIAS])
+        except APIError as error:
+            if "already exists" not in str(error):
+                raise
+
+    attached(connect)
     admit(attrs["State"]["Pid"], plant, address)
     # The plant names a red team's writes from these (no Docker socket in its container).
     record_plant_server(plants_dir / plant, address, user)

@@ -20,7 +20,7 @@ from pathlib import Path
 from docker.errors import NotFound
 from docker.types import LogConfig
 
-from icslab.hub import docker_env
+from icslab.hub import docker_env, plant_reach
 from icslab.hub.teams import plants_container, plants_run_by
 from icslab.lab import Lab
 
@@ -39,11 +39,10 @@ def start(lab: Lab, folders: list[Path], network: str | None = None) -> None:
     _remove(engine, prefix)
     for path in [lab.paths.plants, *lab.paths.plants.rglob("*")]:
         os.chown(path, UID, GID, follow_symlinks=False)  # the plants write their truth
-    container = engine.containers.run(
+    container = engine.containers.create(
         lab.settings.docker.image,
         [PYTHON, "-m", "icslab.plant.serve", *(f"{MOUNT}/{folder.name}" for folder in folders)],
         name=plants_container(prefix),
-        detach=True,
         network=network,
         network_mode=None if network else "host",
         user=f"{UID}:{GID}",
@@ -60,6 +59,10 @@ def start(lab: Lab, folders: list[Path], network: str | None = None) -> None:
         labels={docker_env.LAB_LABEL: prefix},
         log_config=LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
     )
+    if network:  # swarm mode: the swarm allocates its attachment, at times slowly
+        plant_reach.attached(container.start)
+    else:
+        container.start()
     container.reload()
     (lab.paths.plants / PID).write_text(f"{container.attrs['State']['Pid']}\n")
 

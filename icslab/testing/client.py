@@ -294,6 +294,17 @@ class LabClient:
         url = f"{self.server_url(owner)}api/{path}"
         return self.http.request(method, url, headers=headers, **kwargs)
 
+    def write_register(self, host: str, port: int, address: int, value: int) -> int | None:
+        """From inside this user's server, a Modbus write to unit 1 (a red team's): None
+        if the PLC took it, else the exception code it answered."""
+        answer = self.run_code(
+            "from pymodbus.client import ModbusTcpClient\n"
+            f"c = ModbusTcpClient({host!r}, port={port})\n"
+            f"c.connect(); r = c.write_register({address}, {value}, device_id=1); c.close()\n"
+            "print(getattr(r, 'exception_code', None) if r.isError() else None)\n"
+        )
+        return None if answer.strip() == "None" else int(answer)
+
     def reach(self, targets: list[tuple[str, int]], timeout: float = 120) -> list[str]:
         """From inside this user's server: 'open' or 'closed' for each (host, port)."""
         probe = (
