@@ -272,8 +272,7 @@ def _prepare_docker(lab: Lab, plants: list[str], speed: float, red_team: bool) -
         folder = prepare(lab.paths.plants / team, team, speed, red_team, host=network.gateway,
                          network=network.name, prefix=prefix)  # fmt: skip
         config = load_config(folder)
-        ports = (*(port for _, port in config.plcs.values()), config.data[1])
-        openings.append(firewall.PlantOpening(network.bridge, network.gateway, ports))
+        openings.append(firewall.PlantOpening(network.bridge, network.gateway, config.ports))
         folders.append(folder)
     firewall.install_plants(prefix, openings)
     for member in lab.members:  # a server already running joins now; later ones at start
@@ -303,10 +302,7 @@ def _start_swarm(lab: Lab, plants: list[str], speed: float, red_team: bool) -> l
         folders.append(folder)
     sandbox.start(lab, folders, network=network)
     _wait_for(folders, lambda: sandbox.failed(lab))
-    openings = {}
-    for folder in folders:
-        config = load_config(folder)
-        openings[folder.name] = (*(port for _, port in config.plcs.values()), config.data[1])
+    openings = {folder.name: load_config(folder).ports for folder in folders}
     plant_reach.guard_plants(int((lab.paths.plants / PID).read_text()), openings)
     for member in lab.members:
         if not member.team:

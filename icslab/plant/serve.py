@@ -79,6 +79,11 @@ class PlantConfig(BaseModel):
     reach: str | None = None
     prefix: str | None = None
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """Every port the plant listens on: its PLCs' and its data API's."""
+        return (*(port for _, port in self.plcs.values()), self.data[1])
+
 
 @dataclass
 class Plant:
