@@ -54,21 +54,36 @@ def ensure_plants_network(api: docker.APIClient, prefix: str) -> str:
 ATTACH_SECONDS = 120  # a swarm's attachment to an attachable overlay, retried this long
 
 
-def attached(call: Callable[[], object]) -> None:
-    """`call` (start a container on, or connect it to, an attachable overlay), tried
-    again while the swarm times out allocating the attachment: it does when a container
-    joins right after another left (moby#41841)."""
+def attached(call: Callable[[], object], api: docker.APIClient, network: str) -> None:
+    """`call` (start a container on, or connect it to, the attachable overlay `network`),
+    tried again while the swarm is slow to attach it: it times out allocating the
+    attachment (moby#41841), or the node's copy of the overlay is still being torn down
+    after the last container left it (moby#25298). A network gone from the swarm, or any
+    other error, is raised at once."""
+    last: list[APIError] = []
+
+    def passing(error: APIError) -> bool:
+        if "attaching to network failed" in str(error):
+            return True
+        return f"network {network} not found" in str(error) and any(
+            n["Name"] == network for n in api.networks(names=[network])
+        )
 
     def done() -> bool:
         try:
             call()
         except APIError as error:
-            if "attaching to network failed" not in str(error):
+            if not passing(error):
                 raise
+            last[:] = [error]
             return False
         return True
 
-    wait_for(done, timeout=ATTACH_SECONDS, what="the swarm to attach the plants' container")
+    try:
+        wait_for(done, timeout=ATTACH_SECONDS, what=f"the swarm to attach {network}")
+    except TimeoutError as timeout:
+        said = last[0].explanation or last[0]
+        raise TimeoutError(f"{timeout}; the engine said: {said}") from None
 
 
 def _set(plant: str) -> str:
@@ -149,7 +164,7 @@ def reach(
             if "already exists" not in str(error):
                 raise
 
-    attached(connect)
+    attached(connect, api, network)
     admit(attrs["State"]["Pid"], plant, address)
     # The plant names a red team's writes from these (no Docker socket in its container).
     record_plant_server(plants_dir / plant, address, user)

@@ -60,7 +60,7 @@ def start(lab: Lab, folders: list[Path], network: str | None = None) -> None:
         log_config=LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
     )
     if network:  # swarm mode: the swarm allocates its attachment, at times slowly
-        plant_reach.attached(container.start)
+        plant_reach.attached(container.start, engine.api, network)
     else:
         container.start()
     container.reload()
