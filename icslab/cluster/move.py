@@ -23,7 +23,7 @@ from docker.types import EndpointSpec, Mount, RestartPolicy
 
 from icslab.errors import InputError
 from icslab.hub.docker_env import LAB_LABEL, network_removed
-from icslab.hub.swarm_spawner import read_placement, record_placement
+from icslab.hub.swarm_spawner import node_address, read_placement, record_placement
 from icslab.hub.teams import IMAGE_TEAM_DIR, team_volume, user_volume
 from icslab.lab import Lab
 from icslab.roster import teams
@@ -91,7 +91,7 @@ def move(engine: docker.DockerClient, lab: Lab, user: str, to: str, *, fresh: bo
     prefix = lab.settings.docker.prefix
     team = members[user].team
     users = teams(lab.members)[team] if team else [user]
-    target = _node_id(engine, to)
+    target = _node_id(engine, to, lab.swarm_nodes)
     running = [u for u in users if _service(engine, f"{prefix}-{u}")]
     if running:
         raise InputError(
@@ -115,11 +115,18 @@ def move(engine: docker.DockerClient, lab: Lab, user: str, to: str, *, fresh: bo
     return Moved(users, volumes if copy else [], source, target, copy)
 
 
-def _node_id(engine: docker.DockerClient, name: str) -> str:
+def _node_id(engine: docker.DockerClient, name: str, started_with: list[str]) -> str:
+    """The ready node named `name`, one of those (by address) the lab started with: the
+    lab firewall lets only their servers reach the hub (icslab.hub.swarm_spawner)."""
     for node in engine.nodes.list():
         if name in (node.id, node.attrs["Description"].get("Hostname")):
             if node.attrs["Status"]["State"] != "ready":
                 raise InputError(f"node {name} is {node.attrs['Status']['State']}, not ready")
+            if started_with and node_address(node.attrs) not in started_with:
+                raise InputError(
+                    f"node {name} joined after the lab started, so its servers cannot reach "
+                    "the hub yet: run `icslab up` again, then move"
+                )
             return str(node.id)
     raise InputError(f"no node {name} in the swarm: `icslab cluster status` lists them")
 
