@@ -23,7 +23,7 @@ from docker.types import EndpointSpec, Mount, RestartPolicy
 
 from icslab.errors import InputError
 from icslab.hub.docker_env import LAB_LABEL, network_removed
-from icslab.hub.swarm_spawner import node_address, read_placement, record_placement
+from icslab.hub.swarm_spawner import joined_later, read_placement, record_placement
 from icslab.hub.teams import IMAGE_TEAM_DIR, team_volume, user_volume
 from icslab.lab import Lab
 from icslab.roster import teams
@@ -116,13 +116,12 @@ def move(engine: docker.DockerClient, lab: Lab, user: str, to: str, *, fresh: bo
 
 
 def _node_id(engine: docker.DockerClient, name: str, started_with: list[str]) -> str:
-    """The ready node named `name`, one of those (by address) the lab started with: the
-    lab firewall lets only their servers reach the hub (icslab.hub.swarm_spawner)."""
+    """The ready node named `name`, one of those the lab started with."""
     for node in engine.nodes.list():
         if name in (node.id, node.attrs["Description"].get("Hostname")):
             if node.attrs["Status"]["State"] != "ready":
                 raise InputError(f"node {name} is {node.attrs['Status']['State']}, not ready")
-            if started_with and node_address(node.attrs) not in started_with:
+            if joined_later(node.attrs, started_with):
                 raise InputError(
                     f"node {name} joined after the lab started, so its servers cannot reach "
                     "the hub yet: run `icslab up` again, then move"

@@ -56,6 +56,13 @@ def node_address(attrs: dict) -> str:
     return address
 
 
+def joined_later(attrs: dict, started_with: list[str]) -> bool:
+    """Whether a node joined after the lab started: the lab firewall learnt the nodes'
+    addresses (`started_with`) at `icslab up`, and lets only their servers reach the hub.
+    A lab that listed none restricts no node."""
+    return bool(started_with) and node_address(attrs) not in started_with
+
+
 def own_network(prefix: str, user: str) -> str:
     """A participant's overlay: their server, and the plants' container once their team
     has a plant (icslab.hub.plant_reach)."""
@@ -162,7 +169,7 @@ class SwarmSpawner(ProbesListening, JoinsPlants, dockerspawner.SwarmSpawner):
         if not self.node_addresses:
             return []
         nodes = await self.docker("nodes")
-        return [n["ID"] for n in nodes if node_address(n) not in self.node_addresses]
+        return [n["ID"] for n in nodes if joined_later(n, self.node_addresses)]
 
     async def _own_network(self) -> str:
         name = own_network(self.prefix, self.escaped_name)
